@@ -1,0 +1,97 @@
+# nsmgr — named, pinned network namespaces.
+#
+#   make                 build nsmgrctl and nsmgrd
+#   make check           install missing Debian packages, build with -Werror,
+#                        run unit and system tests (as root, in a sandbox)
+#   make install         DESTDIR=, PREFIX= (default /usr/local)
+#   make asan            build with AddressSanitizer + UBSan into build-asan/
+#   make clean
+
+VERSION     := 0.1.0
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+SYSCONFDIR  ?= /etc
+BUILD       ?= build
+
+PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd libnftables
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC          ?= cc
+WARNINGS    := -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
+               -Wshadow -Wvla -fno-common -Wno-unused-parameter -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARNINGS    += -Werror
+endif
+OPTFLAGS    ?= -O2 -g
+CFLAGS      ?=
+override CFLAGS += -std=gnu11 $(OPTFLAGS) $(WARNINGS) -D_GNU_SOURCE -DNSMGR_VERSION='"$(VERSION)"' \
+               -Insmgr/lib $(PKG_CFLAGS) -MMD -MP
+LDFLAGS     ?=
+LIBS        := $(PKG_LIBS) -lpthread
+
+ifneq ($(V),1)
+Q := @
+quiet = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+LIB_SRC     := $(wildcard nsmgr/lib/*.c)
+CTL_SRC     := $(wildcard nsmgr/ctl/*.c)
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test-*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/nsmgrctl
+
+$(BUILD)/libnsmgr.a: $(LIB_OBJ)
+	$(call quiet,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/nsmgrctl: $(CTL_OBJ) $(BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: %.c
+	$(call quiet,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
+
+deps:
+	$(Q)tests/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN)
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)tests/run-system-tests $(BUILD)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 \
+		OPTFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' all
+
+check-asan: deps asan
+	$(Q)ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		tests/run-system-tests build-asan
+
+install: all
+	install -Dm755 $(BUILD)/nsmgrctl $(DESTDIR)$(BINDIR)/nsmgrctl
+
+clean:
+	rm -rf build build-asan
+
+format:
+	clang-format -i nsmgr/*/*.c nsmgr/*/*.h tests/unit/*.c
+
+.PHONY: all unit deps check asan check-asan install clean format
+
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d)

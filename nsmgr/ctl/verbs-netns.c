@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include "ctl.h"
+#include "name.h"
+#include "netns.h"
+#include "nl.h"
+#include "nsexec.h"
+#include "owner.h"
+#include "procscan.h"
+#include "show.h"
+
+enum {
+        OPT_JSON = 0x100,
+        OPT_EXIST_OK,
+        OPT_MISSING_OK,
+        OPT_FORCE,
+        OPT_PID,
+        OPT_PATH,
+        OPT_ALLOW_HOST,
+};
+
+struct args {
+        bool json;
+        bool exist_ok;
+        bool missing_ok;
+        bool force;
+        bool allow_host;
+        const char *pid;
+        const char *path;
+};
+
+static int on_option(int c, const char *arg, void *userdata) {
+        struct args *a = userdata;
+
+        switch (c) {
+        case OPT_JSON:       a->json = true; break;
+        case OPT_EXIST_OK:   a->exist_ok = true; break;
+        case OPT_MISSING_OK: a->missing_ok = true; break;
+        case OPT_FORCE:
+        case 'f':            a->force = true; break;
+        case OPT_ALLOW_HOST: a->allow_host = true; break;
+        case OPT_PID:
+        case 'p':            a->pid = arg; break;
+        case OPT_PATH:       a->path = arg; break;
+        default:             return EXIT_USAGE;
+        }
+        return 0;
+}
+
+/* Exactly one NAME after the options. */
+static int one_name(int argc, char **argv, int optind, const char *verb, const char **ret) {
+        if (optind >= argc)
+                return usage_error("%s: missing NAME", verb);
+        if (optind + 1 < argc)
+                return usage_error("%s: unexpected argument '%s'", verb, argv[optind + 1]);
+        *ret = argv[optind];
+        return 0;
+}
+
+static void record_owner(const char *name, const char *origin) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        ino_t ino;
+        int r;
+
+        if (netns_open(name, &fd, &err) < 0 || netns_fd_inode(fd, &ino) < 0)
+                return;
+        r = owner_record(name, ino, origin);
+        if (r < 0)
+                log_warning("cannot record that nsmgr made '%s': %s; it will be listed as not managed", name,
+                            strerror(-r));
+}
+
+int verb_create(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "exist-ok", no_argument, NULL, OPT_EXIST_OK },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_free_ char *path = NULL;
+        struct args a = {};
+        const char *name;
+        int optind, r;
+
+        r = parse_options(argc, argv, "create", opts, "", on_option, &a, &optind);
+        if (r)
+                return r;
+        r = one_name(argc, argv, optind, "create", &name);
+        if (r)
+                return r;
+
+        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, NULL, NULL, NULL, &err);
+        if (r < 0)
+                return fail(&err);
+        if (r > 0)
+                record_owner(name, OWNER_CREATE);
+
+        path = netns_path(name);
+        puts(path);
+        return 0;
+}
+
+int verb_pin(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "pid",        required_argument, NULL, OPT_PID },
+                { "path",       required_argument, NULL, OPT_PATH },
+                { "allow-host", no_argument,       NULL, OPT_ALLOW_HOST },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_free_ char *path = NULL;
+        struct args a = {};
+        const char *name;
+        int optind, r;
+
+        r = parse_options(argc, argv, "pin", opts, "", on_option, &a, &optind);
+        if (r)
+                return r;
+        r = one_name(argc, argv, optind, "pin", &name);
+        if (r)
+                return r;
+        if (!!a.pid == !!a.path)
+                return usage_error("pin: give exactly one of --pid PID and --path FILE");
+
+        if (a.pid) {
+                char *end;
+                long pid;
+
+                errno = 0;
+                pid = strtol(a.pid, &end, 10);
+                if (errno || *end || end == a.pid || pid <= 0 || pid > INT32_MAX) {
+                        log_error("cannot pin '%s': '%s' is not a valid PID (a positive number)", name, a.pid);
+                        return EXIT_FAILURE;
+                }
+                r = netns_pin_pid(name, (pid_t) pid, a.allow_host, &err);
+        } else
+                r = netns_pin_path(name, a.path, a.allow_host, &err);
+        if (r < 0)
+                return fail(&err);
+
+        record_owner(name, OWNER_PIN);
+        path = netns_path(name);
+        puts(path);
+        return 0;
+}
+
+static void format_processes(const ProcScan *ps, size_t first, size_t count, char **ret) {
+        _cleanup_free_ char *out = NULL;
+        size_t shown = count > 10 ? 10 : count;
+
+        for (size_t i = 0; i < shown; i++) {
+                _cleanup_free_ char *comm = proc_comm(ps->v[first + i].pid);
+                char *s;
+
+                if (asprintf(&s, "%s%s%d %s", out ? out : "", out ? ", " : "", (int) ps->v[first + i].pid,
+                             comm ? comm : "?") < 0)
+                        return;
+                free(out);
+                out = s;
+        }
+        if (count > shown) {
+                char *s;
+                if (asprintf(&s, "%s and %zu more", out, count - shown) < 0)
+                        return;
+                free(out);
+                out = s;
+        }
+        *ret = TAKE_PTR(out);
+}
+
+int verb_delete(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "force",      no_argument, NULL, OPT_FORCE },
+                { "missing-ok", no_argument, NULL, OPT_MISSING_OK },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        struct args a = {};
+        const char *name;
+        int optind, r;
+
+        r = parse_options(argc, argv, "delete", opts, "f", on_option, &a, &optind);
+        if (r)
+                return r;
+        r = one_name(argc, argv, optind, "delete", &name);
+        if (r)
+                return r;
+        if (netns_name_check(name, &err) < 0)
+                return fail(&err);
+
+        r = netns_open(name, &fd, &err);
+        if (r == -ENOENT) {
+                if (a.missing_ok)
+                        return 0;
+                return fail(&err);
+        }
+        if (r >= 0 && !a.force) {
+                _cleanup_free_ char *list = NULL;
+                ProcScan ps = {};
+                size_t first, count;
+                ino_t ino;
+
+                if (netns_fd_inode(fd, &ino) < 0 || proc_scan(&ps) < 0) {
+                        log_error("cannot delete '%s': cannot find out which processes are inside", name);
+                        return EXIT_FAILURE;
+                }
+                count = proc_scan_find(&ps, ino, &first);
+                if (count > 0) {
+                        format_processes(&ps, first, count, &list);
+                        proc_scan_done(&ps);
+                        log_error("cannot delete '%s': %zu process%s still inside (%s); stop %s or use --force to unpin it anyway",
+                                  name, count, count == 1 ? " is" : "es are", list ? list : "?",
+                                  count == 1 ? "it" : "them");
+                        return EXIT_FAILURE;
+                }
+                proc_scan_done(&ps);
+        }
+        /* A broken entry (r == -ENXIO: an empty placeholder) is removed too. */
+        nm_error_clear(&err);
+        fd = safe_close(fd);
+
+        r = netns_unpin(name, &err);
+        if (r == -ENOENT && a.missing_ok)
+                return 0;
+        if (r < 0)
+                return fail(&err);
+        (void) owner_forget(name);
+        return 0;
+}
+
+/* The fields list and show share. */
+static json_object *entry_json(const NetnsEntry *e, const ProcScan *ps, const OwnerRecord *owners, size_t n_owners) {
+        _cleanup_free_ char *path = netns_path(e->name);
+        json_object *o = json_object_new_object();
+        const OwnerRecord *rec = NULL;
+
+        json_object_object_add(o, "name", json_object_new_string(e->name));
+        json_object_object_add(o, "path", path ? json_object_new_string(path) : NULL);
+        json_object_object_add(o, "broken", json_object_new_boolean(e->broken));
+        json_object_object_add(o, "reason", e->reason ? json_object_new_string(e->reason) : NULL);
+        if (e->broken) {
+                json_object_object_add(o, "inode", NULL);
+                json_object_object_add(o, "nsid", NULL);
+                json_object_object_add(o, "processes", NULL);
+        } else {
+                json_object_object_add(o, "inode", json_object_new_int64((int64_t) e->inode));
+                json_object_object_add(o, "nsid", e->nsid >= 0 ? json_object_new_int(e->nsid) : NULL);
+                json_object_object_add(o, "processes",
+                                       json_object_new_int64((int64_t) proc_scan_find(ps, e->inode, NULL)));
+                rec = owner_find(owners, n_owners, e->name, e->inode);
+        }
+        json_object_object_add(o, "managed", json_object_new_boolean(rec != NULL));
+        json_object_object_add(o, "origin", rec ? json_object_new_string(rec->origin) : NULL);
+        return o;
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *o, const char *key, int64_t dflt) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return dflt;
+        return json_object_get_int64(v);
+}
+
+static bool jbool(json_object *o, const char *key) {
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
+}
+
+int verb_list(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, OPT_JSON },
+                {}
+        };
+        _cleanup_nl_ NlSock *nl = NULL;
+        OwnerRecord *owners = NULL;
+        NetnsEntry *entries = NULL;
+        size_t n = 0, n_owners = 0;
+        ProcScan ps = {};
+        struct args a = {};
+        json_object *arr;
+        int optind, r;
+
+        r = parse_options(argc, argv, "list", opts, "", on_option, &a, &optind);
+        if (r)
+                return r;
+        if (optind < argc)
+                return usage_error("list: unexpected argument '%s'", argv[optind]);
+
+        (void) nls_open(&nl);
+        r = netns_list_nsid(&entries, &n, nl);
+        if (r < 0) {
+                log_error("cannot list /run/netns: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        if (proc_scan(&ps) < 0)
+                log_warning("cannot scan /proc; process counts are not shown");
+        (void) owner_load_all(&owners, &n_owners);
+
+        arr = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(arr, entry_json(&entries[i], &ps, owners, n_owners));
+
+        if (a.json)
+                print_json(arr);
+        else {
+                size_t w = 4;
+
+                for (size_t i = 0; i < n; i++)
+                        if (strlen(entries[i].name) > w)
+                                w = strlen(entries[i].name);
+                if (n > 0)
+                        printf("%-*s  %-10s  %-4s  %5s  %s\n", (int) w, "NAME", "INODE", "NSID", "PROCS", "MANAGED");
+                for (size_t i = 0; i < n; i++) {
+                        json_object *o = json_object_array_get_idx(arr, i);
+                        char nsid[16] = "-";
+
+                        if (jbool(o, "broken")) {
+                                printf("%-*s  broken: %s\n", (int) w, entries[i].name, jstr(o, "reason"));
+                                continue;
+                        }
+                        if (jint(o, "nsid", -1) >= 0)
+                                snprintf(nsid, sizeof(nsid), "%" PRId64, jint(o, "nsid", -1));
+                        printf("%-*s  %-10" PRId64 "  %-4s  %5" PRId64 "  %s\n", (int) w, entries[i].name,
+                               jint(o, "inode", 0), nsid, jint(o, "processes", 0),
+                               jbool(o, "managed") ? jstr(o, "origin") : "no");
+                }
+        }
+
+        json_object_put(arr);
+        netns_entries_free(entries, n);
+        owner_records_free(owners, n_owners);
+        proc_scan_done(&ps);
+        return 0;
+}
+
+static void print_show_text(json_object *o) {
+        json_object *ifs = NULL, *rts = NULL, *procs = NULL;
+        const char *origin = jstr(o, "origin");
+
+        printf("namespace %s (%s)\n", jstr(o, "name"), jstr(o, "path"));
+        printf("  inode %" PRId64 ", nsid %s, %s\n", jint(o, "inode", 0),
+               jint(o, "nsid", -1) >= 0 ? json_object_get_string(json_object_object_get(o, "nsid")) : "none",
+               origin ? origin : "not managed by nsmgr");
+
+        json_object_object_get_ex(o, "interfaces", &ifs);
+        printf("interfaces:\n");
+        for (size_t i = 0; ifs && i < json_object_array_length(ifs); i++) {
+                json_object *l = json_object_array_get_idx(ifs, i), *addrs = NULL;
+                const char *master = jstr(l, "master"), *mac = jstr(l, "mac");
+
+                printf("  %" PRId64 ": %s %s %s mtu %" PRId64 "%s%s%s%s\n", jint(l, "ifindex", 0), jstr(l, "name"),
+                       jstr(l, "kind"), jbool(l, "up") ? "UP" : "DOWN", jint(l, "mtu", 0), master ? " master " : "",
+                       master ? master : "", mac ? " " : "", mac ? mac : "");
+                json_object_object_get_ex(l, "addresses", &addrs);
+                for (size_t j = 0; addrs && j < json_object_array_length(addrs); j++) {
+                        json_object *ad = json_object_array_get_idx(addrs, j);
+                        printf("      %s %s/%" PRId64 "\n", jstr(ad, "family"), jstr(ad, "address"),
+                               jint(ad, "prefixlen", 0));
+                }
+        }
+
+        json_object_object_get_ex(o, "routes", &rts);
+        printf("routes:\n");
+        for (size_t i = 0; rts && i < json_object_array_length(rts); i++) {
+                json_object *rt = json_object_array_get_idx(rts, i);
+                const char *gw = jstr(rt, "gateway"), *dev = jstr(rt, "device");
+                int64_t table = jint(rt, "table", 254), metric = jint(rt, "metric", 0);
+
+                printf("  %s", jstr(rt, "destination"));
+                if (gw)
+                        printf(" via %s", gw);
+                if (dev)
+                        printf(" dev %s", dev);
+                if (metric)
+                        printf(" metric %" PRId64, metric);
+                if (table != 254)
+                        printf(" table %" PRId64, table);
+                printf(" proto %s\n", jstr(rt, "protocol"));
+        }
+
+        json_object_object_get_ex(o, "processes", &procs);
+        printf("processes:%s\n", procs && json_object_array_length(procs) ? "" : " none");
+        for (size_t i = 0; procs && i < json_object_array_length(procs); i++) {
+                json_object *p = json_object_array_get_idx(procs, i);
+                printf("  %" PRId64 " %s\n", jint(p, "pid", 0), jstr(p, "command"));
+        }
+}
+
+int verb_show(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, OPT_JSON },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_nl_ NlSock *nl = NULL, *host = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *origin = NULL;
+        json_object *o = NULL, *procs, *v;
+        NetnsEntry e = {};
+        ProcScan ps = {};
+        struct args a = {};
+        const char *name;
+        size_t first, count;
+        int optind, r;
+
+        r = parse_options(argc, argv, "show", opts, "", on_option, &a, &optind);
+        if (r)
+                return r;
+        r = one_name(argc, argv, optind, "show", &name);
+        if (r)
+                return r;
+
+        r = netns_open(name, &fd, &err);
+        if (r < 0)
+                return fail(&err);
+        r = nls_open_in(fd, &nl);
+        if (r < 0) {
+                log_error("cannot look into namespace '%s': %s", name, strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = show_netns(nl, &o, &err);
+        if (r < 0)
+                return fail(&err);
+
+        e.name = (char *) name;
+        e.nsid = -1;
+        (void) netns_fd_inode(fd, &e.inode);
+        if (nls_open(&host) >= 0)
+                (void) nls_get_nsid(host, fd, &e.nsid);
+        (void) proc_scan(&ps);
+        {
+                OwnerRecord rec = { .name = (char *) name, .ino = e.inode };
+                json_object *head;
+
+                if (owner_lookup(name, e.inode, &origin) > 0)
+                        rec.origin = origin;
+                head = entry_json(&e, &ps, origin ? &rec : NULL, origin ? 1 : 0);
+                /* Put the head fields first, then what show adds. */
+                json_object_object_foreach(o, key, val) {
+                        json_object_object_add(head, key, json_object_get(val));
+                }
+                json_object_put(o);
+                o = head;
+        }
+
+        procs = json_object_new_array();
+        count = proc_scan_find(&ps, e.inode, &first);
+        for (size_t i = 0; i < count; i++) {
+                _cleanup_free_ char *comm = proc_comm(ps.v[first + i].pid);
+                json_object *p = json_object_new_object();
+
+                json_object_object_add(p, "pid", json_object_new_int(ps.v[first + i].pid));
+                json_object_object_add(p, "command", json_object_new_string(comm ? comm : "?"));
+                json_object_array_add(procs, p);
+        }
+        json_object_object_del(o, "processes");
+        json_object_object_add(o, "processes", procs);
+        (void) v;
+
+        if (a.json)
+                print_json(o);
+        else
+                print_show_text(o);
+
+        json_object_put(o);
+        proc_scan_done(&ps);
+        return 0;
+}
+
+int verb_path(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "json", no_argument, NULL, OPT_JSON },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        struct args a = {};
+        const char *name;
+        int optind, r;
+
+        r = parse_options(argc, argv, "path", opts, "", on_option, &a, &optind);
+        if (r)
+                return r;
+        r = one_name(argc, argv, optind, "path", &name);
+        if (r)
+                return r;
+        r = netns_open(name, &fd, &err);
+        if (r < 0)
+                return fail(&err);
+
+        path = netns_path(name);
+        if (a.json) {
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "name", json_object_new_string(name));
+                json_object_object_add(o, "path", json_object_new_string(path));
+                print_json(o);
+                json_object_put(o);
+        } else
+                puts(path);
+        return 0;
+}
+
+static void warn_cb(const char *msg) {
+        log_warning("%s", msg);
+}
+
+int verb_exec(int argc, char **argv) {
+        static const struct option opts[] = {
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        struct args a = {};
+        const char *name;
+        int optind, r;
+
+        /* '+': stop at NAME, so the command's own options stay its own. */
+        r = parse_options(argc, argv, "exec", opts, "+", on_option, &a, &optind);
+        if (r)
+                return r;
+        if (optind >= argc)
+                return usage_error("exec: missing NAME");
+        name = argv[optind++];
+        if (optind < argc && streq(argv[optind], "--"))
+                optind++;
+        if (optind >= argc)
+                return usage_error("exec: missing the command to run (nsmgrctl exec NAME -- CMD [ARG...])");
+
+        r = nsexec_enter(name, warn_cb, &err);
+        if (r < 0)
+                return fail(&err);
+
+        fflush(NULL);
+        execvp(argv[optind], argv + optind);
+        r = errno;
+        log_error("cannot run '%s' in namespace '%s': %s", argv[optind], name, strerror(r));
+        return r == ENOENT ? 127 : 126;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "nsthread.h"
+
+/* Named network namespaces: nsfs handles bind-mounted at /run/netns/NAME. */
+
+/* "/run/netns/NAME"; NULL on a bad name or no memory. */
+char *netns_path(const char *name);
+
+/* Checks that fd is a network namespace handle (fstatfs says nsfs and
+ * NS_GET_NSTYPE says CLONE_NEWNET). `what` names it in the error. */
+int netns_fd_check(int fd, const char *what, NmError *err);
+
+/* Makes /run/netns exist and be a shared mount in its own peer group, so
+ * that pins propagate into every mount namespace (also services started
+ * later), the way iproute2 does it: under flock, MS_SHARED|MS_REC, and on
+ * EINVAL bind it onto itself, make it private, then shared. Once per
+ * process. */
+int netns_dir_prepare(NmError *err);
+
+/* Opens the pinned namespace NAME, checked to be a live handle. */
+int netns_open(const char *name, int *ret_fd, NmError *err);
+
+/* True if fd refers to the machine's initial network namespace (that of
+ * PID 1, or of kthreadd where PID 1 cannot be inspected). */
+bool netns_fd_is_host(int fd);
+
+/* The namespace inode ("namespace id" in lsns) behind an fd. */
+int netns_fd_inode(int fd, ino_t *ret);
+
+typedef enum NetnsCreateFlags {
+        NETNS_EXIST_OK = 1 << 0,
+} NetnsCreateFlags;
+
+/* Creates a network namespace with loopback up and pins it as NAME, from a
+ * short-lived thread (no process is forked; the caller's namespace never
+ * changes). If setup is given, it runs in that thread inside the new
+ * namespace after loopback is up; a failure there undoes the creation.
+ * Returns 1 when created, 0 when it existed (NETNS_EXIST_OK). ret_fd, if
+ * given, receives an fd of the namespace. A placeholder left by a crash is
+ * replaced. */
+int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *setup_data,
+                 int *ret_fd, NmError *err);
+
+/* Pins the namespace of a process. The process is addressed by a pidfd, so
+ * a PID that is reused while we work cannot make us pin a stranger's
+ * namespace; one that exits during the call is refused. */
+int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err);
+/* Pins any network namespace handle (/proc/PID/task/TID/ns/net, another
+ * bind mount). */
+int netns_pin_path(const char *name, const char *path, bool allow_host, NmError *err);
+/* Pins an open handle. */
+int netns_pin_fd(const char *name, int nsfd, bool allow_host, NmError *err);
+
+/* Removes the pin: detach the mount and unlink the file, retrying on EBUSY
+ * (a mount copy elsewhere that is still going away). A handle whose mount
+ * is gone (an empty placeholder) is removed too. -ENOENT if missing. */
+int netns_unpin(const char *name, NmError *err);
+
+/* One entry of /run/netns, as `list` shows it. */
+typedef struct NetnsEntry {
+        char *name;
+        bool broken;
+        char *reason;       /* why it is broken */
+        ino_t inode;        /* namespace inode when not broken */
+        int nsid;           /* -1 if none assigned */
+} NetnsEntry;
+
+/* Every entry under /run/netns, sorted by name, broken ones included. */
+int netns_list(NetnsEntry **ret, size_t *ret_n);
+struct NlSock;
+/* The same, asking the kernel for nsids through the given socket. */
+int netns_list_nsid(NetnsEntry **ret, size_t *ret_n, struct NlSock *nl);
+void netns_entries_free(NetnsEntry *e, size_t n);

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Work inside another network namespace without moving the caller: the
+ * function runs in a short-lived thread that joins the namespace (setns) or
+ * makes a new one (unshare), and the thread ends with the work. The calling
+ * thread's namespace never changes (crun's move_network_device does the
+ * same). Returns the function's result. */
+typedef int (*ns_fn_t)(void *userdata);
+
+int ns_run_in(int nsfd, ns_fn_t fn, void *userdata);
+int ns_run_in_new(ns_fn_t fn, void *userdata);
+
+/* Runs fn(i, userdata) for i in [0, n) in one thread, which joins nsfds[i]
+ * before each call (or makes a new namespace when nsfds[i] < 0). Stops at
+ * the first failure and returns it, with *ret_failed set to its index. One
+ * thread for a whole batch keeps the per-namespace price at one setns(). */
+typedef int (*ns_batch_fn_t)(size_t i, void *userdata);
+int ns_run_batch(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, size_t *ret_failed);

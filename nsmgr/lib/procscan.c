@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "procscan.h"
+
+static int entry_cmp(const void *a, const void *b) {
+        const struct ProcScanEntry *x = a, *y = b;
+
+        if (x->ino != y->ino)
+                return x->ino < y->ino ? -1 : 1;
+        return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int proc_scan(ProcScan *ret) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct ProcScanEntry *v = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+
+        d = opendir("/proc");
+        if (!d)
+                return negative_errno();
+
+        while ((de = readdir(d))) {
+                char path[64];
+                struct stat st;
+                char *end;
+                long pid;
+
+                pid = strtol(de->d_name, &end, 10);
+                if (*end || pid <= 0)
+                        continue;
+                snprintf(path, sizeof(path), "%ld/ns/net", pid);
+                /* Processes come and go, and some are not ours to see. */
+                if (fstatat(dirfd(d), path, &st, 0) < 0)
+                        continue;
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 256;
+                        struct ProcScanEntry *nv = realloc(v, ncap * sizeof(*v));
+                        if (!nv) {
+                                free(v);
+                                return -ENOMEM;
+                        }
+                        v = nv;
+                        cap = ncap;
+                }
+                v[n++] = (struct ProcScanEntry) { .ino = st.st_ino, .pid = (pid_t) pid };
+        }
+
+        if (n > 1)
+                qsort(v, n, sizeof(*v), entry_cmp);
+        ret->v = v;
+        ret->n = n;
+        return 0;
+}
+
+void proc_scan_done(ProcScan *s) {
+        s->v = mfree(s->v);
+        s->n = 0;
+}
+
+size_t proc_scan_find(const ProcScan *s, ino_t ino, size_t *ret_first) {
+        size_t lo = 0, hi = s->n, count = 0;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->v[mid].ino < ino)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        while (lo + count < s->n && s->v[lo + count].ino == ino)
+                count++;
+        if (ret_first)
+                *ret_first = lo;
+        return count;
+}
+
+char *proc_comm(pid_t pid) {
+        char path[64];
+        char *comm = NULL;
+
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int) pid);
+        if (read_one_line(path, &comm) < 0)
+                return strdup("?");
+        return comm;
+}
