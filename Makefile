@@ -1,6 +1,8 @@
 # nsmgr — named, pinned network namespaces.
 #
 #   make                 build nsmgrctl and nsmgrd
+#   make demo            install what is needed, build, run nsmgr's main job
+#                        on the example config in a sandbox
 #   make check           install missing Debian packages, build with -Werror,
 #                        run unit and system tests (as root, in a sandbox)
 #   make install         DESTDIR=, PREFIX= (default /usr/local)
@@ -70,6 +72,10 @@ unit: $(UNIT_BIN)
 deps:
 	$(Q)tests/deps.sh
 
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/demo $(BUILD)
+
 check: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN)
 	$(Q)$(MAKE) --no-print-directory unit
@@ -92,6 +98,6 @@ clean:
 format:
 	clang-format -i nsmgr/*/*.c nsmgr/*/*.h tests/unit/*.c
 
-.PHONY: all unit deps check asan check-asan install clean format
+.PHONY: all unit deps demo check asan check-asan install clean format
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d)

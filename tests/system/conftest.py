@@ -1,0 +1,68 @@
+"""Fixtures for nsmgr's system tests: each test runs in a sandbox of its own
+(see tests/lib/sandbox.py) and drives the real binaries."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+
+from sandbox import Sandbox, become_subreaper  # noqa: E402
+
+BUILD = os.path.abspath(os.environ.get("NSMGR_BUILD", os.path.join(ROOT, "build")))
+
+
+def pytest_configure(config):
+    if os.geteuid() != 0:
+        raise pytest.UsageError("nsmgr's system tests need root (they make namespaces in a sandbox)")
+    become_subreaper()
+
+
+def run(args, check=False, input=None, timeout=60, env=None):
+    """Runs a command, capturing text output."""
+    p = subprocess.run(args, capture_output=True, text=True, input=input, timeout=timeout, env=env)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{args} failed with {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+class Nsmgr:
+    """Runs the nsmgr binaries of the build under test."""
+
+    def __init__(self, build):
+        self.build = build
+        self.ctl_path = os.path.join(build, "nsmgrctl")
+        self.daemon_path = os.path.join(build, "nsmgrd")
+
+    def __call__(self, *args, check=False, input=None, timeout=60):
+        return run([self.ctl_path, *map(str, args)], check=check, input=input, timeout=timeout)
+
+    def ok(self, *args, **kw):
+        p = self(*args, **kw)
+        assert p.returncode == 0, f"nsmgrctl {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stderr}"
+        return p
+
+    def json(self, *args):
+        p = self.ok(*args, "--json")
+        return json.loads(p.stdout)
+
+
+def ip_json(*args, netns=None):
+    cmd = ["ip"] + (["-n", netns] if netns else []) + ["-j"] + list(args)
+    p = run(cmd, check=True)
+    return json.loads(p.stdout) if p.stdout.strip() else []
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def nsmgr(sandbox):
+    return Nsmgr(BUILD)
