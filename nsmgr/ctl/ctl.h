@@ -39,3 +39,4 @@ int verb_list(int argc, char **argv);
 int verb_show(int argc, char **argv);
 int verb_path(int argc, char **argv);
 int verb_exec(int argc, char **argv);
+int verb_apply(int argc, char **argv);

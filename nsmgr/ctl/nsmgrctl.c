@@ -17,6 +17,8 @@ static const Verb verbs[] = {
         { "list", verb_list, "list [--json]", "every namespace under /run/netns, broken ones included" },
         { "show", verb_show, "show NAME [--json]", "interfaces, addresses, routes and processes of NAME" },
         { "path", verb_path, "path NAME [--json]", "the path a runtime joins (OCI linux.namespaces, NetworkNamespacePath=)" },
+        { "apply", verb_apply, "apply [-c FILE] [--dry-run] [--json]",
+          "make the system what the config declares; --dry-run prints the plan" },
         { "exec", verb_exec, "exec NAME -- CMD [ARG...]", "run a command inside NAME, as 'ip netns exec' does" },
 };
 

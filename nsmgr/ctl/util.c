@@ -28,7 +28,19 @@ void log_warning(const char *fmt, ...) {
 }
 
 int fail(const NmError *err) {
-        log_error("%s", nm_error_message(err));
+        const char *m = nm_error_message(err);
+
+        /* A config with several problems says each on a line of its own. */
+        for (;;) {
+                const char *nl = strchr(m, '\n');
+
+                if (!nl) {
+                        log_error("%s", m);
+                        break;
+                }
+                log_error("%.*s", (int) (nl - m), m);
+                m = nl + 1;
+        }
         return EXIT_FAILURE;
 }
 

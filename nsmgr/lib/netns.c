@@ -329,6 +329,109 @@ int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *
         return 1;
 }
 
+struct many_args {
+        NetnsNew *v;
+        char **paths;
+        bool want_sockets;
+        NmError *err;
+};
+
+static int create_one_in_thread(size_t i, void *userdata) {
+        struct many_args *a = userdata;
+        NetnsNew *e = &a->v[i];
+        NlSock *nl = NULL;
+        int r;
+
+        if (mount("/proc/thread-self/ns/net", a->paths[i], "none", MS_BIND, NULL) < 0)
+                return nm_error(a->err, negative_errno(), "cannot create namespace '%s': cannot bind-mount it at %s: %m",
+                                e->name, a->paths[i]);
+        e->created = true;
+        e->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (e->fd < 0)
+                return nm_error(a->err, negative_errno(), "cannot open new namespace '%s': %m", e->name);
+        r = nls_open(&nl);
+        if (r < 0)
+                return nm_error(a->err, r, "cannot open a netlink socket in new namespace '%s': %s", e->name, strerror(-r));
+        r = link_set_up_index(nl, 1);
+        if (r < 0) {
+                nls_close(nl);
+                return nm_error(a->err, r, "cannot bring up loopback in new namespace '%s': %s", e->name, strerror(-r));
+        }
+        if (a->want_sockets)
+                e->nl = nl;
+        else
+                nls_close(nl);
+        return 0;
+}
+
+int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err) {
+        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ int *fds = NULL;
+        struct many_args a = { .v = v, .want_sockets = want_sockets, .err = err };
+        size_t failed = 0, placed = 0;
+        int r;
+
+        if (n == 0)
+                return 0;
+        r = netns_dir_prepare(err);
+        if (r < 0)
+                return r;
+        lock = dir_lock();
+        if (lock < 0)
+                return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
+
+        fds = malloc(n * sizeof(int));
+        a.paths = calloc(n + 1, sizeof(char *));
+        if (!fds || !a.paths) {
+                free(a.paths);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                bool new_file;
+
+                v[i].fd = -EBADF;
+                v[i].nl = NULL;
+                v[i].created = false;
+                fds[i] = -1;
+                a.paths[i] = netns_path(v[i].name);
+                if (!a.paths[i]) {
+                        r = nm_error(err, -EINVAL, "invalid namespace name '%s'", v[i].name);
+                        goto out;
+                }
+                r = placeholder_create(v[i].name, a.paths[i], false, &new_file, err);
+                if (r < 0)
+                        goto out;
+                placed = i + 1;
+        }
+
+        r = ns_run_batch(fds, n, create_one_in_thread, &a, &failed);
+        if (r < 0) {
+                NetnsNew *e = &v[failed];
+
+                if (e->created)
+                        (void) umount2(a.paths[failed], MNT_DETACH);
+                e->created = false;
+                e->fd = safe_close(e->fd);
+                if (e->nl) {
+                        nls_close(e->nl);
+                        e->nl = NULL;
+                }
+                if (r == -EPERM && !(err && err->msg))
+                        nm_error(err, r, "cannot create namespace '%s': permission denied; this needs root (CAP_SYS_ADMIN)",
+                                 e->name);
+        }
+
+out:
+        /* Placeholders that did not become namespaces go away. */
+        for (size_t i = 0; i < placed; i++)
+                if (!v[i].created)
+                        (void) unlink(a.paths[i]);
+        for (size_t i = 0; i < n; i++)
+                free(a.paths[i]);
+        free(a.paths);
+        return r < 0 ? nm_error(err, r, "cannot create namespaces: %s", strerror(-r)) : 0;
+}
+
 int netns_pin_fd(const char *name, int nsfd, bool allow_host, NmError *err) {
         _cleanup_free_ char *path = NULL, *src = NULL;
         _cleanup_close_ int lock = -EBADF;

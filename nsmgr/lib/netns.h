@@ -47,6 +47,21 @@ typedef enum NetnsCreateFlags {
 int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *setup_data,
                  int *ret_fd, NmError *err);
 
+/* Creates many namespaces at once, each with loopback up, from one thread
+ * that makes one after the other (the price per namespace is then that of
+ * unshare() and the bind mount). Each entry gets an fd of its namespace
+ * and, if want_sockets, a netlink socket bound to it. Stops at the first
+ * failure, which is undone; the ones made before it stay (created = true)
+ * and the caller owns them. Names must not exist yet (or be placeholders). */
+struct NlSock;
+typedef struct NetnsNew {
+        const char *name;
+        int fd;
+        struct NlSock *nl;
+        bool created;
+} NetnsNew;
+int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err);
+
 /* Pins the namespace of a process. The process is addressed by a pidfd, so
  * a PID that is reused while we work cannot make us pin a stranger's
  * namespace; one that exits during the call is refused. */

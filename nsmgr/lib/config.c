@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Loading the config files and checking what no single file can: names
+ * declared twice, references to things not declared, conflicting
+ * addresses, derived names. */
+#include <glob.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "config-internal.h"
+#include "name.h"
+#include "netns.h"
+#include "paths.h"
+#include "strv.h"
+
+static void iface_free(Iface *i) {
+        free(i->name);
+        free(i->addresses);
+        free(i->bridge);
+        free(i->peer_name);
+        free(i->peer_netns);
+        free(i->peer_addresses);
+        free(i->network);
+        free(i->parent);
+        free(i->macvlan_mode);
+        strv_free(i->members);
+}
+
+static void sysctls_free(Sysctl *v, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].key);
+                free(v[i].value);
+        }
+        free(v);
+}
+
+static void netns_free(Netns *ns) {
+        free(ns->name);
+        for (size_t i = 0; i < ns->n_ifaces; i++)
+                iface_free(&ns->ifaces[i]);
+        free(ns->ifaces);
+        for (size_t i = 0; i < ns->n_routes; i++)
+                free(ns->routes[i].dev);
+        free(ns->routes);
+        sysctls_free(ns->sysctls, ns->n_sysctls);
+        strv_free(ns->dns.nameservers);
+        strv_free(ns->dns.search);
+        strv_free(ns->dns.options);
+        for (size_t i = 0; i < ns->dns.n_hosts; i++)
+                strv_free(ns->dns.hosts[i].names);
+        free(ns->dns.hosts);
+        for (size_t i = 0; i < ns->n_attachments; i++) {
+                free(ns->attachments[i].network);
+                free(ns->attachments[i].ifname);
+        }
+        free(ns->attachments);
+        free(ns->ports);
+}
+
+void config_free(Config *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n_bridges; i++) {
+                free(c->bridges[i].name);
+                free(c->bridges[i].addresses);
+                free(c->bridges[i].network);
+        }
+        free(c->bridges);
+        sysctls_free(c->host_sysctls, c->n_host_sysctls);
+        for (size_t i = 0; i < c->n_netns; i++)
+                netns_free(&c->netns[i]);
+        free(c->netns);
+        for (size_t i = 0; i < c->n_networks; i++) {
+                free(c->networks[i].name);
+                free(c->networks[i].bridge);
+                free(c->networks[i].uplink);
+        }
+        free(c->networks);
+        strv_free(c->files);
+        free(c);
+}
+
+const Netns *config_find_netns(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_netns; i++)
+                if (c->netns[i].name && streq(c->netns[i].name, name))
+                        return &c->netns[i];
+        return NULL;
+}
+
+const Bridge *config_find_bridge(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_bridges; i++)
+                if (c->bridges[i].name && streq(c->bridges[i].name, name))
+                        return &c->bridges[i];
+        return NULL;
+}
+
+const Network *config_find_network(const Config *c, const char *name) {
+        for (size_t i = 0; i < c->n_networks; i++)
+                if (c->networks[i].name && streq(c->networks[i].name, name))
+                        return &c->networks[i];
+        return NULL;
+}
+
+const Iface *netns_find_iface(const Netns *ns, const char *name) {
+        for (size_t i = 0; i < ns->n_ifaces; i++)
+                if (ns->ifaces[i].name && streq(ns->ifaces[i].name, name))
+                        return &ns->ifaces[i];
+        return NULL;
+}
+
+static uint32_t fnv1a(const char *a, const char *b) {
+        uint32_t h = 2166136261u;
+
+        for (const char *s = a; *s; s++)
+                h = (h ^ (uint8_t) *s) * 16777619u;
+        h = (h ^ 0) * 16777619u;
+        for (const char *s = b; *s; s++)
+                h = (h ^ (uint8_t) *s) * 16777619u;
+        return h;
+}
+
+char *veth_peer_name_derive(const char *netns, const char *ifname) {
+        char prefix[7] = {};
+        size_t k = 0;
+        char *name;
+
+        for (const char *s = netns; *s && k < 6; s++)
+                if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+                    *s == '-')
+                        prefix[k++] = *s;
+        if (asprintf(&name, "v%s-%06x", prefix, fnv1a(netns, ifname) & 0xffffff) < 0)
+                return NULL;
+        return name;
+}
+
+typedef struct Checker {
+        Config *cfg;
+        char ***errors;
+} Checker;
+
+int config_validate(Config *cfg, char ***errors);
+
+_printf_(3, 4) static void verr(Checker *c, const Source *src, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        char *line;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (!msg || asprintf(&line, "%s:%d: %s", src->file, src->line, msg) < 0)
+                return;
+        (void) strv_push(c->errors, line);
+}
+
+/* Names and addresses are collected first and sorted once to find
+ * duplicates: N namespaces cost O(N log N), not O(N^2). */
+
+/* A name on the host side and who claims it. */
+typedef struct Claim {
+        const char *name;
+        const char *what;
+        Source src;
+        size_t order;
+} Claim;
+
+typedef struct ClaimSet {
+        Claim *v;
+        size_t n, cap;
+} ClaimSet;
+
+static void claimset_done(ClaimSet *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free((char *) s->v[i].what);
+        free(s->v);
+}
+
+static void claim(ClaimSet *s, const char *name, const char *what, Source src) {
+        char *w = strdup(what);
+
+        if (!w || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
+                free(w);
+                return;
+        }
+        s->v[s->n] = (Claim) { .name = name, .what = w, .src = src, .order = s->n };
+        s->n++;
+}
+
+static int claim_cmp(const void *a, const void *b) {
+        const Claim *x = a, *y = b;
+        int r = strcmp(x->name, y->name);
+
+        return r ? r : (x->order > y->order) - (x->order < y->order);
+}
+
+static void claimset_report(Checker *c, ClaimSet *s) {
+        if (s->n > 1)
+                qsort(s->v, s->n, sizeof(Claim), claim_cmp);
+        for (size_t i = 1; i < s->n; i++)
+                if (streq(s->v[i].name, s->v[i - 1].name))
+                        verr(c, &s->v[i].src, "host interface name '%s' of %s is already used by %s (%s:%d)%s",
+                             s->v[i].name, s->v[i].what, s->v[i - 1].what, s->v[i - 1].src.file, s->v[i - 1].src.line,
+                             strstr(s->v[i].what, "host end") ? "; give the peer a 'name'" : "");
+}
+
+/* An address and where it sits, to find the same address twice. */
+typedef struct AddrUse {
+        Cidr addr;
+        const char *where;
+        Source src;
+        size_t order;
+} AddrUse;
+
+typedef struct AddrSet {
+        AddrUse *v;
+        size_t n, cap;
+} AddrSet;
+
+static void addrset_done(AddrSet *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free((char *) s->v[i].where);
+        free(s->v);
+        *s = (AddrSet) {};
+}
+
+static void addr_use(AddrSet *s, const Cidr *a, const char *where, Source src) {
+        char *w = strdup(where);
+
+        if (!w || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
+                free(w);
+                return;
+        }
+        s->v[s->n] = (AddrUse) { .addr = *a, .where = w, .src = src, .order = s->n };
+        s->n++;
+}
+
+static int addr_cmp(const void *a, const void *b) {
+        const AddrUse *x = a, *y = b;
+        int r;
+
+        if (x->addr.family != y->addr.family)
+                return x->addr.family - y->addr.family;
+        r = memcmp(x->addr.addr, y->addr.addr, 16);
+        return r ? r : (x->order > y->order) - (x->order < y->order);
+}
+
+static void addrset_report(Checker *c, AddrSet *s, const char *scope) {
+        char buf[CIDR_STRLEN];
+
+        if (s->n > 1)
+                qsort(s->v, s->n, sizeof(AddrUse), addr_cmp);
+        for (size_t i = 1; i < s->n; i++)
+                if (cidr_addr_equal(&s->v[i].addr, &s->v[i - 1].addr))
+                        verr(c, &s->v[i].src, "%s: address %s conflicts with %s (%s:%d) %s", s->v[i].where,
+                             cidr_format(&s->v[i].addr, false, buf), s->v[i - 1].where, s->v[i - 1].src.file,
+                             s->v[i - 1].src.line, scope);
+}
+
+/* veth ends that a namespace gets from other namespaces' declarations. */
+typedef struct PeerRef {
+        const char *netns;    /* where the peer end lives */
+        const char *name;
+        const Netns *from;
+        const Iface *iface;
+} PeerRef;
+
+typedef struct PeerIndex {
+        PeerRef *v;
+        size_t n;
+} PeerIndex;
+
+static int peer_cmp(const void *a, const void *b) {
+        const PeerRef *x = a, *y = b;
+        int r = strcmp(x->netns, y->netns);
+
+        return r ? r : strcmp(x->name, y->name);
+}
+
+/* The peers that live in netns: a range of the sorted index. */
+static const PeerRef *peers_in(const PeerIndex *idx, const char *netns, size_t *ret_n) {
+        size_t lo = 0, hi = idx->n, n = 0;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(idx->v[mid].netns, netns) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        while (lo + n < idx->n && streq(idx->v[lo + n].netns, netns))
+                n++;
+        *ret_n = n;
+        return idx->v + lo;
+}
+
+static bool is_multicast(const Cidr *a) {
+        if (a->family == AF_INET)
+                return (a->addr[0] & 0xf0) == 0xe0;
+        return a->family == AF_INET6 && a->addr[0] == 0xff;
+}
+
+static bool has_device(const Netns *ns, const PeerRef *peers, size_t n_peers, const char *dev);
+
+static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_t n_peers, Iface *i) {
+        const Config *cfg = c->cfg;
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        char ctx[512];
+
+        snprintf(ctx, sizeof(ctx), "namespace '%s', interface '%s'", ns->name, i->name);
+        if (ifname_check(i->name, &err) < 0)
+                verr(c, &i->src, "namespace '%s': %s", ns->name, err.msg);
+        if (streq(i->name, "lo"))
+                verr(c, &i->src, "%s: 'lo' is the namespace's loopback; it cannot be declared", ctx);
+        for (const Iface *o = ns->ifaces; o < i; o++)
+                if (o->name && streq(o->name, i->name))
+                        verr(c, &i->src, "%s: declared twice (also at %s:%d)", ctx, o->src.file, o->src.line);
+
+        switch (i->kind) {
+        case IFACE_VETH:
+                if (i->bridge && i->peer_netns)
+                        verr(c, &i->src, "%s: 'bridge' and 'peer.namespace' exclude each other: the peer is either on a host bridge or in another namespace",
+                             ctx);
+                if (i->bridge && !config_find_bridge(cfg, i->bridge))
+                        verr(c, &i->src, "%s: bridge '%s' is not declared (add it to host.bridges)", ctx, i->bridge);
+                if (i->bridge && i->n_peer_addresses > 0)
+                        verr(c, &i->src, "%s: the peer is a port of bridge '%s' and cannot have addresses; put them on the bridge",
+                             ctx, i->bridge);
+                if (i->peer_netns) {
+                        if (streq(i->peer_netns, ns->name))
+                                verr(c, &i->src, "%s: the peer cannot be in the same namespace", ctx);
+                        else if (!config_find_netns(cfg, i->peer_netns))
+                                verr(c, &i->src, "%s: peer namespace '%s' is not declared", ctx, i->peer_netns);
+                }
+                if (i->peer_name) {
+                        nm_error_clear(&err);
+                        if (ifname_check(i->peer_name, &err) < 0)
+                                verr(c, &i->src, "%s, peer: %s", ctx, err.msg);
+                }
+                break;
+        case IFACE_MACVLAN:
+                nm_error_clear(&err);
+                if (i->parent && ifname_check(i->parent, &err) < 0)
+                        verr(c, &i->src, "%s, parent: %s", ctx, err.msg);
+                break;
+        case IFACE_VXLAN:
+                if (i->remote.family && i->group.family)
+                        verr(c, &i->src, "%s: 'remote' and 'group' exclude each other", ctx);
+                if (i->group.family && !is_multicast(&i->group))
+                        verr(c, &i->src, "%s: 'group' must be a multicast address", ctx);
+                if (i->remote.family && is_multicast(&i->remote))
+                        verr(c, &i->src, "%s: 'remote' is a multicast address; use 'group'", ctx);
+                if (i->local.family && (i->remote.family ? i->remote.family : i->group.family) &&
+                    i->local.family != (i->remote.family ? i->remote.family : i->group.family))
+                        verr(c, &i->src, "%s: 'local' and the remote end are of different families", ctx);
+                if (i->group.family && !i->parent)
+                        verr(c, &i->src, "%s: a multicast 'group' needs 'parent', the interface to send it on", ctx);
+                if (i->parent && (streq(i->parent, "lo") || !has_device(ns, peers, n_peers, i->parent)))
+                        verr(c, &i->src, "%s: parent '%s' is not declared in namespace '%s'", ctx, i->parent, ns->name);
+                break;
+        case IFACE_VRF:
+                STRV_FOREACH(m, i->members) {
+                        const Iface *mi = netns_find_iface(ns, *m);
+
+                        if (streq(*m, i->name))
+                                verr(c, &i->src, "%s: a VRF cannot be its own member", ctx);
+                        else if (!mi && (streq(*m, "lo") || !has_device(ns, peers, n_peers, *m)))
+                                verr(c, &i->src, "%s: member '%s' is not declared in namespace '%s'", ctx, *m, ns->name);
+                        else if (mi->kind == IFACE_VRF)
+                                verr(c, &i->src, "%s: member '%s' is a VRF itself", ctx, *m);
+                        for (const Iface *o = ns->ifaces; o < i; o++)
+                                if (o->kind == IFACE_VRF && strv_contains(o->members, *m))
+                                        verr(c, &i->src, "%s: member '%s' is already in VRF '%s'", ctx, *m, o->name);
+                }
+                break;
+        default:
+                break;
+        }
+}
+
+static bool route_same(const Route *a, const Route *b) {
+        return cidr_equal(&a->dst, &b->dst) && a->table == b->table && a->metric == b->metric;
+}
+
+static bool has_device(const Netns *ns, const PeerRef *peers, size_t n_peers, const char *dev) {
+        if (streq(dev, "lo") || netns_find_iface(ns, dev))
+                return true;
+        for (size_t i = 0; i < n_peers; i++)
+                if (streq(peers[i].name, dev))
+                        return true;
+        for (size_t a = 0; a < ns->n_attachments; a++)
+                if (ns->attachments[a].ifname && streq(ns->attachments[a].ifname, dev))
+                        return true;
+        return false;
+}
+
+static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
+        _cleanup_(addrset_done) AddrSet addrs = {};
+        const PeerRef *peers;
+        size_t n_peers;
+        char where[512], buf[CIDR_STRLEN];
+
+        peers = peers_in(idx, ns->name, &n_peers);
+        for (size_t i = 0; i < ns->n_ifaces; i++)
+                if (ns->ifaces[i].name)
+                        check_iface(c, ns, peers, n_peers, &ns->ifaces[i]);
+
+        for (size_t k = 0; k < n_peers; k++) {
+                const PeerRef *pr = &peers[k];
+
+                if (netns_find_iface(ns, pr->name))
+                        verr(c, &pr->iface->src,
+                             "namespace '%s', interface '%s': its peer '%s' clashes with an interface declared in namespace '%s'",
+                             pr->from->name, pr->iface->name, pr->name, ns->name);
+                if (k > 0 && streq(peers[k - 1].name, pr->name))
+                        verr(c, &pr->iface->src, "namespace '%s', interface '%s': peer name '%s' in '%s' is used twice",
+                             pr->from->name, pr->iface->name, pr->name, ns->name);
+                snprintf(where, sizeof(where), "namespace '%s', interface '%s' (peer of %s:%s)", ns->name, pr->name,
+                         pr->from->name, pr->iface->name);
+                for (size_t a = 0; a < pr->iface->n_peer_addresses; a++)
+                        addr_use(&addrs, &pr->iface->peer_addresses[a], where, pr->iface->src);
+        }
+
+        for (size_t i = 0; i < ns->n_ifaces; i++) {
+                const Iface *it = &ns->ifaces[i];
+
+                snprintf(where, sizeof(where), "namespace '%s', interface '%s'", ns->name, it->name ? it->name : "?");
+                for (size_t j = 0; j < it->n_addresses; j++)
+                        addr_use(&addrs, &it->addresses[j], where, it->src);
+        }
+        addrset_report(c, &addrs, "in the same namespace");
+
+        for (size_t i = 0; i < ns->n_routes; i++) {
+                Route *r = &ns->routes[i];
+                const char *dst = r->dst.prefixlen ? cidr_format(&r->dst, true, buf) : "default";
+
+                if (r->dev && !has_device(ns, peers, n_peers, r->dev))
+                        verr(c, &r->src, "namespace '%s', route to %s: device '%s' is not declared in the namespace",
+                             ns->name, dst, r->dev);
+                for (size_t j = 0; j < i; j++)
+                        if (route_same(&ns->routes[j], r))
+                                verr(c, &r->src, "namespace '%s': route to %s (table %u, metric %u) is declared twice (also at %s:%d)",
+                                     ns->name, dst, r->table, r->metric, ns->routes[j].src.file, ns->routes[j].src.line);
+        }
+
+        for (size_t i = 0; i < ns->n_ports; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (ns->ports[i].host_port == ns->ports[j].host_port && ns->ports[i].proto == ns->ports[j].proto)
+                                verr(c, &ns->ports[i].src, "namespace '%s': host port %u/%s is published twice", ns->name,
+                                     ns->ports[i].host_port, ns->ports[i].proto == 6 ? "tcp" : "udp");
+}
+
+/* Host-side names and addresses, and addresses that share a bridge. */
+static void check_host(Checker *c) {
+        _cleanup_(claimset_done) ClaimSet claims = {};
+        _cleanup_(addrset_done) AddrSet host = {};
+        AddrSet *segs;
+        char what[512];
+
+        segs = calloc(c->cfg->n_bridges + 1, sizeof(AddrSet));
+        if (!segs)
+                return;
+
+        for (size_t i = 0; i < c->cfg->n_bridges; i++) {
+                Bridge *b = &c->cfg->bridges[i];
+                _cleanup_error_ NmError err = NM_ERROR_INIT;
+
+                if (!b->name)
+                        continue;
+                if (ifname_check(b->name, &err) < 0) {
+                        verr(c, &b->src, "bridge: %s", err.msg);
+                        continue;
+                }
+                snprintf(what, sizeof(what), "bridge '%s'", b->name);
+                claim(&claims, b->name, what, b->src);
+                for (size_t j = 0; j < b->n_addresses; j++) {
+                        addr_use(&host, &b->addresses[j], what, b->src);
+                        addr_use(&segs[i], &b->addresses[j], "the bridge itself", b->src);
+                }
+        }
+        for (size_t k = 0; k < c->cfg->n_netns; k++) {
+                const Netns *ns = &c->cfg->netns[k];
+
+                for (size_t j = 0; j < ns->n_ifaces; j++) {
+                        const Iface *it = &ns->ifaces[j];
+
+                        if (it->kind != IFACE_VETH || it->peer_netns || !it->peer_name)
+                                continue;
+                        snprintf(what, sizeof(what), "the host end of %s:%s", ns->name, it->name);
+                        claim(&claims, it->peer_name, what, it->src);
+                        for (size_t a = 0; a < it->n_peer_addresses; a++)
+                                addr_use(&host, &it->peer_addresses[a], what, it->src);
+                        if (it->bridge) {
+                                const Bridge *b = config_find_bridge(c->cfg, it->bridge);
+
+                                snprintf(what, sizeof(what), "namespace '%s', interface '%s'", ns->name, it->name);
+                                for (size_t a = 0; b && a < it->n_addresses; a++)
+                                        addr_use(&segs[b - c->cfg->bridges], &it->addresses[a], what, it->src);
+                        }
+                }
+        }
+        claimset_report(c, &claims);
+        addrset_report(c, &host, "on the host");
+        for (size_t i = 0; i < c->cfg->n_bridges; i++) {
+                char scope[300];
+
+                snprintf(scope, sizeof(scope), "on bridge '%s'", c->cfg->bridges[i].name);
+                addrset_report(c, &segs[i], scope);
+                addrset_done(&segs[i]);
+        }
+        free(segs);
+}
+
+static int netns_ptr_cmp(const void *a, const void *b) {
+        const Netns *x = *(const Netns *const *) a, *y = *(const Netns *const *) b;
+        int r = strcmp(x->name, y->name);
+
+        return r ? r : (x > y) - (x < y);
+}
+
+int config_validate(Config *cfg, char ***errors) {
+        Checker c = { .cfg = cfg, .errors = errors };
+        _cleanup_free_ const Netns **sorted = NULL;
+        _cleanup_free_ PeerRef *peers = NULL;
+        size_t n_sorted = 0, n_peers = 0, cap = 0;
+        PeerIndex idx;
+
+        sorted = calloc(cfg->n_netns + 1, sizeof(Netns *));
+        if (!sorted)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_netns; i++) {
+                Netns *ns = &cfg->netns[i];
+                _cleanup_error_ NmError err = NM_ERROR_INIT;
+
+                if (!ns->name)
+                        continue;
+                if (netns_name_check(ns->name, &err) < 0) {
+                        verr(&c, &ns->src, "%s", err.msg);
+                        continue;
+                }
+                sorted[n_sorted++] = ns;
+                /* Derive the peer names that were not given, once. */
+                for (size_t j = 0; j < ns->n_ifaces; j++) {
+                        Iface *it = &ns->ifaces[j];
+
+                        if (it->kind != IFACE_VETH || !it->name)
+                                continue;
+                        if (!it->peer_name) {
+                                it->peer_name = veth_peer_name_derive(ns->name, it->name);
+                                it->peer_name_derived = true;
+                        }
+                        if (it->peer_netns && it->peer_name) {
+                                if (GREEDY_REALLOC(peers, cap, n_peers + 1) < 0)
+                                        return -ENOMEM;
+                                peers[n_peers++] = (PeerRef) { .netns = it->peer_netns, .name = it->peer_name,
+                                                               .from = ns, .iface = it };
+                        }
+                }
+        }
+        if (n_sorted > 1)
+                qsort(sorted, n_sorted, sizeof(Netns *), netns_ptr_cmp);
+        for (size_t i = 1; i < n_sorted; i++)
+                if (streq(sorted[i]->name, sorted[i - 1]->name))
+                        verr(&c, &sorted[i]->src, "namespace '%s' is declared twice (also at %s:%d)", sorted[i]->name,
+                             sorted[i - 1]->src.file, sorted[i - 1]->src.line);
+        if (n_peers > 1)
+                qsort(peers, n_peers, sizeof(PeerRef), peer_cmp);
+        idx = (PeerIndex) { .v = peers, .n = n_peers };
+
+        for (size_t i = 0; i < n_sorted; i++)
+                check_netns(&c, &idx, (Netns *) sorted[i]);
+        check_host(&c);
+        return strv_length(*errors) > 0 ? -EINVAL : 0;
+}
+
+static int errors_to_error(char **errors, NmError *err) {
+        _cleanup_free_ char *joined = NULL;
+        size_t len = 0;
+
+        STRV_FOREACH(e, errors)
+                len += strlen(*e) + 1;
+        joined = calloc(len + 1, 1);
+        if (!joined)
+                return -ENOMEM;
+        STRV_FOREACH(e, errors) {
+                if (*joined)
+                        strcat(joined, "\n");
+                strcat(joined, *e);
+        }
+        return nm_error(err, -EINVAL, "%s", joined);
+}
+
+int config_load_files(char *const *files, Config **ret, NmError *err) {
+        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_config_ Config *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(Config));
+        if (!c)
+                return -ENOMEM;
+        STRV_FOREACH(f, files) {
+                r = config_parse_file(c, *f, &errors);
+                if (r < 0)
+                        return nm_error(err, r, "cannot read %s: %s", *f, strerror(-r));
+        }
+        if (!errors)
+                (void) config_validate(c, &errors);
+        if (errors)
+                return errors_to_error(errors, err);
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_load(const char *path, Config **ret, NmError *err) {
+        _cleanup_strv_free_ char **files = NULL;
+        struct stat st;
+        glob_t g = {};
+        int r;
+
+        if (path) {
+                if (stat(path, &st) < 0)
+                        return nm_error(err, negative_errno(), "cannot read config %s: %m", path);
+                r = strv_extend(&files, path);
+                if (r < 0)
+                        return r;
+                return config_load_files(files, ret, err);
+        }
+
+        if (stat(NSMGR_CONF_FILE, &st) >= 0 && strv_extend(&files, NSMGR_CONF_FILE) < 0)
+                return -ENOMEM;
+        /* glob() sorts in name order (LC_COLLATE is C for us). */
+        r = glob(NSMGR_CONF_D "/*.conf", 0, NULL, &g);
+        if (r == 0)
+                for (size_t i = 0; i < g.gl_pathc; i++)
+                        if (strv_extend(&files, g.gl_pathv[i]) < 0) {
+                                globfree(&g);
+                                return -ENOMEM;
+                        }
+        globfree(&g);
+        if (!files) {
+                Config *c = calloc(1, sizeof(Config));
+                if (!c)
+                        return -ENOMEM;
+                *ret = c;
+                return 0;
+        }
+        return config_load_files(files, ret, err);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "config.h"
+#include "error.h"
+
+/* Makes the system what the config declares: observe what exists, plan the
+ * difference, check that every step can be taken (kernel features, names
+ * taken by others), then take the steps and record what nsmgr made. What
+ * the previous apply made and the config no longer declares is torn down;
+ * what nsmgr did not make is never touched. `nsmgrctl apply` and nsmgrd
+ * share this one code path. */
+
+typedef enum ReconcileFlags {
+        RECONCILE_DRY_RUN = 1 << 0,   /* plan and report, change nothing */
+} ReconcileFlags;
+
+typedef struct ReconcileReport {
+        char **changes;               /* one line per step taken (or planned) */
+        char **warnings;              /* "..., kept" */
+        unsigned n_netns;             /* declared namespaces */
+        unsigned n_networks;
+} ReconcileReport;
+
+void reconcile_report_done(ReconcileReport *r);
+
+int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err);
+
+/* Serializes appliers (nsmgrctl apply, attach, nsmgrd): an flock on
+ * /run/nsmgr/lock. Returns the fd to close. */
+int reconcile_lock(NmError *err);
