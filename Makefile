@@ -5,6 +5,9 @@
 #                        on the example config in a sandbox
 #   make check           install missing Debian packages, build with -Werror,
 #                        run unit and system tests (as root, in a sandbox)
+#   make check-vm        install what the VM tests need, build, run every
+#                        tests/vm/test-*.sh in a qemu VM with Debian's kernel
+#                        (for what this machine's kernel lacks, e.g. VRF)
 #   make install         DESTDIR=, PREFIX= (default /usr/local)
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
 #   make clean
@@ -81,6 +84,13 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)tests/run-system-tests $(BUILD)
 
+vm-deps:
+	$(Q)tests/vm/deps.sh
+
+check-vm: deps vm-deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all
+	$(Q)tests/vm/run-vm-tests --build $(BUILD)
+
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 \
 		OPTFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' all
@@ -98,6 +108,6 @@ clean:
 format:
 	clang-format -i nsmgr/*/*.c nsmgr/*/*.h tests/unit/*.c
 
-.PHONY: all unit deps demo check asan check-asan install clean format
+.PHONY: all unit deps demo check vm-deps check-vm asan check-asan install clean format
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d)
