@@ -6,6 +6,7 @@ pkgs=(
         libnl-3-dev libnl-route-3-dev libconfig-dev libsystemd-dev libjson-c-dev
         libnftables-dev libcmocka-dev
         iproute2 nftables util-linux iputils-ping procps python3 python3-pytest
+        systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do

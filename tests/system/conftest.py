@@ -12,6 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 from sandbox import Sandbox, become_subreaper  # noqa: E402
+from systemd_sandbox import SYSTEMD, SystemdSandbox  # noqa: E402
 
 BUILD = os.path.abspath(os.environ.get("NSMGR_BUILD", os.path.join(ROOT, "build")))
 
@@ -66,3 +67,13 @@ def sandbox():
 @pytest.fixture
 def nsmgr(sandbox):
     return Nsmgr(BUILD)
+
+
+@pytest.fixture
+def systemd(sandbox):
+    """A real systemd booted in a container inside the test's sandbox (see
+    tests/lib/systemd_sandbox.py)."""
+    if not os.access(SYSTEMD, os.X_OK):
+        pytest.skip(f"{SYSTEMD} is missing (install the systemd package)")
+    with SystemdSandbox(sandbox) as sd:
+        yield sd
