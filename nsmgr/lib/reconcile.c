@@ -90,6 +90,8 @@ typedef struct Scope {
         size_t n_made, cap_made;
         int *replaced;           /* ifindexes of links this run deletes and makes anew */
         size_t n_replaced;
+        int *unaddressed;        /* ifindexes of links this run removes addresses from */
+        size_t n_unaddressed;
 } Scope;
 
 static void scope_done(Scope *s) {
@@ -109,6 +111,7 @@ static void scope_done(Scope *s) {
                 free(s->made[i].name);
         free(s->made);
         free(s->replaced);
+        free(s->unaddressed);
         *s = (Scope) { .nsfd = -EBADF };
 }
 
@@ -129,13 +132,24 @@ static bool scope_replaced(const Scope *s, int ifindex) {
         return false;
 }
 
-static void scope_replace(Scope *s, int ifindex) {
-        int *v = realloc(s->replaced, (s->n_replaced + 1) * sizeof(int));
+static void int_push(int **v, size_t *n, int x) {
+        int *nv = realloc(*v, (*n + 1) * sizeof(int));
 
-        if (!v)
+        if (!nv)
                 return;
-        v[s->n_replaced++] = ifindex;
-        s->replaced = v;
+        nv[(*n)++] = x;
+        *v = nv;
+}
+
+static bool int_has(const int *v, size_t n, int x) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i] == x)
+                        return true;
+        return false;
+}
+
+static void scope_replace(Scope *s, int ifindex) {
+        int_push(&s->replaced, &s->n_replaced, ifindex);
 }
 
 /* A link seen before this run, unless this run deletes it: then what
@@ -557,7 +571,12 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
                 for (size_t i = 0; i < n_want; i++)
                         declared = declared || cidr_equal(&c, &want[i]);
                 if (!declared && state_addr_owned(&R->state, s->name, ifname, &c)) {
-                        Action *x = act(R, PHASE_ADDR_DEL, ACT_ADDR_DEL, s, "remove address %s from %s",
+                        Action *x;
+
+                        /* Removing an address takes the routes through its
+                         * subnet along; they are made again afterwards. */
+                        int_push(&s->unaddressed, &s->n_unaddressed, ifindex);
+                        x = act(R, PHASE_ADDR_DEL, ACT_ADDR_DEL, s, "remove address %s from %s",
                                         cidr_format(&c, true, buf), ifname);
                         if (x) {
                                 x->ifname = strdup(ifname);
@@ -797,7 +816,8 @@ static bool route_matches(Scope *s, struct rtnl_route *rt, const RouteSpec *rs) 
         Cidr dst;
 
         nh = rtnl_route_nexthop_n(rt, 0);
-        if (nh && scope_replaced(s, rtnl_route_nh_get_ifindex(nh)))
+        if (nh && (scope_replaced(s, rtnl_route_nh_get_ifindex(nh)) ||
+                   int_has(s->unaddressed, s->n_unaddressed, rtnl_route_nh_get_ifindex(nh))))
                 return false;
 
         if (rtnl_route_get_family(rt) != rs->dst.family || rtnl_route_get_table(rt) != rs->table ||
@@ -1334,7 +1354,10 @@ static int exec_route(Reconciler *R, Action *a, bool add) {
                 return -ENOMEM;
         nls_reset_error(s->nl);
         if (add)
-                r = nls_errno(s->nl, rtnl_route_add(s->nl->sk, rt, NLM_F_CREATE | NLM_F_EXCL));
+                /* REPLACE: the plan made sure nothing but our own route sits
+                 * at this place (a route the kernel may or may not have
+                 * flushed with an address is made again either way). */
+                r = nls_errno(s->nl, rtnl_route_add(s->nl->sk, rt, NLM_F_CREATE | NLM_F_REPLACE));
         else
                 r = nls_errno(s->nl, rtnl_route_delete(s->nl->sk, rt, 0));
         if (!add && r == -ESRCH)
