@@ -97,6 +97,12 @@ bool state_netns_known(const State *s, const char *name, ino_t ino, bool *ret_cr
         return true;
 }
 
+ino_t state_netns_inode(const State *s, const char *name) {
+        json_object *v = get(scope_obj(s, name), "inode");
+
+        return v ? (ino_t) json_object_get_int64(v) : 0;
+}
+
 void state_netns_set(State *s, const char *name, ino_t ino, bool created) {
         json_object *o = scope_obj(s, name);
         bool was_created = false;

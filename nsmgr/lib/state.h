@@ -26,6 +26,8 @@ void state_done(State *s);
 
 /* Namespaces apply created (created) or wired without creating them. */
 bool state_netns_known(const State *s, const char *name, ino_t ino, bool *ret_created);
+/* The inode recorded for a namespace, 0 if none (nsmgrd: did one die?). */
+ino_t state_netns_inode(const State *s, const char *name);
 void state_netns_set(State *s, const char *name, ino_t ino, bool created);
 void state_netns_remove(State *s, const char *name);
 /* Names of every namespace in the record. */
