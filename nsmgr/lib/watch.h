@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "error.h"
+
+/* What nsmgrd watches to notice drift, as event sources of an sd-event
+ * loop, each costing O(1) per event:
+ *   - rtnetlink notifications (links, IPv4/IPv6 addresses and routes) in
+ *     the host and in every managed namespace: one socket per namespace,
+ *     opened by a short-lived thread inside it (the caller never moves);
+ *   - the mount table (/proc/self/mountinfo polls EPOLLPRI on any change):
+ *     a pin may have been unmounted;
+ *   - nftables changes in the host (NFNLGRP_NFTABLES).
+ * A namespace's socket also holds a reference to it, so a namespace whose
+ * pin somebody removes stays alive and can be pinned again as it was. */
+
+typedef enum WatchSource {
+        WATCH_NETLINK,      /* a link, address or route changed in a scope */
+        WATCH_MOUNTS,       /* the mount table changed: a pin may be gone */
+        WATCH_NFTABLES,     /* the host's nftables ruleset changed */
+} WatchSource;
+
+typedef struct Watch Watch;
+
+/* Called for each batch of notifications that can matter; scope is the
+ * namespace name or NULL for the host; what describes the first notable
+ * one ("link eth0 deleted"), or NULL. Own changes are reported too: the
+ * caller's next reconcile finds nothing to do and makes no more. */
+typedef void (*watch_fn_t)(WatchSource src, const char *scope, const char *what, void *userdata);
+
+/* Watches the host (rtnetlink, mounts, nftables). A part that cannot be
+ * watched (nftables without the nf_tables module) is described in
+ * *ret_warnings and left out; the rest is required. */
+int watch_new(sd_event *e, watch_fn_t fn, void *userdata, Watch **ret, char ***ret_warnings, NmError *err);
+Watch *watch_free(Watch *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
+#define _cleanup_watch_ _cleanup_(watch_freep)
+
+/* Keeps one socket per name (the namespaces pinned at /run/netns/NAME):
+ * opens one for a name that has none or whose pin now holds another
+ * namespace, drops those of names no longer listed, and keeps that of a
+ * name whose pin is gone (watch_check_pins() restores the pin from it).
+ * Names whose pin does not exist and never had a watch are skipped.
+ * Returns the number of sockets opened; a namespace that cannot be watched
+ * is described in *ret_warnings. */
+int watch_sync(Watch *w, char *const *names, char ***ret_warnings, NmError *err);
+
+size_t watch_count(const Watch *w);
+/* The inode of the namespace watched under name, 0 if none. */
+ino_t watch_inode(const Watch *w, const char *name);
+
+typedef enum PinEventKind {
+        PIN_RESTORED,       /* pinned the watched namespace again */
+        PIN_REPLACED,       /* another namespace is pinned under the name now */
+        PIN_FAILED,         /* the pin is gone and could not be restored */
+} PinEventKind;
+
+typedef struct PinEvent {
+        PinEventKind kind;
+        char *name;
+        ino_t ino;          /* the watched namespace */
+        ino_t now_ino;      /* PIN_REPLACED: the one pinned now */
+        char *error;        /* PIN_FAILED: why */
+} PinEvent;
+
+/* Checks the pin of every watched namespace (one stat each): a pin that is
+ * gone or left as an empty placeholder is made again from the watched
+ * namespace itself, the same namespace with its links and processes. */
+int watch_check_pins(Watch *w, PinEvent **ret, size_t *ret_n);
+void pin_events_free(PinEvent *v, size_t n);
