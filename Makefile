@@ -44,18 +44,24 @@ endif
 
 LIB_SRC     := $(wildcard nsmgr/lib/*.c)
 CTL_SRC     := $(wildcard nsmgr/ctl/*.c)
+DAEMON_SRC  := $(wildcard nsmgr/daemon/*.c)
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/nsmgrctl
+all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd
 
 $(BUILD)/libnsmgr.a: $(LIB_OBJ)
 	$(call quiet,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/nsmgrctl: $(CTL_OBJ) $(BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/nsmgrd: $(DAEMON_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -110,4 +116,4 @@ format:
 
 .PHONY: all unit deps demo check vm-deps check-vm asan check-asan install clean format
 
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)

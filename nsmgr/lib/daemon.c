@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "netns.h"
+#include "procscan.h"
+#include "reconcile.h"
+#include "state.h"
+#include "status.h"
+#include "strv.h"
+#include "watch.h"
+
+/* How many notable events a repair names in the log; the rest are counted. */
+#define NOTES_MAX 6
+#define RETRY_FIRST_SEC 1
+#define RETRY_MAX_SEC 60
+
+
+typedef struct Daemon {
+        const DaemonOptions *o;
+        sd_event *event;
+        Watch *watch;
+        Config *cfg;
+        DaemonStatus status;
+        sd_event_source *debounce;
+        sd_event_source *retry;
+        sd_event_source *sig_hup, *sig_term, *sig_int;
+        bool net_dirty;             /* netlink or nftables events since the last repair */
+        char **notes;               /* what the first of them said */
+        size_t more_notes;
+        unsigned retry_sec;
+} Daemon;
+
+_printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+
+        if (!d->o->log)
+                return;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (msg)
+                d->o->log(prio, msg, d->o->log_userdata);
+}
+
+/* An error of several lines (a config with several problems) is logged
+ * one line at a time, each with the same prefix. */
+static void dlog_error_lines(Daemon *d, int prio, const char *prefix, const NmError *err, const char *suffix) {
+        _cleanup_free_ char *copy = strdup(nm_error_message(err));
+        char *line, *save = NULL;
+
+        if (!copy)
+                return;
+        for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                dlog(d, prio, "%s%s%s", prefix, line, suffix ? suffix : "");
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many) {
+        return n == 1 ? one : many;
+}
+
+static char **declared_names(const Config *c) {
+        char **names = NULL;
+
+        for (size_t i = 0; c && i < c->n_netns; i++)
+                if (strv_extend(&names, c->netns[i].name) < 0)
+                        return strv_free(names);
+        return names;
+}
+
+/* --- the status record and STATUS= ---------------------------------------- */
+
+static void status_run_set(StatusRun *run, const char *trigger, uint64_t begun, int result, const NmError *err,
+                           unsigned changes) {
+        free(run->trigger);
+        free(run->error);
+        run->trigger = strdup(trigger);
+        run->begun = begun;
+        run->finished = now_monotonic_usec();
+        run->duration = run->finished - begun;
+        run->time = now_realtime_usec();
+        run->result = result < 0 ? result : 0;
+        run->error = result < 0 ? strdup(nm_error_message(err)) : NULL;
+        run->changes = changes;
+}
+
+static void publish(Daemon *d, const char *notify_prefix) {
+        DaemonStatus *s = &d->status;
+        const char *error = s->reconcile.result < 0 ? s->reconcile.error : NULL;
+        int r;
+
+        s->n_netns = d->cfg ? (unsigned) d->cfg->n_netns : 0;
+        s->n_networks = d->cfg ? (unsigned) d->cfg->n_networks : 0;
+        s->n_watched = (unsigned) watch_count(d->watch);
+        r = daemon_status_write(s);
+        if (r < 0)
+                dlog(d, LOG_WARNING, "cannot write the status record " NSMGRD_STATUS_FILE ": %s; 'nsmgrctl status' will be out of date, ignoring",
+                     strerror(-r));
+
+        /* STATUS= is one line: of a multi-line error, the first. */
+        (void) sd_notifyf(false, "%sSTATUS=%u %s, %u %s, %" PRIu64 " %s repaired%s%.*s", notify_prefix ? notify_prefix : "",
+                          s->n_netns, plural(s->n_netns, "namespace", "namespaces"), s->n_networks,
+                          plural(s->n_networks, "network", "networks"), s->drifts_repaired,
+                          plural(s->drifts_repaired, "drift", "drifts"),
+                          error ? "; last reconcile failed: " : "", error ? (int) strcspn(error, "\n") : 0,
+                          error ? error : "");
+}
+
+static void set_state(Daemon *d, const char *state) {
+        free(d->status.state);
+        d->status.state = strdup(state);
+}
+
+/* --- reconcile, watches ----------------------------------------------------- */
+
+static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, ReconcileReport *report, NmError *err) {
+        uint64_t begun = now_monotonic_usec();
+        int r;
+
+        r = reconcile(cfg, 0, report, err);
+        status_run_set(&d->status.reconcile, trigger, begun, r, err, (unsigned) strv_length(report->changes));
+        STRV_FOREACH(w, report->warnings)
+                dlog(d, LOG_WARNING, "%s", *w);
+        /* The dumps of every namespace are freed by now; give the memory
+         * back instead of keeping the high-water mark for good. */
+        (void) malloc_trim(0);
+        return r;
+}
+
+static void arm_debounce(Daemon *d) {
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(d->debounce, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(d->debounce, d->o->debounce_usec ? d->o->debounce_usec
+                                                                                   : DAEMON_DEBOUNCE_USEC);
+        (void) sd_event_source_set_enabled(d->debounce, SD_EVENT_ONESHOT);
+}
+
+static void sync_watches(Daemon *d, bool arm_for_new) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_strv_free_ char **names = declared_names(d->cfg), **warnings = NULL;
+        int r;
+
+        r = watch_sync(d->watch, names, &warnings, &err);
+        STRV_FOREACH(w, warnings)
+                dlog(d, LOG_WARNING, "%s", *w);
+        if (r < 0) {
+                dlog(d, LOG_ERR, "%s; drift in some namespaces goes unnoticed until the next change", nm_error_message(&err));
+                return;
+        }
+        /* A namespace just made was not watched between its creation and
+         * now: look once more, so a change in that moment is not missed. */
+        if (r > 0 && arm_for_new) {
+                d->net_dirty = true;
+                arm_debounce(d);
+        }
+}
+
+/* Restores pins that were removed while nsmgrd watched their namespaces.
+ * Returns how many pins changed (restored or replaced by someone). */
+static unsigned check_pins(Daemon *d, char ***repairs) {
+        PinEvent *ev = NULL;
+        size_t n = 0;
+        unsigned changed = 0;
+        int r;
+
+        r = watch_check_pins(d->watch, &ev, &n);
+        if (r < 0) {
+                dlog(d, LOG_ERR, "cannot check the pins: %s", strerror(-r));
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char *line = NULL;
+
+                switch (ev[i].kind) {
+                case PIN_RESTORED:
+                        dlog(d, LOG_WARNING,
+                             "drift: the pin " NETNS_RUN_DIR "/%s was removed; pinned the same namespace again (inode %ju): its links and processes are as they were",
+                             ev[i].name, (uintmax_t) ev[i].ino);
+                        if (asprintf(&line, "%s: pin " NETNS_RUN_DIR "/%s restored (same namespace, inode %ju)",
+                                     ev[i].name, ev[i].name, (uintmax_t) ev[i].ino) < 0)
+                                line = NULL;
+                        changed++;
+                        break;
+                case PIN_REPLACED:
+                        dlog(d, LOG_WARNING,
+                             "drift: " NETNS_RUN_DIR "/%s now pins another namespace (inode %ju, was %ju); wiring that one as the config declares",
+                             ev[i].name, (uintmax_t) ev[i].now_ino, (uintmax_t) ev[i].ino);
+                        if (asprintf(&line, "%s: another namespace was pinned under the name (inode %ju, was %ju)",
+                                     ev[i].name, (uintmax_t) ev[i].now_ino, (uintmax_t) ev[i].ino) < 0)
+                                line = NULL;
+                        changed++;
+                        break;
+                case PIN_FAILED:
+                        dlog(d, LOG_ERR, "drift: the pin " NETNS_RUN_DIR "/%s was removed and cannot be restored: %s",
+                             ev[i].name, ev[i].error ? ev[i].error : "unknown error");
+                        break;
+                }
+                if (line)
+                        (void) strv_push(repairs, line);
+        }
+        pin_events_free(ev, n);
+        return changed;
+}
+
+static void arm_retry(Daemon *d) {
+        d->retry_sec = d->retry_sec ? d->retry_sec * 2 : RETRY_FIRST_SEC;
+        if (d->retry_sec > RETRY_MAX_SEC)
+                d->retry_sec = RETRY_MAX_SEC;
+        (void) sd_event_source_set_time_relative(d->retry, (uint64_t) d->retry_sec * 1000000u);
+        (void) sd_event_source_set_enabled(d->retry, SD_EVENT_ONESHOT);
+}
+
+static void retry_done(Daemon *d) {
+        d->retry_sec = 0;
+        (void) sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
+}
+
+static char *notes_text(Daemon *d, char **notes, size_t more) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                return NULL;
+        STRV_FOREACH(n, notes)
+                fprintf(f, "%s%s", n == notes ? "" : "; ", *n);
+        if (more)
+                fprintf(f, "; and %zu more change%s", more, more == 1 ? "" : "s");
+        if (!notes)
+                fputs("a change nsmgrd was not told the details of", f);
+        if (fclose(f) != 0)
+                return mfree(text);
+        return text;
+}
+
+/* One repair: pins first (a reconcile would otherwise make a new namespace
+ * where the old one only lost its name), then reconcile if the network
+ * changed or a pin had to be restored. */
+static void repair(Daemon *d, const char *trigger) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes), **repairs = NULL;
+        _cleanup_free_ char *what = NULL;
+        ReconcileReport report = {};
+        size_t more = d->more_notes;
+        bool net = d->net_dirty || streq(trigger, "retry");
+        unsigned pins;
+        int r;
+
+        d->more_notes = 0;
+        d->net_dirty = false;
+
+        pins = check_pins(d, &repairs);
+        if (!net && pins == 0)
+                return;
+
+        what = notes_text(d, notes, more);
+        r = run_reconcile(d, d->cfg, trigger, &report, &err);
+        if (report.changes) {
+                dlog(d, LOG_WARNING, "drift: %s", what ? what : "?");
+                STRV_FOREACH(c, report.changes) {
+                        dlog(d, LOG_WARNING, "repaired: %s", *c);
+                        (void) strv_extend(&repairs, *c);
+                }
+        } else if (r >= 0 && pins == 0)
+                dlog(d, LOG_DEBUG, "checked after %s: nothing to repair", what ? what : "a change");
+
+        if (repairs) {
+                d->status.drifts_repaired++;
+                strv_free(d->status.last_repair);
+                d->status.last_repair = TAKE_PTR(repairs);
+                dlog(d, LOG_NOTICE, "drift repaired (%zu %s, %.1f ms)", strv_length(d->status.last_repair),
+                     plural(strv_length(d->status.last_repair), "step", "steps"),
+                     (double) d->status.reconcile.duration / 1000.0);
+        }
+        if (r < 0) {
+                arm_retry(d);
+                dlog_error_lines(d, LOG_ERR, "cannot repair drift: ", &err, NULL);
+                dlog(d, LOG_ERR, "trying again in %us", d->retry_sec);
+        } else
+                retry_done(d);
+        reconcile_report_done(&report);
+
+        sync_watches(d, true);
+        publish(d, NULL);
+}
+
+/* --- event handlers ----------------------------------------------------------- */
+
+/* The same thing seen twice (a link that changes state a few times as it
+ * goes) is said once. At most NOTES_MAX notes: O(1) per event. */
+static bool note_known(Daemon *d, const char *scope, const char *what) {
+        const char *s = scope ? scope : "the host";
+        size_t len = strlen(s);
+
+        STRV_FOREACH(n, d->notes)
+                if (strneq(*n, s, len) && strneq(*n + len, ": ", 2) && streq(*n + len + 2, what))
+                        return true;
+        return false;
+}
+
+static void on_watch(WatchSource src, const char *scope, const char *what, void *userdata) {
+        Daemon *d = userdata;
+
+        if (src != WATCH_MOUNTS)
+                d->net_dirty = true;
+        if (what && !note_known(d, scope, what)) {
+                if (strv_length(d->notes) < NOTES_MAX) {
+                        char *note;
+
+                        if (asprintf(&note, "%s: %s", scope ? scope : "the host", what) >= 0)
+                                (void) strv_push(&d->notes, note);
+                } else
+                        d->more_notes++;
+        }
+        /* The mount table changes for many reasons; only a pin check
+         * follows, which is one stat per watched namespace. */
+        arm_debounce(d);
+}
+
+static int on_debounce(sd_event_source *s, uint64_t usec, void *userdata) {
+        repair(userdata, "drift");
+        return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        repair(userdata, "retry");
+        return 0;
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_config_ Config *cfg = NULL;
+        _cleanup_strv_free_ char **repairs = NULL;
+        ReconcileReport report = {};
+        uint64_t begun = now_monotonic_usec();
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading the config", begun);
+        set_state(d, "reloading");
+        d->status.reload.begun = begun;
+        (void) daemon_status_write(&d->status);
+        dlog(d, LOG_INFO, "reloading the config (%s)", d->o->config ? d->o->config : NSMGR_CONF_FILE " and " NSMGR_CONF_D);
+
+        r = config_load(d->o->config, &cfg, &err);
+        if (r < 0) {
+                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err, NULL);
+                dlog(d, LOG_ERR, "reload failed: the config is broken; nothing was changed, the running config stays in force");
+                status_run_set(&d->status.reload, "reload", begun, r, &err, 0);
+                goto finish;
+        }
+
+        /* A pin removed in the meantime is restored first, as for drift. */
+        if (check_pins(d, &repairs) > 0) {
+                d->status.drifts_repaired++;
+                strv_free(d->status.last_repair);
+                d->status.last_repair = TAKE_PTR(repairs);
+        }
+        r = run_reconcile(d, cfg, "reload", &report, &err);
+        STRV_FOREACH(c, report.changes)
+                dlog(d, LOG_INFO, "applied: %s", *c);
+        status_run_set(&d->status.reload, "reload", begun, r, &err, (unsigned) strv_length(report.changes));
+        if (r < 0 && !report.changes) {
+                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err, NULL);
+                dlog(d, LOG_ERR, "reload failed: nothing was changed, the running config stays in force");
+        } else {
+                /* Applied, or applied in part: the new config is the one to
+                 * keep the system at from now on. */
+                config_free(d->cfg);
+                d->cfg = TAKE_PTR(cfg);
+                strv_free(d->status.files);
+                d->status.files = strv_copy(d->cfg->files);
+                if (r < 0) {
+                        dlog_error_lines(d, LOG_ERR, "reload failed: ", &err, NULL);
+                        arm_retry(d);
+                        dlog(d, LOG_ERR, "reload failed after %zu of its changes; trying the rest again in %us",
+                             strv_length(report.changes), d->retry_sec);
+                } else {
+                        retry_done(d);
+                        dlog(d, LOG_NOTICE, "reloaded: %zu %s", strv_length(report.changes),
+                             plural(strv_length(report.changes), "change", "changes"));
+                }
+        }
+        reconcile_report_done(&report);
+        sync_watches(d, true);
+
+finish:
+        set_state(d, "running");
+        publish(d, "READY=1\n");
+        return 0;
+}
+
+static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+
+        dlog(d, LOG_INFO, "stopping on %s; namespaces, links and the processes in them stay as they are",
+             strsignal((int) si->ssi_signo));
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* --- start --------------------------------------------------------------------- */
+
+/* One netlink socket per watched namespace, and reconcile opens two fds per
+ * namespace: a thousand namespaces need more than the default soft limit
+ * of 1024. select() is not used, so the hard limit is safe to take. */
+static void raise_nofile(Daemon *d) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                dlog(d, LOG_WARNING, "cannot raise the limit of open files: %m; ignoring");
+}
+
+typedef struct Lost {
+        char **names;
+        ino_t *inos;
+        size_t n;
+} Lost;
+
+static void lost_done(Lost *l) {
+        strv_free(l->names);
+        free(l->inos);
+}
+
+/* Declared namespaces whose pin went away while nsmgrd was not running. One
+ * with a process still inside is pinned again from that process: it is
+ * the same namespace, with its links. One with nothing inside has died; it
+ * is listed in *ret, for reconcile to make anew and for us to say so. */
+static int rescue_pins(Daemon *d, Lost *ret) {
+        _cleanup_(proc_scan_done) ProcScan ps = {};
+        bool scanned = false;
+        State st = {};
+        int r;
+
+        r = state_load(&st);
+        if (r < 0 && r != -EBADMSG)
+                return r;
+        for (size_t i = 0; i < d->cfg->n_netns; i++) {
+                const char *name = d->cfg->netns[i].name;
+                _cleanup_error_ NmError e = NM_ERROR_INIT;
+                ino_t ino = state_netns_inode(&st, name);
+                size_t first = 0, inside;
+                ino_t *inos;
+                int fd;
+
+                if (!ino)
+                        continue;
+                r = netns_open(name, &fd, NULL);
+                if (r >= 0) {
+                        safe_close(fd);
+                        continue;
+                }
+                if (r != -ENOENT && r != -ENXIO)
+                        continue;
+                if (!scanned) {
+                        r = proc_scan(&ps);
+                        if (r < 0)
+                                dlog(d, LOG_WARNING, "cannot scan /proc for processes in lost namespaces: %s; ignoring",
+                                     strerror(-r));
+                        scanned = true;
+                }
+                inside = proc_scan_find(&ps, ino, &first);
+                for (size_t k = 0; k < inside; k++) {
+                        _cleanup_free_ char *comm = proc_comm(ps.v[first + k].pid);
+                        int nsfd;
+
+                        r = netns_pin_pid(name, ps.v[first + k].pid, false, &e);
+                        if (r < 0)
+                                continue;
+                        /* The process may have moved on meanwhile: the
+                         * pin must hold the namespace that was lost. */
+                        if (netns_open(name, &nsfd, NULL) >= 0) {
+                                ino_t now = 0;
+
+                                (void) netns_fd_inode(nsfd, &now);
+                                safe_close(nsfd);
+                                if (now != ino) {
+                                        (void) netns_unpin(name, NULL);
+                                        continue;
+                                }
+                        }
+                        dlog(d, LOG_WARNING,
+                             "the pin " NETNS_RUN_DIR "/%s was removed while nsmgrd was not running; pinned the namespace again from process %d (%s) inside it (inode %ju)",
+                             name, (int) ps.v[first + k].pid, comm ? comm : "?", (uintmax_t) ino);
+                        ino = 0;
+                        break;
+                }
+                if (!ino)
+                        continue;
+                inos = realloc(ret->inos, (ret->n + 1) * sizeof(ino_t));
+                if (!inos || strv_extend(&ret->names, name) < 0) {
+                        if (inos)
+                                ret->inos = inos;
+                        state_done(&st);
+                        return -ENOMEM;
+                }
+                ret->inos = inos;
+                ret->inos[ret->n++] = ino;
+        }
+        state_done(&st);
+        return 0;
+}
+
+static void report_lost(Daemon *d, const Lost *lost) {
+        for (size_t i = 0; i < lost->n; i++) {
+                int fd;
+                ino_t now = 0;
+
+                if (netns_open(lost->names[i], &fd, NULL) < 0)
+                        continue;
+                (void) netns_fd_inode(fd, &now);
+                safe_close(fd);
+                dlog(d, LOG_ERR,
+                     "NAMESPACE '%s' HAD DIED: its pin " NETNS_RUN_DIR "/%s was removed while nsmgrd was not running and no process was left in it (inode %ju); it was made anew (inode %ju) and wired again. Processes that used the old one must be restarted to join the new one.",
+                     lost->names[i], lost->names[i], (uintmax_t) lost->inos[i], (uintmax_t) now);
+        }
+}
+
+static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
+        _cleanup_strv_free_ char **warnings = NULL;
+        _cleanup_(lost_done) Lost lost = {};
+        ReconcileReport report = {};
+        uint64_t t0 = now_monotonic_usec();
+        sigset_t mask;
+        int r;
+
+        raise_nofile(d);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return nm_error(err, negative_errno(), "cannot block signals: %m");
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return nm_error(err, r, "cannot make an event loop: %s", strerror(-r));
+        if ((r = sd_event_add_signal(d->event, &d->sig_hup, SIGHUP, on_reload, d)) < 0 ||
+            (r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_stop, d)) < 0 ||
+            (r = sd_event_add_signal(d->event, &d->sig_int, SIGINT, on_stop, d)) < 0)
+                return nm_error(err, r, "cannot watch signals: %s", strerror(-r));
+        /* Made off; each is armed (relative to now) when needed. */
+        r = sd_event_add_time(d->event, &d->debounce, CLOCK_MONOTONIC, 0, 0, on_debounce, d);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &d->retry, CLOCK_MONOTONIC, 0, 0, on_retry, d);
+        if (r < 0)
+                return nm_error(err, r, "cannot make timers: %s", strerror(-r));
+        (void) sd_event_source_set_enabled(d->debounce, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
+        /* WATCHDOG=1 at half the interval systemd asks for (WATCHDOG_USEC),
+         * from the loop itself, so a stuck loop is noticed. */
+        r = sd_event_set_watchdog(d->event, true);
+        if (r < 0)
+                return nm_error(err, r, "cannot set up the watchdog: %s", strerror(-r));
+
+        d->status.pid = getpid();
+        (void) proc_starttime(d->status.pid, &d->status.pid_starttime);
+        d->status.started = now_realtime_usec();
+        d->status.config = d->o->config ? strdup(d->o->config) : NULL;
+        set_state(d, "starting");
+        (void) daemon_status_write(&d->status);
+
+        r = config_load(d->o->config, &d->cfg, err);
+        if (r < 0) {
+                *ret_bad_config = true;
+                status_run_set(&d->status.reconcile, "start", t0, r, err, 0);
+                return r;
+        }
+        d->status.files = strv_copy(d->cfg->files);
+        dlog(d, LOG_INFO, "config: %s", d->cfg->files ? d->cfg->files[0] : "(none: no " NSMGR_CONF_FILE ", an empty config)");
+        for (size_t i = 1; d->cfg->files && d->cfg->files[i]; i++)
+                dlog(d, LOG_INFO, "config: %s", d->cfg->files[i]);
+
+        r = watch_new(d->event, on_watch, d, &d->watch, &warnings, err);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(w, warnings)
+                dlog(d, LOG_WARNING, "%s", *w);
+
+        r = rescue_pins(d, &lost);
+        if (r < 0)
+                return nm_error(err, r, "cannot read what nsmgr made before (" NSMGR_RUN_DIR "/state.json): %s", strerror(-r));
+        /* Watch what exists before applying, so that nothing that happens
+         * while the config is applied goes unnoticed. */
+        sync_watches(d, false);
+
+        r = run_reconcile(d, d->cfg, "start", &report, err);
+        STRV_FOREACH(c, report.changes)
+                dlog(d, LOG_INFO, "applied: %s", *c);
+        reconcile_report_done(&report);
+        if (r < 0)
+                return r;
+        report_lost(d, &lost);
+        dlog(d, LOG_INFO, "%s", d->status.reconcile.changes ? "the config is applied" :
+                                "everything is as the config declares: adopted as it is, nothing changed");
+
+        sync_watches(d, true);
+        set_state(d, "running");
+        publish(d, "READY=1\n");
+        dlog(d, LOG_NOTICE, "ready: %zu %s, %u %s, %zu watched; started in %.1f ms", d->cfg->n_netns,
+             plural(d->cfg->n_netns, "namespace", "namespaces"), (unsigned) d->cfg->n_networks,
+             plural(d->cfg->n_networks, "network", "networks"), watch_count(d->watch),
+             (double) (now_monotonic_usec() - t0) / 1000.0);
+        return 0;
+}
+
+static void daemon_done(Daemon *d) {
+        watch_free(d->watch);
+        sd_event_source_disable_unref(d->debounce);
+        sd_event_source_disable_unref(d->retry);
+        sd_event_source_disable_unref(d->sig_hup);
+        sd_event_source_disable_unref(d->sig_term);
+        sd_event_source_disable_unref(d->sig_int);
+        sd_event_unref(d->event);
+        config_free(d->cfg);
+        daemon_status_done(&d->status);
+        strv_free(d->notes);
+}
+
+int daemon_run(const DaemonOptions *o, bool *ret_bad_config, NmError *err) {
+        _cleanup_(daemon_done) Daemon d = { .o = o };
+        bool bad_config = false;
+        int r;
+
+        /* Threads that visit namespaces come and go; one malloc arena keeps
+         * their allocations from pinning memory of arenas of their own. */
+        (void) mallopt(M_ARENA_MAX, 1);
+
+        r = start(&d, &bad_config, err);
+        if (ret_bad_config)
+                *ret_bad_config = bad_config;
+        if (r < 0) {
+                if (d.status.pid) {
+                        if (d.status.reconcile.result >= 0)
+                                status_run_set(&d.status.reconcile, "start", now_monotonic_usec(), r, err, 0);
+                        set_state(&d, "stopped");
+                        d.status.stopped = now_realtime_usec();
+                        (void) daemon_status_write(&d.status);
+                }
+                return r;
+        }
+
+        r = sd_event_loop(d.event);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping; namespaces stay as they are");
+        set_state(&d, "stopped");
+        d.status.stopped = now_realtime_usec();
+        (void) daemon_status_write(&d.status);
+        if (r < 0)
+                return nm_error(err, r, "the event loop failed: %s", strerror(-r));
+        return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <syslog.h>
+
+#include "error.h"
+
+/* nsmgrd: keeps the system what the config declares, under systemd.
+ *
+ * At start it applies the config with reconcile() -- the code path of
+ * `nsmgrctl apply` -- which adopts what exists as it is, and only then
+ * sends READY=1. Then an sd-event loop waits for drift (watch.h), for
+ * SIGHUP (reload: re-read the config, apply the difference; a broken
+ * config keeps the running one) and for SIGTERM/SIGINT (stop: nothing is
+ * torn down, the next start adopts everything again). Events are
+ * debounced for a few tens of milliseconds and then repaired by one
+ * reconcile. The status record (status.h) says how it went.
+ *
+ * The library does not print: every line to log goes to the log callback,
+ * with a syslog priority. */
+
+typedef void (*daemon_log_fn)(int priority, const char *msg, void *userdata);
+
+typedef struct DaemonOptions {
+        const char *config;         /* NULL: /etc/nsmgr/nsmgr.conf and conf.d */
+        uint64_t debounce_usec;     /* 0: DAEMON_DEBOUNCE_USEC */
+        daemon_log_fn log;
+        void *log_userdata;
+} DaemonOptions;
+
+#define DAEMON_DEBOUNCE_USEC (50 * 1000)
+
+/* Runs until SIGTERM or SIGINT; returns 0 then. Returns a negative errno
+ * when it cannot start, with err saying why; *ret_bad_config is set when
+ * that is the config's fault (err then holds one "file:line: ..." per
+ * line). */
+int daemon_run(const DaemonOptions *o, bool *ret_bad_config, NmError *err);
