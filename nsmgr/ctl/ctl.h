@@ -40,3 +40,5 @@ int verb_show(int argc, char **argv);
 int verb_path(int argc, char **argv);
 int verb_exec(int argc, char **argv);
 int verb_apply(int argc, char **argv);
+int verb_status(int argc, char **argv);
+int verb_reload(int argc, char **argv);

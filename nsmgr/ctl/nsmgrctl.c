@@ -20,6 +20,10 @@ static const Verb verbs[] = {
         { "apply", verb_apply, "apply [-c FILE] [--dry-run] [--json]",
           "make the system what the config declares; --dry-run prints the plan" },
         { "exec", verb_exec, "exec NAME -- CMD [ARG...]", "run a command inside NAME, as 'ip netns exec' does" },
+        { "status", verb_status, "status [--json]",
+          "whether nsmgrd runs, its config, its last reconcile and drift repairs (exit 3: not running)" },
+        { "reload", verb_reload, "reload [--timeout SEC]",
+          "make nsmgrd re-read its config and apply the difference; waits for the result" },
 };
 
 static void help(void) {
@@ -29,7 +33,7 @@ static void help(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-50s %s\n", verbs[i].synopsis, verbs[i].summary);
         printf("\nOptions may stand before or after NAME. Every read command takes --json.\n"
-               "Exit status: 0 success, 1 failure, 2 usage error.\n"
+               "Exit status: 0 success, 1 failure, 2 usage error, 3 nsmgrd is not running (status, reload).\n"
                "See nsmgrctl(8).\n");
 }
 
