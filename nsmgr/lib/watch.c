@@ -259,13 +259,18 @@ static NsWatch *ns_watch_new(Watch *w, const char *name, dev_t dev, ino_t ino) {
 }
 
 static int nft_listen_socket(void) {
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
         unsigned group = NFNLGRP_NFTABLES;
         int fd;
 
         fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
         if (fd < 0)
                 return negative_errno();
-        if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+        /* Bound first: an unbound socket joins the group without error
+         * but is never delivered to. NFNLGRP_NFTABLES (7) fits the bind
+         * mask too, but the option is how nft monitor does it. */
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
                 int r = negative_errno();
                 close(fd);
                 return r;
