@@ -227,15 +227,22 @@ static void retry_done(Daemon *d) {
         (void) sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
 }
 
-static char *notes_text(Daemon *d, char **notes, size_t more) {
+static char *notes_text(char **notes, size_t more) {
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
 
         if (!f)
                 return NULL;
-        STRV_FOREACH(n, notes)
-                fprintf(f, "%s%s", n == notes ? "" : "; ", *n);
+        /* What was taken away first: that is what needed repairing; what
+         * merely changed state is often its consequence. */
+        for (int pass = 0; pass < 2; pass++)
+                STRV_FOREACH(n, notes) {
+                        bool lost = strstr(*n, " deleted") || strstr(*n, " removed") || strstr(*n, " lost");
+
+                        if (lost == (pass == 0))
+                                fprintf(f, "%s%s", ftell(f) > 0 ? "; " : "", *n);
+                }
         if (more)
                 fprintf(f, "; and %zu more change%s", more, more == 1 ? "" : "s");
         if (!notes)
@@ -265,7 +272,7 @@ static void repair(Daemon *d, const char *trigger) {
         if (!net && pins == 0)
                 return;
 
-        what = notes_text(d, notes, more);
+        what = notes_text(notes, more);
         r = run_reconcile(d, d->cfg, trigger, &report, &err);
         if (report.changes) {
                 dlog(d, LOG_WARNING, "drift: %s", what ? what : "?");
