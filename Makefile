@@ -8,7 +8,9 @@
 #   make check-vm        install what the VM tests need, build, run every
 #                        tests/vm/test-*.sh in a qemu VM with Debian's kernel
 #                        (for what this machine's kernel lacks, e.g. VRF)
-#   make install         DESTDIR=, PREFIX= (default /usr/local)
+#   make install         DESTDIR=, PREFIX= (default /usr/local): binaries, systemd
+#                        units (UNITDIR= from pkg-config systemd), man pages,
+#                        /etc/nsmgr/nsmgr.conf unless one exists
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
 #   make clean
 
@@ -19,6 +21,9 @@ SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 SYSCONFDIR  ?= /etc
 BUILD       ?= build
+# systemd's unit folder, as systemd.pc says (the machine's, whatever PREFIX is:
+# systemd does not look in /usr/local for system units).
+UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 
 PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd libnftables
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -48,10 +53,12 @@ DAEMON_SRC  := $(wildcard nsmgr/daemon/*.c)
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+UNITS       := $(patsubst units/%.in,$(BUILD)/units/%,$(wildcard units/*.in))
+MANPAGES    := $(wildcard man/*.[58])
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd
+all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(UNITS)
 
 $(BUILD)/libnsmgr.a: $(LIB_OBJ)
 	$(call quiet,AR,$@)
@@ -64,6 +71,17 @@ $(BUILD)/nsmgrctl: $(CTL_OBJ) $(BUILD)/libnsmgr.a
 $(BUILD)/nsmgrd: $(DAEMON_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The units name the installed binaries; they are made again when BINDIR or
+# SBINDIR change (the stamp is rewritten only then).
+$(BUILD)/paths: FORCE
+	$(Q)mkdir -p $(BUILD)
+	$(Q)echo 'BINDIR=$(BINDIR) SBINDIR=$(SBINDIR)' | cmp -s - $@ || echo 'BINDIR=$(BINDIR) SBINDIR=$(SBINDIR)' > $@
+
+$(BUILD)/units/%: units/%.in $(BUILD)/paths
+	$(call quiet,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: %.c
 	$(call quiet,CC,$@)
@@ -105,8 +123,17 @@ check-asan: deps asan
 	$(Q)ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		tests/run-system-tests build-asan
 
+# The reference config goes to /etc/nsmgr/nsmgr.conf only if there is none:
+# an administrator's config is never overwritten.
 install: all
 	install -Dm755 $(BUILD)/nsmgrctl $(DESTDIR)$(BINDIR)/nsmgrctl
+	install -Dm755 $(BUILD)/nsmgrd $(DESTDIR)$(SBINDIR)/nsmgrd
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	for m in $(MANPAGES); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; done
+	install -d $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d
+	test -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf || \
+		install -m644 conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf
 
 clean:
 	rm -rf build build-asan
@@ -114,6 +141,8 @@ clean:
 format:
 	clang-format -i nsmgr/*/*.c nsmgr/*/*.h tests/unit/*.c
 
-.PHONY: all unit deps demo check vm-deps check-vm asan check-asan install clean format
+FORCE:
+
+.PHONY: all unit deps demo check vm-deps check-vm asan check-asan install clean format FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
