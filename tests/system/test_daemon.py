@@ -1,0 +1,565 @@
+"""Issue 5: nsmgrd, in the foreground and under a real systemd.
+
+The systemd tests install what `make install` installs (binaries, units,
+reference config) into a container booted by tests/lib/systemd_sandbox.py
+and drive it with systemctl, as an administrator would. Results are checked
+from the sandbox's side with ip -j, stat, nsenter and /proc, and from the
+journal."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from conftest import BUILD, ROOT, ip_json, run
+from systemd_sandbox import wait_for
+
+CONF = os.path.join(ROOT, "conf")
+TUTORIAL = os.path.join(CONF, "bridge-tutorial.conf")
+SBIN = "/usr/local/sbin/nsmgrd"
+CTL = "/usr/local/bin/nsmgrctl"
+ETC_CONF = "/etc/nsmgr/nsmgr.conf"
+
+
+def ifindexes(ns=None):
+    return {l["ifname"]: l["ifindex"] for l in ip_json("link", "show", netns=ns)}
+
+
+def inode(name):
+    return os.stat(f"/run/netns/{name}").st_ino
+
+
+def addrs_of(ns, dev):
+    return sorted(f'{a["local"]}/{a["prefixlen"]}' for l in ip_json("addr", "show", "dev", dev, netns=ns)
+                  for a in l["addr_info"])
+
+
+def has_link(ns, dev):
+    return run(["ip", "-n", ns, "link", "show", "dev", dev]).returncode == 0 if ns else \
+        run(["ip", "link", "show", "dev", dev]).returncode == 0
+
+
+def ping(ns, addr):
+    return run(["ip", "netns", "exec", ns, "ping", "-c1", "-W2", addr]).returncode == 0
+
+
+def host_end(ns):
+    """The host end of namespace ns's veth on br-study."""
+    return [l["ifname"] for l in ip_json("link", "show", "master", "br-study") if l["ifname"].startswith("v" + ns)][0]
+
+
+def wiring():
+    """What must not change when nsmgrd restarts or stops: namespace inodes
+    and every ifindex, in the host and in each namespace."""
+    return {"inodes": {n: inode(n) for n in sorted(os.listdir("/run/netns"))},
+            "host": ifindexes(), "red": ifindexes("red"), "blue": ifindexes("blue")}
+
+
+def wait_back(check, timeout=5.0):
+    """Polls check() every 10 ms; returns the seconds until it held."""
+    t0 = time.monotonic()
+    wait_for(check, timeout=timeout, what="the repair", interval=0.01)
+    return time.monotonic() - t0
+
+
+# --- nsmgrd in the foreground (no systemd) ------------------------------------
+
+class Notify:
+    """A NOTIFY_SOCKET, as systemd gives a Type=notify service."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self.sock.bind(path)
+
+    def next(self, timeout=10):
+        self.sock.settimeout(timeout)
+        data = self.sock.recv(4096).decode()
+        return dict(l.split("=", 1) for l in data.splitlines() if "=" in l)
+
+    def until(self, key, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.next(max(0.1, deadline - time.monotonic()))
+            if key in msg:
+                return msg
+
+
+@pytest.fixture
+def foreground(sandbox, tmp_path):
+    """Starts build/nsmgrd with a NOTIFY_SOCKET; returns (start, notify)."""
+    notify = Notify(str(tmp_path / "notify"))
+    procs = []
+
+    def start(*args, env=None, stderr=None):
+        e = dict(os.environ, NOTIFY_SOCKET=notify.path, **(env or {}))
+        p = sandbox.spawn([os.path.join(BUILD, "nsmgrd"), *args], env=e,
+                          stderr=stderr if stderr is not None else subprocess.PIPE, text=True)
+        procs.append(p)
+        return p
+
+    yield start, notify
+    notify.sock.close()
+
+
+def test_ready_only_after_the_config_is_applied(foreground):
+    start, notify = foreground
+    p = start("-c", TUTORIAL)
+    msg = notify.until("READY")
+    # At the moment READY=1 arrives, the namespaces are there and wired.
+    assert sorted(os.listdir("/run/netns")) == ["blue", "red"]
+    assert addrs_of("red", "eth0") == ["198.18.10.1/24"]
+    assert ping("red", "198.18.10.2")
+    assert msg["STATUS"] == "2 namespaces, 0 networks, 0 drifts repaired"
+    assert p.poll() is None
+
+    # SIGHUP: RELOADING=1 (with the clock systemd 253 asks for), then READY=1.
+    p.send_signal(signal.SIGHUP)
+    msg = notify.until("RELOADING")
+    assert int(msg["MONOTONIC_USEC"]) > 0
+    assert "READY" in notify.until("READY")
+
+    p.send_signal(signal.SIGTERM)
+    assert "STOPPING" in notify.until("STOPPING")
+    _, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err
+    assert "nsmgrd: ready: 2 namespaces" in err
+    # Stopping tore nothing down.
+    assert sorted(os.listdir("/run/netns")) == ["blue", "red"]
+    assert ping("red", "198.18.10.2")
+
+
+def test_broken_config_at_start_exits_78_with_file_and_line(foreground, tmp_path):
+    start, _ = foreground
+    bad = tmp_path / "bad.conf"
+    bad.write_text('namespaces = (\n  { name = "x"; colour = "red"; }\n);\n')
+    p = start("-c", str(bad))
+    _, err = p.communicate(timeout=10)
+    assert p.returncode == 78
+    assert f"nsmgrd: error: {bad}:2: namespace 'x': unknown setting 'colour'" in err
+    assert not os.path.exists("/run/netns/x")
+
+
+def test_log_lines_carry_priorities_when_stderr_is_the_journal(foreground, tmp_path):
+    start, notify = foreground
+    log = open(tmp_path / "log", "w+")
+    st = os.fstat(log.fileno())
+    # What systemd sets when stderr is a stream to the journal.
+    p = start("-c", TUTORIAL, env={"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}, stderr=log)
+    notify.until("READY")
+    run(["ip", "-n", "red", "addr", "del", "198.18.10.1/24", "dev", "eth0"], check=True)
+    wait_back(lambda: "repaired" in open(tmp_path / "log").read())
+    p.terminate()
+    p.wait(timeout=10)
+    lines = open(tmp_path / "log").read().splitlines()
+    assert "<6>applied: red: create namespace" in lines
+    assert "<4>repaired: red: add address 198.18.10.1/24 to eth0" in lines
+    assert any(l.startswith("<5>ready: ") for l in lines)
+    assert all(l[0] == "<" and l[2] == ">" for l in lines), lines
+
+
+def test_nftables_changes_are_a_trigger(foreground, tmp_path):
+    start, notify = foreground
+    log = tmp_path / "log"
+    p = start("-c", TUTORIAL, "--log-level", "debug", stderr=open(log, "w"))
+    notify.until("READY")
+    time.sleep(0.2)  # let the echo of the start settle
+    run(["nft", "add", "table", "inet", "nsmgr_test"], check=True)
+    wait_back(lambda: "nftables ruleset changed: nothing to repair" in log.read_text())
+    p.terminate()
+    p.wait(timeout=10)
+
+
+def test_nsmgrd_usage(nsmgr):
+    d = os.path.join(BUILD, "nsmgrd")
+    p = run([d, "--help"])
+    assert p.returncode == 0 and "Usage: nsmgrd" in p.stdout and "nsmgrd(8)" in p.stdout
+    for args, msg in ((["--bogus"], "unknown option '--bogus'"), (["extra"], "unexpected argument 'extra'"),
+                      (["--debounce", "x"], "--debounce: 'x' is not a number"),
+                      (["--log-level", "loud"], "unknown level 'loud'"), (["-c"], "option '-c' needs an argument")):
+        p = run([d, *args])
+        assert p.returncode == 2 and msg in p.stderr, (args, p.stderr)
+
+
+def test_status_and_reload_without_a_daemon_exit_3(nsmgr):
+    p = nsmgr("status")
+    assert p.returncode == 3 and "nsmgrd is not running" in p.stdout
+    assert nsmgr("status", "--json").returncode == 3
+    assert json.loads(nsmgr("status", "--json").stdout) == {"running": False}
+    p = nsmgr("reload")
+    assert p.returncode == 3 and "nsmgrd is not running" in p.stderr
+    assert nsmgr("reload", "--timeout", "0").returncode == 2
+
+
+def test_status_of_a_dead_daemon_is_not_running(foreground, nsmgr):
+    start, notify = foreground
+    p = start("-c", TUTORIAL)
+    notify.until("READY")
+    assert nsmgr("status").returncode == 0
+    p.kill()
+    p.wait()
+    # The record still names the PID; it is gone, so status says so.
+    s = nsmgr("status")
+    assert s.returncode == 3 and "is gone without stopping" in s.stdout
+    assert json.loads(nsmgr("status", "--json").stdout)["running"] is False
+
+
+# --- make install ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def staged(tmp_path_factory):
+    """What `make install` installs, in a DESTDIR of its own (PREFIX default)."""
+    dest = str(tmp_path_factory.mktemp("destdir"))
+    build = os.path.relpath(BUILD, ROOT)
+    run(["make", "-C", ROOT, "--no-print-directory", f"BUILD={build}", f"DESTDIR={dest}", "install"], check=True)
+    return dest
+
+
+def unitdir():
+    p = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"])
+    return p.stdout.strip() or "/lib/systemd/system"
+
+
+def test_make_install(staged, tmp_path):
+    ud = unitdir()
+    for f in (SBIN, CTL, f"{ud}/nsmgrd.service", f"{ud}/netns@.service", "/usr/local/share/man/man8/nsmgrd.8",
+              "/usr/local/share/man/man8/nsmgrctl.8", ETC_CONF):
+        assert os.path.isfile(staged + f), f
+    assert os.access(staged + SBIN, os.X_OK) and os.access(staged + CTL, os.X_OK)
+    unit = open(f"{staged}{ud}/nsmgrd.service").read()
+    assert f"ExecStart={SBIN}\n" in unit and f"ExecReload={CTL} reload\n" in unit
+    assert f"ExecStart={CTL} create %i --exist-ok\n" in open(f"{staged}{ud}/netns@.service").read()
+    assert "@BINDIR@" not in unit and "@SBINDIR@" not in unit
+
+    # An existing config is never overwritten.
+    dest = str(tmp_path / "dest")
+    os.makedirs(dest + "/etc/nsmgr")
+    with open(dest + ETC_CONF, "w") as f:
+        f.write("# mine\n")
+    run(["make", "-C", ROOT, "--no-print-directory", f"BUILD={os.path.relpath(BUILD, ROOT)}", f"DESTDIR={dest}",
+         "PREFIX=/usr", "install"], check=True)
+    assert open(dest + ETC_CONF).read() == "# mine\n"
+    assert "ExecStart=/usr/sbin/nsmgrd\n" in open(f"{dest}{ud}/nsmgrd.service").read()
+
+
+def test_reference_config_declares_nothing_and_its_examples_are_valid(nsmgr, tmp_path):
+    ref = os.path.join(CONF, "nsmgr.conf")
+    assert nsmgr.ok("apply", "-c", ref, "--dry-run").stdout.strip() == "nothing to change"
+    # Uncommented, the examples in it must be a valid config.
+    lines, on = [], False
+    for l in open(ref):
+        on = on or l.startswith("# host = {")
+        if on:
+            lines.append(l[2:] if l.startswith("# ") else l.lstrip("#"))
+    p = tmp_path / "ref.conf"
+    p.write_text("".join(lines))
+    out = nsmgr.ok("apply", "-c", str(p), "--dry-run").stdout
+    assert "blue: create namespace" in out and "create bridge br-lab" in out
+
+
+# --- under systemd ---------------------------------------------------------------
+
+class Installed:
+    """nsmgr installed in a booted container, as `make install` lays it out."""
+
+    def __init__(self, systemd, staged):
+        self.sd = systemd
+        for dirpath, _, files in os.walk(staged):
+            for f in files:
+                src = os.path.join(dirpath, f)
+                dest = "/" + os.path.relpath(src, staged)
+                if dest.startswith("/etc/nsmgr/"):
+                    continue  # /etc/nsmgr is shared with the sandbox: see config()
+                systemd.copy_in(src, dest)
+        systemd.systemctl("daemon-reload")
+
+    def config(self, text):
+        """Writes /etc/nsmgr/nsmgr.conf (shared with the container)."""
+        with open(ETC_CONF, "w") as f:
+            f.write(textwrap.dedent(text))
+
+    def ctl(self, *args, check=False):
+        return self.sd.run([CTL, *args], check=check)
+
+    def status(self):
+        return json.loads(self.ctl("status", "--json").stdout)
+
+    def journal(self):
+        return self.sd.journal("nsmgrd.service")
+
+    def main_pid(self):
+        return self.sd.main_pid("nsmgrd.service")
+
+
+@pytest.fixture
+def nsmgrd(systemd, staged):
+    inst = Installed(systemd, staged)
+    shutil.copy(TUTORIAL, ETC_CONF)
+    return inst
+
+
+def start(nsmgrd):
+    nsmgrd.sd.systemctl("start", "nsmgrd.service")
+    assert nsmgrd.sd.show("nsmgrd.service", "ActiveState") == "active"
+
+
+def test_start_returns_after_ready_with_namespaces_wired(nsmgrd):
+    sd = nsmgrd.sd
+    assert not os.path.exists("/run/netns/red")
+    start(nsmgrd)
+    # systemctl start of a Type=notify unit returns on READY=1: by then
+    # everything is there.
+    assert sorted(os.listdir("/run/netns")) == ["blue", "red"]
+    assert addrs_of("red", "eth0") == ["198.18.10.1/24"]
+    assert addrs_of(None, "br-study") == ["198.18.10.254/24"]
+    assert ping("red", "198.18.10.2") and ping("blue", "198.18.10.254")
+    assert sd.show("nsmgrd.service", "StatusText") == "2 namespaces, 0 networks, 0 drifts repaired"
+    assert sd.show("nsmgrd.service", "WatchdogUSec") == "30s"
+    journal = nsmgrd.journal()
+    assert journal.index("applied: red: create namespace") < journal.index("ready: 2 namespaces")
+    st = nsmgrd.ctl("status", check=True).stdout
+    assert "nsmgrd is running" in st and ETC_CONF in st and "2 namespaces" in st
+
+
+def test_pin_made_by_nsmgrd_is_usable_outside_the_unit(nsmgrd):
+    start(nsmgrd)
+    assert run(["stat", "-f", "-c", "%T", "/run/netns/red"], check=True).stdout.strip() == "nsfs"
+    # Open the pin and setns() into it, from the sandbox (the host side).
+    p = run(["nsenter", "--net=/run/netns/red", "ip", "-j", "addr", "show", "dev", "eth0"], check=True)
+    assert json.loads(p.stdout)[0]["addr_info"][0]["local"] == "198.18.10.1"
+    fd = os.open("/run/netns/blue", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        assert os.fstat(fd).st_ino != os.stat("/proc/self/ns/net").st_ino
+    finally:
+        os.close(fd)
+
+
+PROBE = """\
+[Unit]
+Requires=netns@{ns}.service
+After=netns@{ns}.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+NetworkNamespacePath=/run/netns/{ns}
+ExecStart=/bin/sh -c 'ip -j link show > /run/nsmgr/probe-{ns}.json'
+"""
+
+
+def test_a_unit_requiring_netns_template_runs_in_it(nsmgrd):
+    sd = nsmgrd.sd
+    sd.install_unit("probe-blue.service", PROBE.format(ns="blue"))
+    sd.install_unit("probe-green.service", PROBE.format(ns="green"))
+    # nsmgrd is not started by hand: netns@blue pulls it in and waits for it.
+    sd.systemctl("start", "probe-blue.service")
+    assert sd.show("nsmgrd.service", "ActiveState") == "active"
+    seen = json.load(open("/run/nsmgr/probe-blue.json"))
+    assert sorted(l["ifname"] for l in seen) == ["eth0", "lo"]       # blue's, not the host's
+    assert [a for l in ip_json("addr", "show", "dev", "eth0", netns="blue") for a in l["addr_info"]]
+
+    # A name the config does not declare gets an empty namespace.
+    sd.systemctl("start", "probe-green.service")
+    assert [l["ifname"] for l in json.load(open("/run/nsmgr/probe-green.json"))] == ["lo"]
+    assert inode("green") != os.stat("/proc/self/ns/net").st_ino
+
+    # Stopping the template unit leaves the namespace (and what is inside).
+    ino = inode("blue")
+    sd.systemctl("stop", "probe-blue.service", "netns@blue.service")
+    assert inode("blue") == ino and has_link("blue", "eth0")
+
+
+SLEEPER = """\
+[Unit]
+Requires=netns@red.service
+After=netns@red.service
+
+[Service]
+NetworkNamespacePath=/run/netns/red
+ExecStart=/bin/sleep infinity
+"""
+
+
+def test_kill_9_restart_adopts_everything(nsmgrd):
+    sd = nsmgrd.sd
+    sd.install_unit("sleeper.service", SLEEPER)
+    sd.systemctl("start", "sleeper.service")
+    sleeper = sd.main_pid("sleeper.service")
+    before = wiring()
+    old = nsmgrd.main_pid()
+
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: (p := nsmgrd.main_pid()) not in (None, old) and
+             sd.show("nsmgrd.service", "ActiveState") == "active", timeout=15,
+             what="nsmgrd restarted by systemd")
+    assert sd.show("nsmgrd.service", "NRestarts") == "1"
+    # Same namespaces, same links: adopted, nothing made anew.
+    assert wiring() == before
+    assert os.path.exists(f"/proc/{sleeper}")
+    assert os.stat(f"/proc/{sleeper}/ns/net").st_ino == before["inodes"]["red"]
+    assert sd.show("sleeper.service", "ActiveState") == "active"
+    journal = nsmgrd.journal()
+    after_restart = journal[journal.rindex("nsmgrd 0.1.0 starting"):]
+    assert "applied:" not in after_restart
+    assert "adopted as it is, nothing changed" in after_restart
+    assert str(nsmgrd.status()["pid"]) == sd.show("nsmgrd.service", "MainPID") and nsmgrd.status()["running"]
+
+
+def test_managed_veth_deleted_by_hand_is_back_within_a_second(nsmgrd):
+    start(nsmgrd)
+    peer = host_end("red")
+    run(["ip", "link", "del", peer], check=True)
+    took = wait_back(lambda: has_link("red", "eth0") and addrs_of("red", "eth0") == ["198.18.10.1/24"]
+                     and has_link(None, peer))
+    assert took < 1.0, f"repaired after {took:.3f}s"
+    wait_for(lambda: ping("red", "198.18.10.2"), timeout=5, what="red reaching blue again")
+    wait_for(lambda: nsmgrd.status()["drifts_repaired"] >= 1, what="the repair to be counted")
+    journal = nsmgrd.journal()
+    assert f"drift: the host: link {peer} deleted" in journal
+    assert "repaired: red: create veth eth0" in journal
+    st = nsmgrd.status()
+    assert st["drifts_repaired"] == 1
+    assert any("red: create veth eth0" in l for l in st["last_repair"])
+
+
+@pytest.mark.parametrize("what", ["address", "route", "link down", "pin"])
+def test_other_drift_is_repaired_within_a_second(nsmgrd, what):
+    start(nsmgrd)
+    ino = inode("blue")
+    idx = ifindexes("blue")
+    if what == "address":
+        run(["ip", "-n", "blue", "addr", "del", "198.18.10.2/24", "dev", "eth0"], check=True)
+        check = lambda: addrs_of("blue", "eth0") == ["198.18.10.2/24"]  # noqa: E731
+    elif what == "route":
+        run(["ip", "-n", "blue", "route", "del", "default"], check=True)
+        check = lambda: any(r["dst"] == "default" for r in ip_json("route", netns="blue"))  # noqa: E731
+    elif what == "link down":
+        run(["ip", "-n", "blue", "link", "set", "eth0", "down"], check=True)
+        check = lambda: "UP" in ip_json("link", "show", "eth0", netns="blue")[0]["flags"]  # noqa: E731
+    else:
+        # The pin goes (as `ip netns delete` does it) while the namespace
+        # lives on: the same namespace is pinned again.
+        run(["umount", "/run/netns/blue"], check=True)
+        os.unlink("/run/netns/blue")
+        check = lambda: os.path.exists("/run/netns/blue") and inode("blue") == ino  # noqa: E731
+    took = wait_back(check)
+    assert took < 1.0, f"repaired after {took:.3f}s"
+    assert inode("blue") == ino and ifindexes("blue") == idx
+    wait_for(lambda: ping("blue", "198.18.10.1"), timeout=5, what="blue reaching red")
+    assert "drift" in nsmgrd.journal()
+
+
+def test_reload_applies_exactly_the_change(nsmgrd):
+    start(nsmgrd)
+    before = wiring()
+    text = open(TUTORIAL).read().rstrip().rstrip(");").rstrip() + """,
+  {
+    name = "green";
+    interfaces = (
+      { name = "eth0"; type = "veth"; bridge = "br-study"; addresses = [ "198.18.10.3/24" ]; }
+    );
+  }
+);
+"""
+    nsmgrd.config(text)
+    mark = len(nsmgrd.journal())
+    nsmgrd.sd.systemctl("reload", "nsmgrd.service")
+    # `systemctl reload` returned after the reload was done.
+    assert has_link("green", "eth0") and ping("green", "198.18.10.1")
+    applied = [l.split("applied: ", 1)[1] for l in nsmgrd.journal()[mark:].splitlines() if "applied: " in l]
+    assert applied and all("green" in l for l in applied), applied
+    now = wiring()
+    assert {k: v for k, v in now["inodes"].items() if k != "green"} == before["inodes"]
+    assert now["red"] == before["red"] and now["blue"] == before["blue"]
+    assert {k: v for k, v in now["host"].items() if k in before["host"]} == before["host"]
+    assert nsmgrd.sd.show("nsmgrd.service", "StatusText").startswith("3 namespaces")
+    assert nsmgrd.ctl("reload", check=True).stdout.strip() == "reloaded: 0 changes"
+
+
+def test_broken_edit_on_reload_keeps_everything_and_is_logged(nsmgrd):
+    sd = nsmgrd.sd
+    start(nsmgrd)
+    before = wiring()
+    pid = nsmgrd.main_pid()
+    nsmgrd.config('namespaces = (\n  { name = "red";\n    colour = "blue"; }\n);\n')
+
+    p = sd.systemctl("reload", "nsmgrd.service", check=False)
+    assert p.returncode != 0
+    assert sd.show("nsmgrd.service", "ActiveState") == "active" and nsmgrd.main_pid() == pid
+    assert wiring() == before
+    errors = sd.run(["journalctl", "-b", "--no-pager", "-u", "nsmgrd.service", "-p", "err", "-o", "cat"],
+                    check=True).stdout
+    assert f"reload failed: {ETC_CONF}:3: namespace 'red': unknown setting 'colour'" in errors
+    p = nsmgrd.ctl("reload")
+    assert p.returncode == 1 and f"{ETC_CONF}:3:" in p.stderr and "nothing was changed" in p.stderr
+    st = nsmgrd.status()
+    assert st["last_reload"]["ok"] is False and f"{ETC_CONF}:3:" in st["last_reload"]["error"]
+
+    # The running config is still the one kept: blue is repaired as before.
+    run(["ip", "link", "del", host_end("blue")], check=True)
+    wait_back(lambda: has_link("blue", "eth0") and addrs_of("blue", "eth0") == ["198.18.10.2/24"])
+
+
+def test_stop_leaves_every_namespace_in_place(nsmgrd):
+    sd = nsmgrd.sd
+    sd.install_unit("sleeper.service", SLEEPER)
+    sd.systemctl("start", "sleeper.service")
+    sleeper = sd.main_pid("sleeper.service")
+    before = wiring()
+
+    sd.systemctl("stop", "nsmgrd.service")
+    assert sd.show("nsmgrd.service", "ActiveState") == "inactive"
+    assert wiring() == before
+    assert ping("red", "198.18.10.2")
+    assert os.path.exists(f"/proc/{sleeper}") and sd.show("sleeper.service", "ActiveState") == "active"
+    assert "stopping on Terminated; namespaces, links and the processes in them stay" in nsmgrd.journal()
+    p = nsmgrd.ctl("status")
+    assert p.returncode == 3 and "nsmgrd is not running: it stopped at" in p.stdout
+
+
+def test_namespace_that_died_while_stopped_is_made_anew_loudly(nsmgrd):
+    sd = nsmgrd.sd
+    # A process in red, seen by nsmgrd (in the container's PID namespace).
+    sd.install_unit("sleeper.service", SLEEPER)
+    sd.systemctl("start", "sleeper.service")
+    sleeper = sd.show("sleeper.service", "MainPID")
+    old = inode("blue")
+    red = inode("red")
+    blue_end = host_end("blue")
+    sd.systemctl("stop", "nsmgrd.service")
+    # blue dies: its pin goes and nothing is inside. red only loses its
+    # pin: the sleeper is still in it.
+    run(["ip", "netns", "delete", "blue"], check=True)
+    run(["ip", "netns", "delete", "red"], check=True)
+    # The kernel frees a dead namespace, and its veths, a moment later.
+    wait_for(lambda: not has_link(None, blue_end), what="blue's veth to go with it")
+
+    start(nsmgrd)
+    assert inode("blue") != old and addrs_of("blue", "eth0") == ["198.18.10.2/24"]
+    assert inode("red") == red and addrs_of("red", "eth0") == ["198.18.10.1/24"]
+    errors = sd.run(["journalctl", "-b", "--no-pager", "-u", "nsmgrd.service", "-p", "err", "-o", "cat"],
+                    check=True).stdout
+    assert "NAMESPACE 'blue' HAD DIED" in errors and "'red'" not in errors
+    assert f"pinned the namespace again from process {sleeper} (sleep)" in nsmgrd.journal()
+    assert ping("red", "198.18.10.2")
+
+
+def test_watchdog_pings_keep_it_alive_and_a_hung_daemon_is_restarted(nsmgrd):
+    sd = nsmgrd.sd
+    sd.install_unit("nsmgrd.service.d/watchdog.conf", "[Service]\nWatchdogSec=1s\n")
+    start(nsmgrd)
+    pid = nsmgrd.main_pid()
+    time.sleep(3)
+    assert nsmgrd.main_pid() == pid and sd.show("nsmgrd.service", "NRestarts") == "0"
+
+    # The control: a daemon that stops answering is killed by the watchdog.
+    os.kill(pid, signal.SIGSTOP)
+    wait_for(lambda: sd.show("nsmgrd.service", "NRestarts") == "1", timeout=15,
+             what="systemd's watchdog to restart nsmgrd")
+    assert "Watchdog timeout" in sd.journal()
