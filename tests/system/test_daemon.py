@@ -563,3 +563,19 @@ def test_watchdog_pings_keep_it_alive_and_a_hung_daemon_is_restarted(nsmgrd):
     wait_for(lambda: sd.show("nsmgrd.service", "NRestarts") == "1", timeout=15,
              what="systemd's watchdog to restart nsmgrd")
     assert "Watchdog timeout" in sd.journal()
+
+
+# --- the README's first command ---------------------------------------------------
+
+def test_demo_runs_nsmgrd_and_leaves_nothing(sandbox):
+    before = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
+    p = run([os.path.join(ROOT, "tests", "demo"), BUILD], timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    for said in ("nsmgrd| ready: 2 namespaces", "1 received", "nsmgrd| drift repaired", "nsmgrd is running",
+                 "nsmgrd| stopping on Terminated"):
+        assert said in p.stdout, (said, p.stdout)
+    # After the stop, both namespaces were still listed.
+    assert p.stdout.rsplit("nsmgrctl list", 1)[1].count("config") == 2
+    # Its own sandbox: nothing of it is left here.
+    assert (sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []) == before
+    assert "br-study" not in ifindexes()
