@@ -22,7 +22,6 @@
 #define RETRY_FIRST_SEC 1
 #define RETRY_MAX_SEC 60
 
-
 typedef struct Daemon {
         const DaemonOptions *o;
         sd_event *event;
@@ -36,6 +35,7 @@ typedef struct Daemon {
         char **notes;               /* what the first of them said */
         size_t more_notes;
         unsigned retry_sec;
+        char **warnings;            /* of the last reconcile, said once */
 } Daemon;
 
 _printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
@@ -54,14 +54,14 @@ _printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
 
 /* An error of several lines (a config with several problems) is logged
  * one line at a time, each with the same prefix. */
-static void dlog_error_lines(Daemon *d, int prio, const char *prefix, const NmError *err, const char *suffix) {
+static void dlog_error_lines(Daemon *d, int prio, const char *prefix, const NmError *err) {
         _cleanup_free_ char *copy = strdup(nm_error_message(err));
         char *line, *save = NULL;
 
         if (!copy)
                 return;
         for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-                dlog(d, prio, "%s%s%s", prefix, line, suffix ? suffix : "");
+                dlog(d, prio, "%s%s", prefix, line);
 }
 
 static const char *plural(uint64_t n, const char *one, const char *many) {
@@ -128,8 +128,13 @@ static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, Reco
 
         r = reconcile(cfg, 0, report, err);
         status_run_set(&d->status.reconcile, trigger, begun, r, err, (unsigned) strv_length(report->changes));
+        /* A warning stands until its cause goes ("... is kept"): said when
+         * it appears, not at every check after a drift. */
         STRV_FOREACH(w, report->warnings)
-                dlog(d, LOG_WARNING, "%s", *w);
+                if (!strv_contains(d->warnings, *w))
+                        dlog(d, LOG_WARNING, "%s", *w);
+        strv_free(d->warnings);
+        d->warnings = strv_copy(report->warnings);
         /* The dumps of every namespace are freed by now; give the memory
          * back instead of keeping the high-water mark for good. */
         (void) malloc_trim(0);
@@ -293,7 +298,7 @@ static void repair(Daemon *d, const char *trigger) {
         }
         if (r < 0) {
                 arm_retry(d);
-                dlog_error_lines(d, LOG_ERR, "cannot repair drift: ", &err, NULL);
+                dlog_error_lines(d, LOG_ERR, "cannot repair drift: ", &err);
                 dlog(d, LOG_ERR, "trying again in %us", d->retry_sec);
         } else
                 retry_done(d);
@@ -363,7 +368,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 
         r = config_load(d->o->config, &cfg, &err);
         if (r < 0) {
-                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err, NULL);
+                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
                 dlog(d, LOG_ERR, "reload failed: the config is broken; nothing was changed, the running config stays in force");
                 status_run_set(&d->status.reload, "reload", begun, r, &err, 0);
                 goto finish;
@@ -380,7 +385,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 dlog(d, LOG_INFO, "applied: %s", *c);
         status_run_set(&d->status.reload, "reload", begun, r, &err, (unsigned) strv_length(report.changes));
         if (r < 0 && !report.changes) {
-                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err, NULL);
+                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
                 dlog(d, LOG_ERR, "reload failed: nothing was changed, the running config stays in force");
         } else {
                 /* Applied, or applied in part: the new config is the one to
@@ -390,7 +395,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 strv_free(d->status.files);
                 d->status.files = strv_copy(d->cfg->files);
                 if (r < 0) {
-                        dlog_error_lines(d, LOG_ERR, "reload failed: ", &err, NULL);
+                        dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
                         arm_retry(d);
                         dlog(d, LOG_ERR, "reload failed after %zu of its changes; trying the rest again in %us",
                              strv_length(report.changes), d->retry_sec);
@@ -636,6 +641,7 @@ static void daemon_done(Daemon *d) {
         config_free(d->cfg);
         daemon_status_done(&d->status);
         strv_free(d->notes);
+        strv_free(d->warnings);
 }
 
 int daemon_run(const DaemonOptions *o, bool *ret_bad_config, NmError *err) {
