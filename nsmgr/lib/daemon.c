@@ -77,6 +77,28 @@ static char **declared_names(const Config *c) {
         return names;
 }
 
+/* The links the config puts in the host: bridges, the host ends of veths,
+ * the host interfaces macvlans stand on. */
+static char **host_link_names(const Config *c) {
+        char **names = NULL;
+
+        for (size_t i = 0; c && i < c->n_bridges; i++)
+                if (strv_extend(&names, c->bridges[i].name) < 0)
+                        return strv_free(names);
+        for (size_t i = 0; c && i < c->n_netns; i++)
+                for (size_t j = 0; j < c->netns[i].n_ifaces; j++) {
+                        const Iface *it = &c->netns[i].ifaces[j];
+                        const char *host = it->kind == IFACE_VETH && !it->peer_netns ? it->peer_name
+                                         : it->kind == IFACE_MACVLAN ? it->parent : NULL;
+
+                        /* A name twice (a shared macvlan parent) does no harm. */
+                        if (host && strv_extend(&names, host) < 0)
+                                return strv_free(names);
+                }
+        /* Never NULL: an empty list means no host link matters. */
+        return names ? names : calloc(1, sizeof(char *));
+}
+
 /* --- the status record and STATUS= ---------------------------------------- */
 
 static void status_run_set(StatusRun *run, const char *trigger, uint64_t begun, int result, const NmError *err,
@@ -154,9 +176,12 @@ static void arm_debounce(Daemon *d) {
 
 static void sync_watches(Daemon *d, bool arm_for_new) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_strv_free_ char **names = declared_names(d->cfg), **warnings = NULL;
+        _cleanup_strv_free_ char **names = declared_names(d->cfg), **host = host_link_names(d->cfg),
+                                 **warnings = NULL;
         int r;
 
+        /* Without the list (no memory), every host change is looked at. */
+        (void) watch_set_host_links(d->watch, host);
         r = watch_sync(d->watch, names, &warnings, &err);
         STRV_FOREACH(w, warnings)
                 dlog(d, LOG_WARNING, "%s", *w);

@@ -21,6 +21,13 @@
 #define SOL_NETLINK 270
 #endif
 
+typedef struct HostFilter {
+        bool set;
+        char **names;           /* sorted */
+        int *ifindexes;         /* sorted */
+        size_t n_ifindexes;
+} HostFilter;
+
 typedef struct NsWatch {
         char *name;
         int fd;                 /* rtnetlink socket bound in the namespace */
@@ -28,6 +35,7 @@ typedef struct NsWatch {
         ino_t ino;
         sd_event_source *src;
         Watch *watch;
+        const HostFilter *filter;  /* the host's only */
 } NsWatch;
 
 struct Watch {
@@ -35,6 +43,7 @@ struct Watch {
         watch_fn_t fn;
         void *userdata;
         NsWatch host;
+        HostFilter filter;
         int mounts_fd;
         sd_event_source *mounts_src;
         int nft_fd;
@@ -80,11 +89,37 @@ static void format_addr(int family, const struct rtattr *rta, char *buf, size_t 
                 snprintf(buf, len, "?");
 }
 
+static int str_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int int_cmp(const void *a, const void *b) {
+        int x = *(const int *) a, y = *(const int *) b;
+
+        return (x > y) - (x < y);
+}
+
+static bool filter_has_name(const HostFilter *f, const char *name) {
+        size_t n;
+
+        if (!f || !f->set)
+                return true;
+        n = strv_length(f->names);
+        return name && n && bsearch(&name, f->names, n, sizeof(char *), str_cmp);
+}
+
+static bool filter_has_index(const HostFilter *f, int ifindex) {
+        if (!f || !f->set)
+                return true;
+        return f->n_ifindexes && bsearch(&ifindex, f->ifindexes, f->n_ifindexes, sizeof(int), int_cmp);
+}
+
 /* Whether one rtnetlink notification can mean drift, and what it says.
  * Address additions and the kernel's own routes (local table, prefix
  * routes, router advertisements, the route cache) never take away what
- * the config declares, and they come in bursts when links go up. */
-static bool rtnl_notable(const struct nlmsghdr *h, char *what, size_t len) {
+ * the config declares, and they come in bursts when links go up. In the
+ * host, only the links the config puts there count (f). */
+static bool rtnl_notable(const struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
         char addr[INET6_ADDRSTRLEN];
 
         switch (h->nlmsg_type) {
@@ -99,6 +134,9 @@ static bool rtnl_notable(const struct nlmsghdr *h, char *what, size_t len) {
                 for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen))
                         if (a->rta_type == IFLA_IFNAME)
                                 name = attr_str(a);
+                /* By name: a link made again under its name has a new index. */
+                if (!filter_has_name(f, name) && !filter_has_index(f, ifi->ifi_index))
+                        return false;
                 if (h->nlmsg_type == RTM_DELLINK)
                         snprintf(what, len, "link %s deleted", name ? name : "?");
                 else
@@ -112,6 +150,8 @@ static bool rtnl_notable(const struct nlmsghdr *h, char *what, size_t len) {
 
                 if (rlen < 0)
                         return true;
+                if (!filter_has_index(f, (int) ifa->ifa_index))
+                        return false;
                 snprintf(addr, sizeof(addr), "?");
                 for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen)) {
                         if (a->rta_type == IFA_LOCAL || (a->rta_type == IFA_ADDRESS && streq(addr, "?")))
@@ -133,6 +173,7 @@ static bool rtnl_notable(const struct nlmsghdr *h, char *what, size_t len) {
                 const struct rtmsg *rt = NLMSG_DATA(h);
                 int rlen = (int) h->nlmsg_len - (int) NLMSG_LENGTH(sizeof(*rt));
                 uint32_t table = rt->rtm_table;
+                int oif = 0;
 
                 if (rlen < 0)
                         return true;
@@ -145,8 +186,13 @@ static bool rtnl_notable(const struct nlmsghdr *h, char *what, size_t len) {
                                 memcpy(&table, RTA_DATA(a), sizeof(table));
                         else if (a->rta_type == RTA_DST)
                                 format_addr(rt->rtm_family, a, addr, sizeof(addr));
+                        else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int))
+                                memcpy(&oif, RTA_DATA(a), sizeof(oif));
                 }
                 if (table == RT_TABLE_LOCAL)
+                        return false;
+                /* Without an output link (multipath, blackhole) it may be ours. */
+                if (oif && !filter_has_index(f, oif))
                         return false;
                 if (rt->rtm_dst_len || !streq(addr, "default"))
                         snprintf(what, len, "route %s/%u %s", addr, rt->rtm_dst_len,
@@ -169,7 +215,7 @@ static int note_rank(const char *what) {
 
 /* Reads everything queued on a notification socket. Returns true if any of
  * it can mean drift; *what gets the description of the most telling. */
-static bool drain(int fd, bool rtnl, char *what, size_t len) {
+static bool drain(int fd, bool rtnl, const HostFilter *f, char *what, size_t len) {
         _Alignas(struct nlmsghdr) uint8_t buf[RECV_BUF];
         bool notable = false;
 
@@ -200,7 +246,7 @@ static bool drain(int fd, bool rtnl, char *what, size_t len) {
                 for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, got); h = NLMSG_NEXT(h, got)) {
                         char one[160];
 
-                        if (rtnl_notable(h, one, sizeof(one))) {
+                        if (rtnl_notable(h, f, one, sizeof(one))) {
                                 if (!notable || note_rank(one) > note_rank(what))
                                         snprintf(what, len, "%s", one);
                                 notable = true;
@@ -214,7 +260,7 @@ static int on_rtnl(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         NsWatch *nw = userdata;
         char what[192] = "";
 
-        if (drain(fd, true, what, sizeof(what)))
+        if (drain(fd, true, nw->filter, what, sizeof(what)))
                 nw->watch->fn(WATCH_NETLINK, nw->name, what[0] ? what : NULL, nw->watch->userdata);
         return 0;
 }
@@ -223,7 +269,7 @@ static int on_nft(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         Watch *w = userdata;
         char what[192] = "";
 
-        if (drain(fd, false, what, sizeof(what)))
+        if (drain(fd, false, NULL, what, sizeof(what)))
                 w->fn(WATCH_NFTABLES, NULL, what[0] ? what : NULL, w->userdata);
         return 0;
 }
@@ -303,6 +349,7 @@ int watch_new(sd_event *e, watch_fn_t fn, void *userdata, Watch **ret, char ***r
         *w = (Watch) { .event = sd_event_ref(e), .fn = fn, .userdata = userdata, .mounts_fd = -EBADF,
                        .nft_fd = -EBADF, .host = { .fd = -EBADF } };
         w->host.watch = w;
+        w->host.filter = &w->filter;
 
         w->host.fd = rtnl_listen_socket();
         if (w->host.fd < 0)
@@ -336,9 +383,44 @@ int watch_new(sd_event *e, watch_fn_t fn, void *userdata, Watch **ret, char ***r
         return 0;
 }
 
+static void filter_done(HostFilter *f) {
+        strv_free(f->names);
+        free(f->ifindexes);
+        *f = (HostFilter) {};
+}
+
+int watch_set_host_links(Watch *w, char *const *names) {
+        HostFilter f = { .set = names != NULL };
+        size_t n = strv_length(names);
+
+        if (f.set) {
+                f.names = strv_copy(names);
+                f.ifindexes = calloc(n + 1, sizeof(int));
+                if ((n && !f.names) || !f.ifindexes) {
+                        filter_done(&f);
+                        return -ENOMEM;
+                }
+                if (n > 1)
+                        qsort(f.names, n, sizeof(char *), str_cmp);
+                /* The host is this thread's namespace: names resolve here. */
+                STRV_FOREACH(name, names) {
+                        unsigned idx = if_nametoindex(*name);
+
+                        if (idx > 0)
+                                f.ifindexes[f.n_ifindexes++] = (int) idx;
+                }
+                if (f.n_ifindexes > 1)
+                        qsort(f.ifindexes, f.n_ifindexes, sizeof(int), int_cmp);
+        }
+        filter_done(&w->filter);
+        w->filter = f;
+        return 0;
+}
+
 Watch *watch_free(Watch *w) {
         if (!w)
                 return NULL;
+        filter_done(&w->filter);
         for (size_t i = 0; i < w->n; i++)
                 ns_watch_free(w->v[i]);
         free(w->v);

@@ -49,6 +49,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
  * is described in *ret_warnings. */
 int watch_sync(Watch *w, char *const *names, char ***ret_warnings, NmError *err);
 
+/* The host's links that matter: those the config puts there (bridges,
+ * veth peers, macvlan parents), by name. Host notifications about other
+ * links -- a container runtime's veths, DHCP on the uplink -- are then
+ * ignored (a link by its name, an address or route by its link's index,
+ * resolved now: call again after each reconcile). NULL takes them all. */
+int watch_set_host_links(Watch *w, char *const *names);
+
 size_t watch_count(const Watch *w);
 /* The inode of the namespace watched under name, 0 if none. */
 ino_t watch_inode(const Watch *w, const char *name);

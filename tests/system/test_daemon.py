@@ -176,6 +176,26 @@ def test_nftables_changes_are_a_trigger(foreground, tmp_path):
     p.wait(timeout=10)
 
 
+def test_host_links_it_does_not_manage_are_not_its_business(foreground, tmp_path):
+    start, notify = foreground
+    log = tmp_path / "log"
+    p = start("-c", TUTORIAL, "--log-level", "debug", stderr=open(log, "w"))
+    notify.until("READY")
+    # A container runtime's veth, an address on it: no repair, no check.
+    run(["ip", "link", "add", "other0", "type", "veth", "peer", "name", "other1"], check=True)
+    run(["ip", "addr", "add", "198.19.0.1/24", "dev", "other0"], check=True)
+    run(["ip", "link", "set", "other0", "up"], check=True)
+    run(["ip", "link", "del", "other0"], check=True)
+    # Then drift on a managed host link, which must be seen.
+    run(["ip", "addr", "del", "198.18.10.254/24", "dev", "br-study"], check=True)
+    wait_back(lambda: "repaired: add address 198.18.10.254/24 to br-study" in log.read_text())
+    p.terminate()
+    p.wait(timeout=10)
+    text = log.read_text()
+    assert "drift: the host: address 198.18.10.254/24 removed from br-study" in text
+    assert "other" not in text
+
+
 def test_nsmgrd_usage(nsmgr):
     d = os.path.join(BUILD, "nsmgrd")
     p = run([d, "--help"])
