@@ -21,6 +21,7 @@
 #define NOTES_MAX 6
 #define RETRY_FIRST_SEC 1
 #define RETRY_MAX_SEC 60
+#define DEBOUNCE_ACCURACY_USEC 1000
 
 typedef struct Daemon {
         const DaemonOptions *o;
@@ -590,8 +591,10 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
             (r = sd_event_add_signal(d->event, &d->sig_term, SIGTERM, on_stop, d)) < 0 ||
             (r = sd_event_add_signal(d->event, &d->sig_int, SIGINT, on_stop, d)) < 0)
                 return nm_error(err, r, "cannot watch signals: %s", strerror(-r));
-        /* Made off; each is armed (relative to now) when needed. */
-        r = sd_event_add_time(d->event, &d->debounce, CLOCK_MONOTONIC, 0, 0, on_debounce, d);
+        /* Made off; each is armed (relative to now) when needed. An
+         * accuracy of 0 would mean sd-event's default, 250 ms of slack
+         * for coalescing wake-ups: five times the debounce itself. */
+        r = sd_event_add_time(d->event, &d->debounce, CLOCK_MONOTONIC, 0, DEBOUNCE_ACCURACY_USEC, on_debounce, d);
         if (r >= 0)
                 r = sd_event_add_time(d->event, &d->retry, CLOCK_MONOTONIC, 0, 0, on_retry, d);
         if (r < 0)
