@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
 #include <malloc.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
 #include "daemon.h"
+#include "fileio.h"
 #include "netns.h"
 #include "procscan.h"
 #include "reconcile.h"
@@ -23,8 +26,11 @@
 #define RETRY_MAX_SEC 60
 #define DEBOUNCE_ACCURACY_USEC 1000
 
+#define DAEMON_LOCK_FILE NSMGR_RUN_DIR "/nsmgrd.lock"
+
 typedef struct Daemon {
         const DaemonOptions *o;
+        int lock_fd;                /* held while running: one nsmgrd at a time */
         sd_event *event;
         Watch *watch;
         Config *cfg;
@@ -568,6 +574,28 @@ static void report_lost(Daemon *d, const Lost *lost) {
         }
 }
 
+/* Two daemons would undo each other's repairs and overwrite each other's
+ * status record: the second one refuses to start. */
+static int lock_daemon(Daemon *d, NmError *err) {
+        _cleanup_(daemon_status_donep) DaemonStatus other = {};
+        int r;
+
+        r = mkdir_p(NSMGR_RUN_DIR, 0755);
+        if (r < 0)
+                return nm_error(err, r, "cannot create " NSMGR_RUN_DIR ": %s", strerror(-r));
+        d->lock_fd = open(DAEMON_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (d->lock_fd < 0)
+                return nm_error(err, negative_errno(), "cannot open " DAEMON_LOCK_FILE ": %m");
+        if (flock(d->lock_fd, LOCK_EX | LOCK_NB) >= 0)
+                return 0;
+        if (errno != EWOULDBLOCK)
+                return nm_error(err, negative_errno(), "cannot lock " DAEMON_LOCK_FILE ": %m");
+        if (daemon_status_read(&other) >= 0 && other.pid > 0)
+                return nm_error(err, -EBUSY, "another nsmgrd is running (pid %d); stop it first ('systemctl stop nsmgrd')",
+                                (int) other.pid);
+        return nm_error(err, -EBUSY, "another nsmgrd is running (it holds " DAEMON_LOCK_FILE "); stop it first");
+}
+
 static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_(lost_done) Lost lost = {};
@@ -576,6 +604,9 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
         sigset_t mask;
         int r;
 
+        r = lock_daemon(d, err);
+        if (r < 0)
+                return r;
         raise_nofile(d);
 
         sigemptyset(&mask);
@@ -670,10 +701,11 @@ static void daemon_done(Daemon *d) {
         daemon_status_done(&d->status);
         strv_free(d->notes);
         strv_free(d->warnings);
+        safe_close(d->lock_fd);
 }
 
 int daemon_run(const DaemonOptions *o, bool *ret_bad_config, NmError *err) {
-        _cleanup_(daemon_done) Daemon d = { .o = o };
+        _cleanup_(daemon_done) Daemon d = { .o = o, .lock_fd = -EBADF };
         bool bad_config = false;
         int r;
 

@@ -135,6 +135,18 @@ def test_ready_only_after_the_config_is_applied(foreground):
     assert ping("red", "198.18.10.2")
 
 
+def test_a_second_nsmgrd_refuses_to_start(foreground, nsmgr):
+    start, notify = foreground
+    first = start("-c", TUTORIAL)
+    notify.until("READY")
+    second = start("-c", TUTORIAL)
+    _, err = second.communicate(timeout=10)
+    assert second.returncode == 1
+    assert f"another nsmgrd is running (pid {first.pid})" in err
+    # The first one's record is untouched.
+    assert json.loads(nsmgr.ok("status", "--json").stdout)["pid"] == first.pid
+
+
 def test_broken_config_at_start_exits_78_with_file_and_line(foreground, tmp_path):
     start, _ = foreground
     bad = tmp_path / "bad.conf"
