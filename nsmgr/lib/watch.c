@@ -219,7 +219,9 @@ static bool drain(int fd, bool rtnl, const HostFilter *f, char *what, size_t len
         _Alignas(struct nlmsghdr) uint8_t buf[RECV_BUF];
         bool notable = false;
 
-        for (;;) {
+        /* A bounded batch: under a storm the loop still gets to the other
+         * sources (and the watchdog); what is left wakes us again. */
+        for (unsigned batch = 0; batch < 256; batch++) {
                 ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
                 size_t got;
 
