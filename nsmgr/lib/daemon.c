@@ -264,6 +264,12 @@ static void retry_done(Daemon *d) {
         (void) sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
 }
 
+/* Something taken away: what needs repairing (watch.c says "deleted",
+ * "removed", "lost"); a mere change is often its consequence. */
+static bool note_is_loss(const char *note) {
+        return strstr(note, " deleted") || strstr(note, " removed") || strstr(note, " lost");
+}
+
 static char *notes_text(char **notes, size_t more) {
         char *text = NULL;
         size_t len = 0;
@@ -274,12 +280,9 @@ static char *notes_text(char **notes, size_t more) {
         /* What was taken away first: that is what needed repairing; what
          * merely changed state is often its consequence. */
         for (int pass = 0; pass < 2; pass++)
-                STRV_FOREACH(n, notes) {
-                        bool lost = strstr(*n, " deleted") || strstr(*n, " removed") || strstr(*n, " lost");
-
-                        if (lost == (pass == 0))
+                STRV_FOREACH(n, notes)
+                        if (note_is_loss(*n) == (pass == 0))
                                 fprintf(f, "%s%s", ftell(f) > 0 ? "; " : "", *n);
-                }
         if (more)
                 fprintf(f, "; and %zu more change%s", more, more == 1 ? "" : "s");
         if (!notes)
@@ -354,20 +357,36 @@ static bool note_known(Daemon *d, const char *scope, const char *what) {
         return false;
 }
 
+/* Keeps the first NOTES_MAX notes, but a loss (what needs repairing) takes
+ * the place of a mere change when the list is full. */
+static void add_note(Daemon *d, const char *scope, const char *what) {
+        size_t n = strv_length(d->notes);
+        char *note;
+
+        if (asprintf(&note, "%s: %s", scope ? scope : "the host", what) < 0)
+                return;
+        if (n < NOTES_MAX) {
+                (void) strv_push(&d->notes, note);
+                return;
+        }
+        d->more_notes++;
+        if (note_is_loss(note))
+                for (size_t i = 0; i < n; i++)
+                        if (!note_is_loss(d->notes[i])) {
+                                free(d->notes[i]);
+                                d->notes[i] = note;
+                                return;
+                        }
+        free(note);
+}
+
 static void on_watch(WatchSource src, const char *scope, const char *what, void *userdata) {
         Daemon *d = userdata;
 
         if (src != WATCH_MOUNTS)
                 d->net_dirty = true;
-        if (what && !note_known(d, scope, what)) {
-                if (strv_length(d->notes) < NOTES_MAX) {
-                        char *note;
-
-                        if (asprintf(&note, "%s: %s", scope ? scope : "the host", what) >= 0)
-                                (void) strv_push(&d->notes, note);
-                } else
-                        d->more_notes++;
-        }
+        if (what && !note_known(d, scope, what))
+                add_note(d, scope, what);
         /* The mount table changes for many reasons; only a pin check
          * follows, which is one stat per watched namespace. */
         arm_debounce(d);
