@@ -18,6 +18,8 @@ static const Verb verbs[] = {
         { "show", verb_show, "show NAME [--json]", "interfaces, addresses, routes and processes of NAME" },
         { "path", verb_path, "path NAME [--json]", "the path a runtime joins (OCI linux.namespaces, NetworkNamespacePath=)" },
         { "exec", verb_exec, "exec NAME -- CMD [ARG...]", "run a command inside NAME, as 'ip netns exec' does" },
+        { "oci", verb_oci, "oci NAME [--bundle DIR]",
+          "print NAME's OCI namespace entry, or make the bundle's config.json join NAME" },
 };
 
 static void help(void) {
