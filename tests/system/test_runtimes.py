@@ -9,6 +9,7 @@ the runtimes' own state."""
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -17,8 +18,8 @@ import time
 import pytest
 
 from conftest import ip_json, run
-from containers import (HOOK_ANNOTATION, BUSYBOX, Runtime, cgroup_leftovers, is_static, make_bundle,
-                        pin_hook, read_config, remove_cgroups, write_config)
+from containers import (BUSYBOX, HOOK_ANNOTATION, Runtime, cgroup_leftovers, is_static, make_bundle,
+                        make_rootfs, pin_hook, read_config, remove_cgroups, write_config)
 
 NAME = "group"
 NSPATH = f"/run/netns/{NAME}"
@@ -82,8 +83,7 @@ def inet_addrs_inside(rt, cid):
     """IPv4 addresses of eth0 as busybox's ip inside the container sees them."""
     p = rt.exec(cid, "ip", "-o", "-4", "addr", "show", "dev", "eth0")
     assert p.returncode == 0, f"{rt.name} exec {cid} ip failed:\n{p.stderr}"
-    return [w for line in p.stdout.splitlines() for i, w in enumerate(line.split())
-            if i > 0 and line.split()[i - 1] == "inet"]
+    return re.findall(r"\binet (\S+)", p.stdout)
 
 
 def assert_pings(rt, cid, addr=HOST_ADDR):
@@ -591,24 +591,29 @@ def podman(sandbox, tmp_path):
         return subprocess.run(base + list(args), capture_output=True, text=True, env=env, timeout=timeout)
 
     rootfs = tmp_path / "rootfs"
-    from containers import make_rootfs
     make_rootfs(str(rootfs))
     run(["tar", "-C", str(rootfs), "-cf", str(tmp_path / "busybox.tar"), "."], check=True)
+    had_parent = os.path.exists("/sys/fs/cgroup/pids/libpod_parent")
     p = pm("import", str(tmp_path / "busybox.tar"), "localhost/nsmgr-busybox:test")
     assert p.returncode == 0, p.stderr
     try:
         yield pm
     finally:
         pm("rm", "--all", "--force")
-        remove_cgroups()
+        # With --cgroups=disabled podman must not make its cgroups (it puts
+        # conmon under libpod_parent otherwise), on the machine's cgroupfs.
+        assert had_parent or not os.path.exists("/sys/fs/cgroup/pids/libpod_parent")
 
 
 # What podman needs on this machine, beyond --network:
 #  --cgroups=disabled  crun 1.8 cannot use the hybrid cgroup layout (hidden
 #                      in the sandbox), so no cgroups at all;
-#  --ulimit ...        as root podman raises RLIMIT_NOFILE and RLIMIT_NPROC
-#                      to 1048576/4194304, which needs CAP_SYS_RESOURCE;
-#                      processes here run without it (CapBnd lacks bit 24);
+#  --ulimit ...        as root podman asks for RLIMIT_NOFILE 1048576 (and,
+#                      once --ulimit nofile is given, an RLIMIT_NPROC above
+#                      this machine's hard limit); raising a hard limit
+#                      needs CAP_SYS_RESOURCE, which processes here lack
+#                      (CapBnd has no bit 24), so crun's setrlimit fails
+#                      with EPERM unless both are given;
 #  --cap-add NET_RAW   Debian's containers.conf drops it: busybox ping
 #                      needs a raw socket.
 PODMAN_RUN = ["run", "--rm", "--cgroups=disabled", "--ulimit", "nofile=1024:1024",
