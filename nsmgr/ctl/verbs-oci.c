@@ -8,6 +8,7 @@
 
 enum {
         OPT_BUNDLE = 0x100,
+        OPT_JSON,
 };
 
 static int on_option(int c, const char *arg, void *userdata) {
@@ -15,6 +16,7 @@ static int on_option(int c, const char *arg, void *userdata) {
 
         switch (c) {
         case OPT_BUNDLE: *bundle = arg; break;
+        case OPT_JSON:   break; /* what oci prints is JSON anyway */
         default:         return EXIT_USAGE;
         }
         return 0;
@@ -23,6 +25,7 @@ static int on_option(int c, const char *arg, void *userdata) {
 int verb_oci(int argc, char **argv) {
         static const struct option opts[] = {
                 { "bundle", required_argument, NULL, OPT_BUNDLE },
+                { "json",   no_argument,       NULL, OPT_JSON },
                 {}
         };
         _cleanup_error_ NmError err = NM_ERROR_INIT;

@@ -110,6 +110,8 @@ def test_oci_prints_the_namespace_entry(nsmgr):
     nsmgr.ok("create", "red")
     p = nsmgr.ok("oci", "red")
     assert json.loads(p.stdout) == {"type": "network", "path": "/run/netns/red"}
+    # Like every read command, it takes --json (its output is JSON anyway).
+    assert nsmgr.json("oci", "red") == {"type": "network", "path": "/run/netns/red"}
 
 
 def test_oci_of_a_name_that_is_not_a_live_handle(nsmgr):
