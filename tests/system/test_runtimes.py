@@ -584,7 +584,10 @@ def podman(sandbox, tmp_path):
     run(["mount", "-t", "tmpfs", "tmpfs", "/dev/shm"], check=True)
     home = tmp_path / "home"
     home.mkdir()
-    env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    (tmp_path / "tmp").mkdir()
+    # Nothing outside the sandbox and tmp_path: podman copies images
+    # through TMPDIR (by default /var/tmp, which the sandbox shares).
+    env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), TMPDIR=str(tmp_path / "tmp"))
     base = ["podman", "--root", "/run/podman-test/storage", "--runroot", "/run/podman-test/run",
             "--tmpdir", "/run/podman-test/tmp", "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
             "--events-backend", "file"]
