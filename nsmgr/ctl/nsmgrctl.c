@@ -20,6 +20,10 @@ static const Verb verbs[] = {
         { "apply", verb_apply, "apply [-c FILE] [--dry-run] [--json]",
           "make the system what the config declares; --dry-run prints the plan" },
         { "exec", verb_exec, "exec NAME -- CMD [ARG...]", "run a command inside NAME, as 'ip netns exec' does" },
+        { "oci", verb_oci, "oci NAME [--bundle DIR]",
+          "print NAME's OCI namespace entry, or make the bundle's config.json join NAME" },
+        { "oci-hook", verb_oci_hook, "oci-hook",
+          "OCI createRuntime hook: pins the container's namespace as its org.nsmgr.pin annotation says" },
 };
 
 static void help(void) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
+#include "etcfiles.h"
 #include "name.h"
 #include "netns.h"
 #include "nl.h"
@@ -60,7 +61,7 @@ static int one_name(int argc, char **argv, int optind, const char *verb, const c
         return 0;
 }
 
-static void record_owner(const char *name, const char *origin) {
+void record_owner(const char *name, const char *origin) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_close_ int fd = -EBADF;
         ino_t ino;
@@ -229,6 +230,10 @@ int verb_delete(int argc, char **argv) {
         if (r < 0)
                 return fail(&err);
         (void) owner_forget(name);
+        r = etc_files_remove(name);
+        if (r < 0)
+                log_warning("cannot remove the name-resolution files nsmgr made for '%s' under " ETC_FILES_GENERATED_DIR "/%s: %s, ignoring",
+                            name, name, strerror(-r));
         return 0;
 }
 

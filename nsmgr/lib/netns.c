@@ -541,22 +541,19 @@ static int open_pid_ns_in_thread(void *userdata) {
         return 0;
 }
 
-int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
+int netns_open_pid(pid_t pid, int *ret_fd, NmError *err) {
         _cleanup_close_ int pidfd = -EBADF, nsfd = -EBADF;
         struct pid_args a = { .pid = pid, .nsfd = -EBADF };
         int r;
 
-        r = netns_name_check(name, err);
-        if (r < 0)
-                return r;
         if (pid <= 0)
-                return nm_error(err, -EINVAL, "cannot pin '%s': %d is not a valid PID", name, (int) pid);
+                return nm_error(err, -EINVAL, "%d is not a valid PID", (int) pid);
 
         pidfd = pidfd_open_(pid);
         if (pidfd < 0) {
                 if (errno == ESRCH)
-                        return nm_error(err, -ESRCH, "cannot pin '%s': there is no process with pid %d", name, (int) pid);
-                return nm_error(err, negative_errno(), "cannot pin '%s': cannot open pid %d: %m", name, (int) pid);
+                        return nm_error(err, -ESRCH, "there is no process with pid %d", (int) pid);
+                return nm_error(err, negative_errno(), "cannot open pid %d: %m", (int) pid);
         }
 
         a.pidfd = pidfd;
@@ -574,14 +571,27 @@ int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
         }
         nsfd = a.nsfd;
         if (r == -ESRCH || r == -ENOENT || pidfd_exited(pidfd))
-                return nm_error(err, -ESRCH, "cannot pin '%s': pid %d has exited", name, (int) pid);
+                return nm_error(err, -ESRCH, "pid %d has exited", (int) pid);
         if (r == -EPERM || r == -EACCES)
-                return nm_error(err, r, "cannot pin '%s': not allowed to enter the namespace of pid %d; this needs root (CAP_SYS_ADMIN)",
-                                name, (int) pid);
+                return nm_error(err, r, "not allowed to enter the namespace of pid %d; this needs root (CAP_SYS_ADMIN)",
+                                (int) pid);
         if (r < 0)
-                return nm_error(err, r, "cannot pin '%s': cannot open the network namespace of pid %d: %s", name,
-                                (int) pid, strerror(-r));
+                return nm_error(err, r, "cannot open the network namespace of pid %d: %s", (int) pid, strerror(-r));
 
+        *ret_fd = TAKE_FD(nsfd);
+        return 0;
+}
+
+int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
+        _cleanup_close_ int nsfd = -EBADF;
+        int r;
+
+        r = netns_name_check(name, err);
+        if (r < 0)
+                return r;
+        r = netns_open_pid(pid, &nsfd, err);
+        if (r < 0)
+                return nm_error_prefix(err, r, "cannot pin '%s'", name);
         return netns_pin_fd(name, nsfd, allow_host, err);
 }
 

@@ -66,6 +66,8 @@ int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err);
  * a PID that is reused while we work cannot make us pin a stranger's
  * namespace; one that exits during the call is refused. */
 int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err);
+/* Opens the network namespace of a process, through a pidfd as above. */
+int netns_open_pid(pid_t pid, int *ret_fd, NmError *err);
 /* Pins any network namespace handle (/proc/PID/task/TID/ns/net, another
  * bind mount). */
 int netns_pin_path(const char *name, const char *path, bool allow_host, NmError *err);

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "ctl.h"
+#include "fileio.h"
+#include "netns.h"
+#include "oci.h"
+#include "ocihook.h"
+#include "owner.h"
+
+enum {
+        OPT_BUNDLE = 0x100,
+        OPT_JSON,
+};
+
+static int on_option(int c, const char *arg, void *userdata) {
+        const char **bundle = userdata;
+
+        switch (c) {
+        case OPT_BUNDLE: *bundle = arg; break;
+        case OPT_JSON:   break; /* what oci prints is JSON anyway */
+        default:         return EXIT_USAGE;
+        }
+        return 0;
+}
+
+int verb_oci(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "bundle", required_argument, NULL, OPT_BUNDLE },
+                { "json",   no_argument,       NULL, OPT_JSON },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        const char *bundle = NULL, *name;
+        json_object *entry;
+        int optind, r;
+
+        r = parse_options(argc, argv, "oci", opts, "", on_option, &bundle, &optind);
+        if (r)
+                return r;
+        if (optind >= argc)
+                return usage_error("oci: missing NAME");
+        if (optind + 1 < argc)
+                return usage_error("oci: unexpected argument '%s'", argv[optind + 1]);
+        name = argv[optind];
+        if (bundle && !*bundle)
+                return usage_error("oci: --bundle needs a folder");
+
+        if (bundle) {
+                r = oci_bundle_join(bundle, name, &err);
+                if (r < 0)
+                        return fail(&err);
+                return 0;
+        }
+
+        r = netns_open(name, &fd, &err);
+        if (r < 0)
+                return fail(&err);
+        path = netns_path(name);
+        entry = oci_netns_entry(path);
+        if (!entry) {
+                log_error("cannot print the entry of '%s': out of memory", name);
+                return EXIT_FAILURE;
+        }
+        print_json(entry);
+        json_object_put(entry);
+        return 0;
+}
+
+int verb_oci_hook(int argc, char **argv) {
+        static const struct option opts[] = {
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_free_ char *text = NULL;
+        OciHookRequest req = {};
+        size_t len;
+        int optind, r;
+
+        r = parse_options(argc, argv, "oci-hook", opts, "", on_option, NULL, &optind);
+        if (r)
+                return r;
+        if (optind < argc)
+                return usage_error("oci-hook: unexpected argument '%s'", argv[optind]);
+        if (isatty(STDIN_FILENO))
+                return usage_error("oci-hook: reads the container state on stdin; an OCI runtime runs it as a createRuntime hook");
+
+        r = read_full_fd(STDIN_FILENO, &text, &len);
+        if (r < 0) {
+                log_error("oci-hook: cannot read the container state on stdin: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = oci_hook_parse(text, len, &req, &err);
+        if (r < 0)
+                return fail(&err);
+
+        r = oci_hook_pin(&req, &err);
+        if (r < 0) {
+                oci_hook_request_done(&req);
+                return fail(&err);
+        }
+        if (r > 0)
+                record_owner(req.pin, OWNER_HOOK);
+
+        oci_hook_request_done(&req);
+        return 0;
+}
