@@ -40,6 +40,8 @@ int verb_show(int argc, char **argv);
 int verb_path(int argc, char **argv);
 int verb_exec(int argc, char **argv);
 int verb_apply(int argc, char **argv);
+int verb_attach(int argc, char **argv);
+int verb_detach(int argc, char **argv);
 int verb_oci(int argc, char **argv);
 int verb_oci_hook(int argc, char **argv);
 

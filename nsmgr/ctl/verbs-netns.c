@@ -6,12 +6,16 @@
 #include "ctl.h"
 #include "etcfiles.h"
 #include "name.h"
+#include "nat.h"
 #include "netns.h"
+#include "network.h"
 #include "nl.h"
 #include "nsexec.h"
 #include "owner.h"
 #include "procscan.h"
 #include "show.h"
+#include "state.h"
+#include "strv.h"
 
 enum {
         OPT_JSON = 0x100,
@@ -263,6 +267,61 @@ static json_object *entry_json(const NetnsEntry *e, const ProcScan *ps, const Ow
         return o;
 }
 
+/* What networks and published ports a namespace has: its leases (the IPAM
+ * record) and the ports apply recorded. */
+typedef struct NetInfo {
+        LeaseInfo *leases;
+        size_t n_leases;
+        State state;
+        bool have_state;
+} NetInfo;
+
+static void netinfo_load(NetInfo *ni) {
+        (void) leases_read_all(&ni->leases, &ni->n_leases);
+        ni->have_state = state_load(&ni->state) >= 0;
+}
+
+static void netinfo_done(NetInfo *ni) {
+        leases_free(ni->leases, ni->n_leases);
+        if (ni->state.root)
+                state_done(&ni->state);
+}
+
+static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
+        json_object *nets = json_object_new_array(), *ports = json_object_new_array();
+        _cleanup_strv_free_ char **p = ni->have_state ? nat_ports_of(&ni->state, name) : NULL;
+
+        for (size_t i = 0; i < ni->n_leases; i++) {
+                const LeaseInfo *l = &ni->leases[i];
+                json_object *n = NULL, *addrs;
+                char buf[CIDR_STRLEN];
+
+                if (!streq(l->netns, name))
+                        continue;
+                /* One entry per network and interface, both families in it. */
+                for (size_t j = 0; j < json_object_array_length(nets); j++) {
+                        json_object *x = json_object_array_get_idx(nets, j), *nv, *iv;
+                        if (json_object_object_get_ex(x, "network", &nv) && json_object_object_get_ex(x, "interface", &iv) &&
+                            streq(json_object_get_string(nv), l->network) && streq(json_object_get_string(iv), l->ifname))
+                                n = x;
+                }
+                if (!n) {
+                        n = json_object_new_object();
+                        json_object_object_add(n, "network", json_object_new_string(l->network));
+                        json_object_object_add(n, "interface", json_object_new_string(l->ifname));
+                        json_object_object_add(n, "addresses", json_object_new_array());
+                        json_object_object_add(n, "origin", json_object_new_string(l->origin));
+                        json_object_array_add(nets, n);
+                }
+                json_object_object_get_ex(n, "addresses", &addrs);
+                json_object_array_add(addrs, json_object_new_string(cidr_format(&l->addr, false, buf)));
+        }
+        STRV_FOREACH(x, p)
+                json_object_array_add(ports, json_object_new_string(*x));
+        json_object_object_add(o, "networks", nets);
+        json_object_object_add(o, "ports", ports);
+}
+
 static const char *jstr(json_object *o, const char *key) {
         json_object *v;
 
@@ -295,6 +354,7 @@ int verb_list(int argc, char **argv) {
         NetnsEntry *entries = NULL;
         size_t n = 0, n_owners = 0;
         ProcScan ps = {};
+        NetInfo ni = {};
         struct args a = {};
         json_object *arr;
         int optind, r;
@@ -314,10 +374,14 @@ int verb_list(int argc, char **argv) {
         if (proc_scan(&ps) < 0)
                 log_warning("cannot scan /proc; process counts are not shown");
         (void) owner_load_all(&owners, &n_owners);
+        netinfo_load(&ni);
 
         arr = json_object_new_array();
-        for (size_t i = 0; i < n; i++)
-                json_object_array_add(arr, entry_json(&entries[i], &ps, owners, n_owners));
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = entry_json(&entries[i], &ps, owners, n_owners);
+                add_netinfo(o, entries[i].name, &ni);
+                json_object_array_add(arr, o);
+        }
 
         if (a.json)
                 print_json(arr);
@@ -328,7 +392,8 @@ int verb_list(int argc, char **argv) {
                         if (strlen(entries[i].name) > w)
                                 w = strlen(entries[i].name);
                 if (n > 0)
-                        printf("%-*s  %-10s  %-4s  %5s  %s\n", (int) w, "NAME", "INODE", "NSID", "PROCS", "MANAGED");
+                        printf("%-*s  %-10s  %-4s  %5s  %-7s  %s\n", (int) w, "NAME", "INODE", "NSID", "PROCS", "MANAGED",
+                               "NETWORKS");
                 for (size_t i = 0; i < n; i++) {
                         json_object *o = json_object_array_get_idx(arr, i);
                         char nsid[16] = "-";
@@ -339,13 +404,29 @@ int verb_list(int argc, char **argv) {
                         }
                         if (jint(o, "nsid", -1) >= 0)
                                 snprintf(nsid, sizeof(nsid), "%" PRId64, jint(o, "nsid", -1));
-                        printf("%-*s  %-10" PRId64 "  %-4s  %5" PRId64 "  %s\n", (int) w, entries[i].name,
+                        printf("%-*s  %-10" PRId64 "  %-4s  %5" PRId64 "  %-7s  ", (int) w, entries[i].name,
                                jint(o, "inode", 0), nsid, jint(o, "processes", 0),
                                jbool(o, "managed") ? jstr(o, "origin") : "no");
+                        {
+                                json_object *nets = NULL;
+
+                                json_object_object_get_ex(o, "networks", &nets);
+                                for (size_t j = 0; nets && j < json_object_array_length(nets); j++) {
+                                        json_object *x = json_object_array_get_idx(nets, j), *ad = NULL;
+
+                                        json_object_object_get_ex(x, "addresses", &ad);
+                                        printf("%s%s:%s", j ? "," : "", jstr(x, "network"),
+                                               ad && json_object_array_length(ad) ? json_object_get_string(json_object_array_get_idx(ad, 0)) : "-");
+                                }
+                                if (!nets || json_object_array_length(nets) == 0)
+                                        printf("-");
+                                printf("\n");
+                        }
                 }
         }
 
         json_object_put(arr);
+        netinfo_done(&ni);
         netns_entries_free(entries, n);
         owner_records_free(owners, n_owners);
         proc_scan_done(&ps);
@@ -397,6 +478,29 @@ static void print_show_text(json_object *o) {
                 printf(" proto %s\n", jstr(rt, "protocol"));
         }
 
+        {
+                json_object *nets = NULL, *ports = NULL;
+
+                json_object_object_get_ex(o, "networks", &nets);
+                json_object_object_get_ex(o, "ports", &ports);
+                if (nets && json_object_array_length(nets) > 0) {
+                        printf("networks:\n");
+                        for (size_t i = 0; i < json_object_array_length(nets); i++) {
+                                json_object *x = json_object_array_get_idx(nets, i), *ad = NULL;
+
+                                json_object_object_get_ex(x, "addresses", &ad);
+                                printf("  %s on %s:", jstr(x, "interface"), jstr(x, "network"));
+                                for (size_t j = 0; ad && j < json_object_array_length(ad); j++)
+                                        printf(" %s", json_object_get_string(json_object_array_get_idx(ad, j)));
+                                printf(" (%s)\n", jstr(x, "origin"));
+                        }
+                }
+                if (ports && json_object_array_length(ports) > 0) {
+                        printf("published ports:\n");
+                        for (size_t i = 0; i < json_object_array_length(ports); i++)
+                                printf("  %s\n", json_object_get_string(json_object_array_get_idx(ports, i)));
+                }
+        }
         json_object_object_get_ex(o, "processes", &procs);
         printf("processes:%s\n", procs && json_object_array_length(procs) ? "" : " none");
         for (size_t i = 0; procs && i < json_object_array_length(procs); i++) {
@@ -460,6 +564,14 @@ int verb_show(int argc, char **argv) {
                 }
                 json_object_put(o);
                 o = head;
+        }
+
+        {
+                NetInfo ni = {};
+
+                netinfo_load(&ni);
+                add_netinfo(o, name, &ni);
+                netinfo_done(&ni);
         }
 
         procs = json_object_new_array();

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
 #include "ctl.h"
 #include "fileio.h"
+#include "network.h"
+#include "reconcile.h"
 #include "netns.h"
 #include "oci.h"
 #include "ocihook.h"
@@ -9,6 +12,7 @@
 enum {
         OPT_BUNDLE = 0x100,
         OPT_JSON,
+        OPT_CONFIG,
 };
 
 static int on_option(int c, const char *arg, void *userdata) {
@@ -67,17 +71,69 @@ int verb_oci(int argc, char **argv) {
         return 0;
 }
 
+static int on_hook_option(int c, const char *arg, void *userdata) {
+        const char **config = userdata;
+
+        switch (c) {
+        case OPT_CONFIG:
+        case 'c':
+                *config = arg;
+                return 0;
+        default:
+                return EXIT_USAGE;
+        }
+}
+
+/* org.nsmgr.network: attach the pinned namespace to a declared network,
+ * unless it is attached already (a restarted container, a hook run twice). */
+static int hook_attach(const OciHookRequest *req, const char *config, NmError *err) {
+        _cleanup_config_ Config *cfg = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *ifname = NULL;
+        AttachRequest ar = { .netns = req->pin, .network = req->network };
+        ReconcileReport report = {};
+        Cidr a4, a6;
+        int r;
+
+        r = config_load(config, &cfg, err);
+        if (r < 0)
+                return r;
+        lock = reconcile_lock(err);
+        if (lock < 0)
+                return lock;
+        r = network_attach(cfg, &ar, &ifname, &a4, &a6, err);
+        if (r == -EEXIST && err->msg && strstr(err->msg, "is already attached"))
+                nm_error_clear(err);
+        else if (r < 0)
+                return nm_error_prefix(err, r, "container '%s'", req->id);
+        r = reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &report, err);
+        reconcile_report_done(&report);
+        if (r < 0) {
+                _cleanup_error_ NmError undo = NM_ERROR_INIT;
+                ReconcileReport rr = {};
+
+                (void) network_detach(cfg, req->pin, req->network, &undo);
+                (void) reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &rr, &undo);
+                reconcile_report_done(&rr);
+                return nm_error_prefix(err, r, "container '%s': cannot attach '%s' to network '%s'", req->id,
+                                       req->pin, req->network);
+        }
+        return 0;
+}
+
 int verb_oci_hook(int argc, char **argv) {
         static const struct option opts[] = {
+                { "config", required_argument, NULL, OPT_CONFIG },
                 {}
         };
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_free_ char *text = NULL;
+        const char *config = NULL;
         OciHookRequest req = {};
         size_t len;
         int optind, r;
 
-        r = parse_options(argc, argv, "oci-hook", opts, "", on_option, NULL, &optind);
+        r = parse_options(argc, argv, "oci-hook", opts, "c:", on_hook_option, &config, &optind);
         if (r)
                 return r;
         if (optind < argc)
@@ -102,6 +158,23 @@ int verb_oci_hook(int argc, char **argv) {
         }
         if (r > 0)
                 record_owner(req.pin, OWNER_HOOK);
+
+        if (req.network) {
+                bool pinned_now = r > 0;
+
+                r = hook_attach(&req, config, &err);
+                if (r < 0) {
+                        /* Half-wired is worse than not started: the pin made
+                         * by this run goes too, and the runtime refuses. */
+                        if (pinned_now) {
+                                _cleanup_error_ NmError undo = NM_ERROR_INIT;
+                                if (netns_unpin(req.pin, &undo) >= 0)
+                                        (void) owner_forget(req.pin);
+                        }
+                        oci_hook_request_done(&req);
+                        return fail(&err);
+                }
+        }
 
         oci_hook_request_done(&req);
         return 0;

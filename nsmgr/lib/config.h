@@ -19,6 +19,7 @@ typedef struct Source {
 typedef struct Sysctl {
         char *key;          /* "net.ipv4.ip_forward" */
         char *value;
+        bool late;          /* of an interface that apply may make first */
         Source src;
 } Sysctl;
 
@@ -71,6 +72,7 @@ typedef struct Route {
         char *dev;
         uint32_t metric;
         uint32_t table;      /* 254 (main) by default */
+        bool soft;           /* a network's default route: skipped if the namespace has one */
         Source src;
 } Route;
 
@@ -117,6 +119,7 @@ typedef struct Netns {
         size_t n_attachments;
         Port *ports;
         size_t n_ports;
+        bool transient;      /* not declared: only wired for run-time attachments, never made */
         Source src;
 } Netns;
 

@@ -22,14 +22,22 @@ static int parse_annotations(json_object *annotations, OciHookRequest *req, NmEr
 
                 if (!strneq(key, OCI_ANNOTATION_PREFIX, strlen(OCI_ANNOTATION_PREFIX)))
                         continue;
-                if (!streq(key, OCI_ANNOTATION_PIN))
+                if (!streq(key, OCI_ANNOTATION_PIN) && !streq(key, OCI_ANNOTATION_NETWORK))
                         return nm_error(err, -EOPNOTSUPP,
                                         "container '%s' has the annotation %s, which this nsmgr does not know (it knows "
-                                        OCI_ANNOTATION_PIN "); refusing to start it half-wired",
+                                        OCI_ANNOTATION_PIN " and " OCI_ANNOTATION_NETWORK "); refusing to start it half-wired",
                                         req->id, key);
                 if (!json_object_is_type(val, json_type_string))
                         return nm_error(err, -EINVAL, "container '%s': annotation %s is not a string", req->id, key);
                 s = json_object_get_string(val);
+                if (streq(key, OCI_ANNOTATION_NETWORK)) {
+                        if (!*s)
+                                return nm_error(err, -EINVAL, "container '%s': annotation %s is empty", req->id, key);
+                        req->network = strdup(s);
+                        if (!req->network)
+                                return -ENOMEM;
+                        continue;
+                }
                 r = netns_name_check(s, err);
                 if (r < 0)
                         return nm_error_prefix(err, r, "container '%s': annotation %s", req->id, key);
@@ -37,6 +45,11 @@ static int parse_annotations(json_object *annotations, OciHookRequest *req, NmEr
                 if (!req->pin)
                         return -ENOMEM;
         }
+        if (req->network && !req->pin)
+                return nm_error(err, -EINVAL,
+                                "container '%s': annotation " OCI_ANNOTATION_NETWORK " needs " OCI_ANNOTATION_PIN
+                                " too, a name to attach the namespace as",
+                                req->id);
         return 0;
 }
 
@@ -93,6 +106,7 @@ void oci_hook_request_done(OciHookRequest *req) {
         req->id = mfree(req->id);
         req->bundle = mfree(req->bundle);
         req->pin = mfree(req->pin);
+        req->network = mfree(req->network);
 }
 
 static bool same_file(int a, int b) {

@@ -11,7 +11,8 @@
  * asked for with annotations in the container's config.json. */
 
 #define OCI_ANNOTATION_PREFIX "org.nsmgr."
-#define OCI_ANNOTATION_PIN    OCI_ANNOTATION_PREFIX "pin"
+#define OCI_ANNOTATION_PIN     OCI_ANNOTATION_PREFIX "pin"
+#define OCI_ANNOTATION_NETWORK OCI_ANNOTATION_PREFIX "network"
 
 /* One request: the container, and one field per org.nsmgr.* annotation
  * this build knows. */
@@ -20,6 +21,7 @@ typedef struct OciHookRequest {
         pid_t pid;              /* its process, in its namespaces */
         char *bundle;
         char *pin;              /* org.nsmgr.pin=NAME: pin its network namespace as NAME */
+        char *network;          /* org.nsmgr.network=NET: attach NAME to the declared network NET */
 } OciHookRequest;
 
 /* Parses the state a runtime hands to a hook ({"ociVersion", "id",

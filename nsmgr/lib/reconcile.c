@@ -12,7 +12,9 @@
 #include "fileio.h"
 #include "link.h"
 #include "linkkind.h"
+#include "nat.h"
 #include "netns.h"
+#include "network.h"
 #include "nsthread.h"
 #include "owner.h"
 #include "paths.h"
@@ -92,6 +94,7 @@ typedef struct Scope {
         size_t n_replaced;
         int *unaddressed;        /* ifindexes of links this run removes addresses from */
         size_t n_unaddressed;
+        bool skip;               /* a run-time attachment's namespace that is gone */
 } Scope;
 
 static void scope_done(Scope *s) {
@@ -204,6 +207,7 @@ typedef enum Phase {
         PHASE_LINK_UP,
         PHASE_ROUTE_DEL,
         PHASE_ROUTE_ADD,
+        PHASE_NAT,
         PHASE_DNS,
         PHASE_TEARDOWN_NETNS,
         PHASE_TEARDOWN_LINK,
@@ -223,6 +227,7 @@ typedef enum ActType {
         ACT_DNS_WRITE,
         ACT_DNS_REMOVE,
         ACT_NETNS_DELETE,
+        ACT_NAT,
 } ActType;
 
 /* A route as nsmgr names it; also its record in the state file. */
@@ -271,6 +276,8 @@ typedef struct Reconciler {
         unsigned kinds;          /* link kinds the plan creates */
         ProcScan ps;
         bool ps_done;
+        const char *only;        /* reconcile_netns(): this namespace alone */
+        NatPlan nat;
 } Reconciler;
 
 static void action_free(Action *a) {
@@ -464,9 +471,18 @@ static int observe(Reconciler *R) {
                 s->name = strdup(s->decl->name);
                 if (!s->name)
                         return -ENOMEM;
+                if (R->only && !streq(s->name, R->only)) {
+                        s->skip = true;
+                        continue;
+                }
                 r = netns_open(s->name, &s->nsfd, &e);
                 if (r == -ENOENT || r == -ENXIO) {
-                        s->create = true;
+                        /* A namespace that is only there for run-time
+                         * attachments is never made by nsmgr. */
+                        if (s->decl->transient)
+                                s->skip = true;
+                        else
+                                s->create = true;
                         continue;
                 }
                 if (r < 0)
@@ -729,7 +745,7 @@ static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
         }
 
         if (d->kind == IFACE_VETH && create && outer) {
-                conflict(R, "%s:%d: namespace '%s', interface '%s': the peer name '%s' is taken in %s by an interface nsmgr did not make; remove it or give the peer another 'name'",
+                conflict(R, "%s:%d: namespace '%s', interface '%s': the peer name '%s' is taken in %s by an interface nsmgr did not make; remove it or give the peer another 'name' (a namespace deleted a moment ago may still be taking its interfaces along)",
                          d->src.file, d->src.line, s->name, d->name, d->peer_name,
                          p->name ? p->name : "the host");
                 return;
@@ -877,6 +893,19 @@ static void plan_routes(Reconciler *R, Scope *s) {
                 at = route_at(s, &rs);
                 if (at && route_matches(s, at, &rs))
                         continue;
+                if (at && s->decl->routes[i].soft) {
+                        /* A network's default route gives way to one the
+                         * namespace has already (unless it is ours). */
+                        bool ours = false;
+                        _cleanup_strv_free_ char **recorded = state_routes(&R->state, s->name);
+                        STRV_FOREACH(k, recorded) {
+                                RouteSpec old;
+                                if (route_key_parse(*k, &old) >= 0 && route_matches(s, at, &old))
+                                        ours = true;
+                        }
+                        if (!ours)
+                                continue;
+                }
                 if (at) {
                         /* Someone else's route sits where ours goes. Ours from
                          * an earlier apply is removed below; another is not. */
@@ -1015,7 +1044,9 @@ static void plan_sysctls(Reconciler *R, Scope *s, const Sysctl *v, size_t n) {
 
                 if (!s->name) {
                         int r = sysctl_read(v[i].key, &host_now);
-                        if (r == -ENOENT) {
+                        if (r == -ENOENT && v[i].late)
+                                now = NULL;    /* its interface is made by this plan */
+                        else if (r == -ENOENT) {
                                 conflict(R, "%s:%d: host: there is no sysctl '%s'", v[i].src.file, v[i].src.line,
                                          v[i].key);
                                 continue;
@@ -1024,8 +1055,8 @@ static void plan_sysctls(Reconciler *R, Scope *s, const Sysctl *v, size_t n) {
                 }
                 if (now && sysctl_value_equal(now, v[i].value))
                         continue;
-                a = act(R, s->name ? PHASE_NETNS_SYSCTL : PHASE_HOST_SYSCTL, ACT_SYSCTL, s, "set sysctl %s = %s",
-                        v[i].key, v[i].value);
+                a = act(R, s->name ? PHASE_NETNS_SYSCTL : v[i].late ? PHASE_LINK_UP : PHASE_HOST_SYSCTL, ACT_SYSCTL, s,
+                        "set sysctl %s = %s", v[i].key, v[i].value);
                 if (a)
                         a->sysctl = &v[i];
         }
@@ -1053,7 +1084,7 @@ static int plan_teardown(Reconciler *R) {
                 bool created = false;
                 size_t inside;
 
-                if (config_find_netns(R->cfg, *name))
+                if (config_find_netns(R->cfg, *name) || (R->only && !streq(*name, R->only)))
                         continue;
                 *s = (Scope) { .nsfd = -EBADF, .nsid = -1 };
                 if (netns_open(*name, &s->nsfd, &e) < 0 || netns_fd_inode(s->nsfd, &s->ino) < 0 ||
@@ -1107,16 +1138,28 @@ static int plan_teardown(Reconciler *R) {
         return 0;
 }
 
+static bool bridge_used_by(Reconciler *R, const char *bridge) {
+        const Netns *ns = config_find_netns(R->cfg, R->only);
+
+        for (size_t i = 0; ns && i < ns->n_ifaces; i++)
+                if (ns->ifaces[i].bridge && streq(ns->ifaces[i].bridge, bridge))
+                        return true;
+        return false;
+}
+
 static int plan(Reconciler *R) {
         int r;
 
         plan_sysctls(R, &R->host, R->cfg->host_sysctls, R->cfg->n_host_sysctls);
         for (size_t i = 0; i < R->cfg->n_bridges; i++)
-                plan_bridge(R, &R->cfg->bridges[i]);
+                if (!R->only || bridge_used_by(R, R->cfg->bridges[i].name))
+                        plan_bridge(R, &R->cfg->bridges[i]);
 
         for (size_t i = 0; i < R->n_scopes; i++) {
                 Scope *s = &R->scopes[i];
 
+                if (s->skip)
+                        continue;
                 if (s->create) {
                         Action *a = act(R, PHASE_NETNS_CREATE, ACT_NETNS_CREATE, s, "create namespace");
                         (void) a;
@@ -1131,6 +1174,8 @@ static int plan(Reconciler *R) {
                 for (size_t i = 0; i < R->n_scopes; i++) {
                         Scope *s = &R->scopes[i];
 
+                        if (s->skip)
+                                continue;
                         for (size_t j = 0; j < s->decl->n_ifaces; j++) {
                                 const Iface *d = &s->decl->ifaces[j];
                                 bool is_stacked = d->kind == IFACE_VXLAN || d->kind == IFACE_MACVLAN;
@@ -1140,14 +1185,24 @@ static int plan(Reconciler *R) {
                         }
                 }
         for (size_t i = 0; i < R->n_scopes; i++) {
+                if (R->scopes[i].skip)
+                        continue;
                 plan_routes(R, &R->scopes[i]);
                 plan_dns(R, &R->scopes[i]);
         }
-        plan_stale_links(R, &R->host, PHASE_TEARDOWN_LINK);
+        if (!R->only)
+                plan_stale_links(R, &R->host, PHASE_TEARDOWN_LINK);
 
         r = plan_teardown(R);
         if (r < 0)
                 return r;
+
+        /* NAT last: it needs only the addresses the plan settles. */
+        r = nat_plan(R->cfg, &R->state, &R->nat, R->err);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(c, R->nat.changes)
+                (void) act(R, PHASE_NAT, ACT_NAT, &R->host, "%s", *c);
         return 0;
 }
 
@@ -1509,6 +1564,18 @@ static int execute(Reconciler *R) {
                         i = k - 1;
                         continue;
                 }
+                if (a->type == ACT_NAT) {
+                        size_t k = i;
+                        while (k < R->n_actions && R->actions[k].type == ACT_NAT)
+                                k++;
+                        r = nat_apply(&R->nat, &R->state, R->err);
+                        if (r < 0)
+                                return r;
+                        for (size_t j = i; j < k; j++)
+                                (void) strv_extend(&R->report->changes, R->actions[j].desc);
+                        i = k - 1;
+                        continue;
+                }
                 r = exec_one(R, a);
                 if (r < 0)
                         return r;
@@ -1555,15 +1622,21 @@ static void reconciler_done(Reconciler *R) {
         strv_free(R->conflicts);
         proc_scan_done(&R->ps);
         state_done(&R->state);
+        nat_plan_done(&R->nat);
 }
 
-int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
+static int run(const Config *cfg, const char *only, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
+        /* The config is extended for this call only (networks_expand) and
+         * restored before returning: the caller's view does not change. */
+        Config *mcfg = (Config *) cfg;
         _cleanup_close_ int lock = -EBADF;
+        Expansion exp = {};
         _cleanup_(reconciler_done) Reconciler R = {
                 .cfg = cfg,
                 .flags = flags,
                 .report = report,
                 .err = err,
+                .only = only,
                 .host = { .nsfd = -EBADF, .nsid = -1 },
         };
         int r, saved;
@@ -1571,23 +1644,26 @@ int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, 
         report->n_netns = (unsigned) cfg->n_netns;
         report->n_networks = (unsigned) cfg->n_networks;
 
-        lock = reconcile_lock(err);
-        if (lock < 0)
-                return lock;
+        if (!(flags & RECONCILE_LOCKED)) {
+                lock = reconcile_lock(err);
+                if (lock < 0)
+                        return lock;
+        }
         r = state_load(&R.state);
         if (r == -EBADMSG)
                 warn(&R, NSMGR_RUN_DIR "/state.json is damaged; nsmgr forgets what it made before and tears nothing down");
         else if (r < 0)
                 return nm_error(err, r, "cannot read " NSMGR_RUN_DIR "/state.json: %s", strerror(-r));
 
-        r = observe(&R);
-        if (r < 0)
-                return r;
-        r = plan(&R);
-        if (r < 0)
-                return r;
-
-        if (R.conflicts) {
+        r = networks_expand(mcfg, flags & RECONCILE_DRY_RUN ? EXPAND_DRY_RUN : 0, &exp, err);
+        if (r >= 0) {
+                STRV_FOREACH(n, exp.notes)
+                        (void) strv_extend(&report->changes, *n);
+                r = observe(&R);
+        }
+        if (r >= 0)
+                r = plan(&R);
+        if (r >= 0 && R.conflicts) {
                 _cleanup_free_ char *joined = NULL;
                 size_t len = 0;
 
@@ -1595,55 +1671,71 @@ int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, 
                         len += strlen(*c) + 1;
                 joined = calloc(len + 1, 1);
                 if (!joined)
-                        return -ENOMEM;
-                STRV_FOREACH(c, R.conflicts) {
-                        if (*joined)
-                                strcat(joined, "\n");
-                        strcat(joined, *c);
+                        r = -ENOMEM;
+                else {
+                        STRV_FOREACH(c, R.conflicts) {
+                                if (*joined)
+                                        strcat(joined, "\n");
+                                strcat(joined, *c);
+                        }
+                        r = nm_error(err, -EEXIST, "%s", joined);
                 }
-                return nm_error(err, -EEXIST, "%s", joined);
         }
-
         /* Kernel features before any change: an apply that cannot finish
          * must not start. */
-        r = link_kinds_probe(R.kinds, err);
-        if (r < 0) {
-                for (size_t i = 0; i < R.n_actions; i++)
-                        if (R.actions[i].type == ACT_LINK_CREATE && R.kinds & (1u << R.actions[i].iface->kind) &&
-                            r == -EOPNOTSUPP) {
+        if (r >= 0) {
+                r = link_kinds_probe(R.kinds, err);
+                if (r == -EOPNOTSUPP) {
+                        for (size_t i = 0; i < R.n_actions; i++) {
                                 const Iface *d = R.actions[i].iface;
-                                _cleanup_free_ char *why = strdup(nm_error_message(err));
-                                bool this_kind = why && strstr(why, link_kind_ops(d->kind)->feature);
+                                _cleanup_free_ char *why = NULL;
 
-                                if (!this_kind)
+                                if (R.actions[i].type != ACT_LINK_CREATE ||
+                                    !strstr(nm_error_message(err), link_kind_ops(d->kind)->feature))
                                         continue;
+                                why = strdup(nm_error_message(err));
                                 nm_error_clear(err);
-                                return nm_error(err, r, "%s:%d: namespace '%s', interface '%s': cannot create a %s: %s; nothing was changed",
-                                                d->src.file, d->src.line, R.actions[i].scope->name, d->name,
-                                                link_kind_ops(d->kind)->kernel_kind, why);
+                                r = nm_error(err, r, "%s:%d: namespace '%s', interface '%s': cannot create a %s: %s; nothing was changed",
+                                             d->src.file, d->src.line, R.actions[i].scope->name, d->name,
+                                             link_kind_ops(d->kind)->kernel_kind, why ? why : "unsupported");
+                                break;
                         }
-                return nm_error_prefix(err, r, "cannot apply the config; nothing was changed");
+                        if (!strstr(nm_error_message(err), "nothing was changed"))
+                                r = nm_error_prefix(err, r, "cannot apply the config; nothing was changed");
+                }
         }
-
-        if (flags & RECONCILE_DRY_RUN) {
-                if (R.n_actions > 1)
-                        qsort(R.actions, R.n_actions, sizeof(Action), action_cmp);
-                for (size_t i = 0; i < R.n_actions; i++)
-                        (void) strv_extend(&report->changes, R.actions[i].desc);
-                return 0;
+        if (r < 0 || (flags & RECONCILE_DRY_RUN)) {
+                if (r >= 0) {
+                        if (R.n_actions > 1)
+                                qsort(R.actions, R.n_actions, sizeof(Action), action_cmp);
+                        for (size_t i = 0; i < R.n_actions; i++)
+                                (void) strv_extend(&report->changes, R.actions[i].desc);
+                }
+                networks_unexpand(mcfg, &exp);
+                return r;
         }
 
         /* Namespaces that exist and are declared are now wired by nsmgr. */
         for (size_t i = 0; i < R.n_scopes; i++)
-                if (R.scopes[i].exists)
+                if (R.scopes[i].exists && !R.scopes[i].skip)
                         state_netns_set(&R.state, R.scopes[i].name, R.scopes[i].ino, false);
 
         r = execute(&R);
         saved = state_save(&R.state);
+        networks_unexpand(mcfg, &exp);
         if (r < 0)
                 return r;
         if (saved < 0)
                 return nm_error(err, saved, "cannot record what nsmgr made in " NSMGR_RUN_DIR "/state.json: %s",
                                 strerror(-saved));
         return 0;
+}
+
+int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
+        return run(cfg, NULL, flags, report, err);
+}
+
+int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, ReconcileReport *report,
+                    NmError *err) {
+        return run(cfg, netns, flags, report, err);
 }
