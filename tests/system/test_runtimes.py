@@ -725,3 +725,55 @@ def test_cni_loopback_brings_up_lo_in_a_pinned_namespace(nsmgr, sandbox, cni_plu
     assert cni("loopback", "CHECK", dict(conf, prevResult=json.loads(p.stdout)), "lo").returncode == 0
     assert cni("loopback", "DEL", conf, "lo").returncode == 0
     assert "UP" not in ip_json("link", "show", "lo", netns=NAME)[0]["flags"]
+
+
+# --- org.nsmgr.network: the hook attaches the pinned namespace --------------
+
+LAB_CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "conf", "lab.conf")
+
+
+def network_hook(nsmgrctl, conf):
+    return {"createRuntime": [{"path": nsmgrctl, "args": ["nsmgrctl", "oci-hook", "-c", conf], "timeout": 10}]}
+
+
+@pytest.mark.parametrize("name", ["runc", "crun"])
+def test_hook_attaches_the_container_to_a_network(nsmgr, runtimes, tmp_path, name):
+    rt = runtimes[name]
+    nsmgr.ok("apply", "-c", LAB_CONF)
+    ann = {HOOK_ANNOTATION: "grp", "org.nsmgr.network": "lab"}
+    pid = rt.run("a", make_bundle(str(tmp_path / "a"), ["sleep", "3600"], annotations=ann,
+                                  hooks=network_hook(nsmgr.ctl_path, LAB_CONF)))
+    assert inode(f"/proc/{pid}/ns/net") == inode("/run/netns/grp")
+    # An address from IPAM, visible inside, and the gateway reachable.
+    assert inet_addrs_inside(rt, "a") == ["198.18.20.3/24"]
+    assert_pings(rt, "a", "198.18.20.1")
+    # ...and the other namespace of the network through the bridge.
+    assert_pings(rt, "a", "198.18.20.2")
+    shown = nsmgr.json("show", "grp")
+    assert shown["origin"] == "hook" and shown["networks"][0]["origin"] == "attach"
+
+    # The container dies; its namespace and its wiring stay, as pinned.
+    rt.kill("a")
+    rt.delete("a")
+    assert run(["ip", "netns", "exec", "grp", "ping", "-c1", "-W2", "198.18.20.1"]).returncode == 0
+    nsmgr.ok("detach", "grp", "lab", "-c", LAB_CONF)
+    nsmgr.ok("delete", "grp")
+
+
+def test_hook_network_without_pin_or_unknown_network_refuses(nsmgr, runtimes, tmp_path):
+    rt = runtimes["runc"]
+    nsmgr.ok("apply", "-c", LAB_CONF)
+    b = make_bundle(str(tmp_path / "b"), ["sleep", "3600"], annotations={"org.nsmgr.network": "lab"},
+                    hooks=network_hook(nsmgr.ctl_path, LAB_CONF))
+    rc, out = rt.create("b", b)
+    assert rc != 0 and "org.nsmgr.network needs org.nsmgr.pin too" in out
+
+    c = make_bundle(str(tmp_path / "c"), ["sleep", "3600"],
+                    annotations={HOOK_ANNOTATION: "grp", "org.nsmgr.network": "nonet"},
+                    hooks=network_hook(nsmgr.ctl_path, LAB_CONF))
+    rc, out = rt.create("c", c)
+    assert rc != 0 and "network 'nonet' is not declared" in out
+    # Refused means not half-wired: no container, no pin left by the hook.
+    assert rt("state", "c").returncode != 0
+    assert not os.path.exists("/run/netns/grp")
