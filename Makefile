@@ -92,12 +92,14 @@ check-vm: deps vm-deps
 	$(Q)tests/vm/run-vm-tests --build $(BUILD)
 
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 \
-		OPTFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' all
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' all
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_ENV   := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 check-asan: deps asan
-	$(Q)ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		tests/run-system-tests build-asan
+	$(Q)$(ASAN_ENV) $(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' unit
+	$(Q)$(ASAN_ENV) tests/run-system-tests build-asan
 
 install: all
 	install -Dm755 $(BUILD)/nsmgrctl $(DESTDIR)$(BINDIR)/nsmgrctl

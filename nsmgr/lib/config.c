@@ -857,8 +857,8 @@ int config_load_files(char *const *files, Config **ret, NmError *err) {
                 if (r < 0)
                         return nm_error(err, r, "cannot read %s: %s", *f, strerror(-r));
         }
-        if (!errors)
-                (void) config_validate(c, &errors);
+        /* Cross-checks run on what did parse, so one pass says everything. */
+        (void) config_validate(c, &errors);
         if (errors)
                 return errors_to_error(errors, err);
 
