@@ -276,8 +276,21 @@ typedef struct NetInfo {
         bool have_state;
 } NetInfo;
 
+static int lease_cmp(const void *a, const void *b) {
+        const LeaseInfo *x = a, *y = b;
+        int r = strcmp(x->netns, y->netns);
+
+        if (r)
+                return r;
+        r = strcmp(x->network, y->network);
+        return r ? r : x->addr.family - y->addr.family;
+}
+
 static void netinfo_load(NetInfo *ni) {
         (void) leases_read_all(&ni->leases, &ni->n_leases);
+        /* Sorted by namespace: listing N namespaces stays O(N log N). */
+        if (ni->n_leases > 1)
+                qsort(ni->leases, ni->n_leases, sizeof(LeaseInfo), lease_cmp);
         ni->have_state = state_load(&ni->state) >= 0;
 }
 
@@ -291,13 +304,20 @@ static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
         json_object *nets = json_object_new_array(), *ports = json_object_new_array();
         _cleanup_strv_free_ char **p = ni->have_state ? nat_ports_of(&ni->state, name) : NULL;
 
-        for (size_t i = 0; i < ni->n_leases; i++) {
+        size_t lo = 0, hi = ni->n_leases;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(ni->leases[mid].netns, name) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < ni->n_leases && streq(ni->leases[i].netns, name); i++) {
                 const LeaseInfo *l = &ni->leases[i];
                 json_object *n = NULL, *addrs;
                 char buf[CIDR_STRLEN];
 
-                if (!streq(l->netns, name))
-                        continue;
                 /* One entry per network and interface, both families in it. */
                 for (size_t j = 0; j < json_object_array_length(nets); j++) {
                         json_object *x = json_object_array_get_idx(nets, j), *nv, *iv;

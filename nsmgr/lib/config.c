@@ -77,14 +77,36 @@ void config_free(Config *c) {
         }
         free(c->networks);
         strv_free(c->files);
+        strmap_done(&c->netns_index);
         free(c);
 }
 
 const Netns *config_find_netns(const Config *c, const char *name) {
-        for (size_t i = 0; i < c->n_netns; i++)
+        size_t i;
+
+        /* With a thousand namespaces, a scan per lookup makes apply N^2. */
+        if (c->netns_index.n > 0) {
+                if (strmap_get(&c->netns_index, name, &i) && i < c->n_netns && c->netns[i].name &&
+                    streq(c->netns[i].name, name))
+                        return &c->netns[i];
+                return NULL;
+        }
+        for (i = 0; i < c->n_netns; i++)
                 if (c->netns[i].name && streq(c->netns[i].name, name))
                         return &c->netns[i];
         return NULL;
+}
+
+void config_index_netns(Config *c, size_t i) {
+        if (c->netns[i].name)
+                (void) strmap_put(&c->netns_index, c->netns[i].name, i);
+}
+
+void config_unindex_netns(Config *c, size_t i) {
+        size_t j;
+
+        if (c->netns[i].name && strmap_get(&c->netns_index, c->netns[i].name, &j) && j == i)
+                strmap_remove(&c->netns_index, c->netns[i].name);
 }
 
 const Bridge *config_find_bridge(const Config *c, const char *name) {
@@ -857,6 +879,8 @@ int config_load_files(char *const *files, Config **ret, NmError *err) {
                 if (r < 0)
                         return nm_error(err, r, "cannot read %s: %s", *f, strerror(-r));
         }
+        for (size_t i = 0; i < c->n_netns; i++)
+                config_index_netns(c, i);
         /* Cross-checks run on what did parse, so one pass says everything. */
         (void) config_validate(c, &errors);
         if (errors)

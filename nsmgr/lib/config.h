@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "ipaddr.h"
+#include "strmap.h"
 
 /* The desired state, as read from the config files (libconfig syntax; the
  * schema is documented in nsmgr.conf(5) and conf/nsmgr.conf). Every object
@@ -153,6 +154,7 @@ typedef struct Config {
         size_t n_netns;
         Network *networks;
         size_t n_networks;
+        StrMap netns_index;  /* name -> index in netns, once validated */
 } Config;
 
 void config_free(Config *c);
@@ -168,6 +170,9 @@ int config_load(const char *path, Config **ret, NmError *err);
 int config_load_files(char *const *files, Config **ret, NmError *err);
 
 const Netns *config_find_netns(const Config *c, const char *name);
+/* Keeps the name index in step when namespaces are appended or dropped. */
+void config_index_netns(Config *c, size_t i);
+void config_unindex_netns(Config *c, size_t i);
 const Bridge *config_find_bridge(const Config *c, const char *name);
 const Network *config_find_network(const Config *c, const char *name);
 const Iface *netns_find_iface(const Netns *ns, const char *name);

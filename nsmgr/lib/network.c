@@ -312,6 +312,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                                 if (!ns->name)
                                         return -ENOMEM;
                                 cfg->n_netns++;
+                                config_index_netns(cfg, cfg->n_netns - 1);
                         }
                         {
                                 const Cidr *mine = &l->addr, *theirs = other ? &other->addr : NULL;
@@ -383,6 +384,7 @@ void networks_unexpand(Config *cfg, Expansion *exp) {
                         free(ns->routes[j].dev);
                 ns->n_routes = keep_rt;
                 if (i >= exp->n_netns) {
+                        config_unindex_netns(cfg, i);
                         free(ns->name);
                         free(ns->ifaces);
                         free(ns->routes);

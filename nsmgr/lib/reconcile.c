@@ -21,6 +21,7 @@
 #include "procscan.h"
 #include "reconcile.h"
 #include "state.h"
+#include "strmap.h"
 #include "strv.h"
 #include "sysctl.h"
 
@@ -87,6 +88,8 @@ typedef struct Scope {
         int nsid;                /* its nsid in the host, -1 if none */
         struct nl_cache *links, *addrs, *routes;
         LinkIndex lix;
+        struct rtnl_addr **addr_ix;  /* addrs sorted by ifindex */
+        size_t n_addr_ix;
         char **sysctl_now;       /* current values of decl->sysctls, "" if unknown */
         Made *made;
         size_t n_made, cap_made;
@@ -109,6 +112,7 @@ static void scope_done(Scope *s) {
         if (s->routes)
                 nl_cache_free(s->routes);
         free(s->lix.v);
+        free(s->addr_ix);
         strv_free(s->sysctl_now);
         for (size_t i = 0; i < s->n_made; i++)
                 free(s->made[i].name);
@@ -278,6 +282,8 @@ typedef struct Reconciler {
         bool ps_done;
         const char *only;        /* reconcile_netns(): this namespace alone */
         NatPlan nat;
+        StrMap declared;         /* "SCOPE\001IFNAME" of every link the config puts somewhere */
+        StrMap scope_index;      /* namespace name -> index in scopes */
 } Reconciler;
 
 static void action_free(Action *a) {
@@ -394,6 +400,46 @@ static const char *route_text(const RouteSpec *rs, char *buf, size_t len) {
 
 /* --- observing ----------------------------------------------------------- */
 
+static int addr_ifindex_cmp(const void *a, const void *b) {
+        int x = rtnl_addr_get_ifindex(*(struct rtnl_addr *const *) a);
+        int y = rtnl_addr_get_ifindex(*(struct rtnl_addr *const *) b);
+
+        return (x > y) - (x < y);
+}
+
+/* A scope's addresses by link, so that looking at every link's addresses
+ * costs O(N log N) in a host with a thousand links, not O(N^2). */
+static int addr_index_build(Scope *s) {
+        size_t n = 0, cap = (size_t) nl_cache_nitems(s->addrs);
+
+        s->addr_ix = calloc(cap + 1, sizeof(struct rtnl_addr *));
+        if (!s->addr_ix)
+                return -ENOMEM;
+        for (struct nl_object *o = nl_cache_get_first(s->addrs); o && n < cap; o = nl_cache_get_next(o))
+                s->addr_ix[n++] = (struct rtnl_addr *) o;
+        if (n > 1)
+                qsort(s->addr_ix, n, sizeof(struct rtnl_addr *), addr_ifindex_cmp);
+        s->n_addr_ix = n;
+        return 0;
+}
+
+/* The addresses of one link: a range of the index. */
+static struct rtnl_addr **addrs_of(const Scope *s, int ifindex, size_t *ret_n) {
+        size_t lo = 0, hi = s->n_addr_ix, n = 0;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (rtnl_addr_get_ifindex(s->addr_ix[mid]) < ifindex)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        while (lo + n < s->n_addr_ix && rtnl_addr_get_ifindex(s->addr_ix[lo + n]) == ifindex)
+                n++;
+        *ret_n = n;
+        return s->addr_ix ? s->addr_ix + lo : NULL;
+}
+
 static int dump_scope(Reconciler *R, Scope *s, bool routes) {
         int r;
 
@@ -406,6 +452,9 @@ static int dump_scope(Reconciler *R, Scope *s, bool routes) {
         if (r < 0)
                 return nm_error(R->err, nls_errno(s->nl, r), "cannot read the interfaces of %s: %s",
                                 s->name ? s->name : "the host", nl_geterror(r));
+        r = addr_index_build(s);
+        if (r < 0)
+                return r;
         return link_index_build(s->links, &s->lix);
 }
 
@@ -514,11 +563,12 @@ static int observe(Reconciler *R) {
 /* --- planning ------------------------------------------------------------ */
 
 static Scope *scope_by_name(Reconciler *R, const char *name) {
+        size_t i;
+
         if (!name)
                 return &R->host;
-        for (size_t i = 0; i < R->n_scopes; i++)
-                if (streq(R->scopes[i].name, name))
-                        return &R->scopes[i];
+        if (strmap_get(&R->scope_index, name, &i) && i < R->n_scopes && streq(R->scopes[i].name, name))
+                return &R->scopes[i];
         return NULL;
 }
 
@@ -549,21 +599,24 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
                            const Cidr *want, size_t n_want) {
         char buf[CIDR_STRLEN];
         int ifindex = observed ? rtnl_link_get_ifindex(observed) : 0;
+        struct rtnl_addr **have = NULL;
+        size_t n_have = 0;
+
+        if (observed)
+                have = addrs_of(s, ifindex, &n_have);
 
         for (size_t i = 0; i < n_want; i++) {
-                bool have = false;
+                bool present = false;
 
-                if (observed && s->addrs)
-                        for (struct nl_object *o = nl_cache_get_first(s->addrs); o && !have; o = nl_cache_get_next(o)) {
-                                struct rtnl_addr *a = (struct rtnl_addr *) o;
-                                Cidr c;
+                for (size_t j = 0; j < n_have && !present; j++) {
+                        Cidr c;
 
-                                if (rtnl_addr_get_ifindex(a) != ifindex || cidr_from_nl(rtnl_addr_get_local(a), &c) < 0)
-                                        continue;
-                                c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(a);
-                                have = cidr_equal(&c, &want[i]);
-                        }
-                if (!have) {
+                        if (cidr_from_nl(rtnl_addr_get_local(have[j]), &c) < 0)
+                                continue;
+                        c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(have[j]);
+                        present = cidr_equal(&c, &want[i]);
+                }
+                if (!present) {
                         Action *a = act(R, PHASE_ADDR_ADD, ACT_ADDR_ADD, s, "add address %s to %s",
                                         cidr_format(&want[i], true, buf), ifname);
                         if (a) {
@@ -574,16 +627,13 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
         }
 
         /* Addresses nsmgr added before and the config no longer declares. */
-        if (!observed || !s->addrs)
-                return;
-        for (struct nl_object *o = nl_cache_get_first(s->addrs); o; o = nl_cache_get_next(o)) {
-                struct rtnl_addr *a = (struct rtnl_addr *) o;
+        for (size_t j = 0; j < n_have; j++) {
                 bool declared = false;
                 Cidr c;
 
-                if (rtnl_addr_get_ifindex(a) != ifindex || cidr_from_nl(rtnl_addr_get_local(a), &c) < 0)
+                if (cidr_from_nl(rtnl_addr_get_local(have[j]), &c) < 0)
                         continue;
-                c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(a);
+                c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(have[j]);
                 for (size_t i = 0; i < n_want; i++)
                         declared = declared || cidr_equal(&c, &want[i]);
                 if (!declared && state_addr_owned(&R->state, s->name, ifname, &c)) {
@@ -593,7 +643,7 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
                          * subnet along; they are made again afterwards. */
                         int_push(&s->unaddressed, &s->n_unaddressed, ifindex);
                         x = act(R, PHASE_ADDR_DEL, ACT_ADDR_DEL, s, "remove address %s from %s",
-                                        cidr_format(&c, true, buf), ifname);
+                                cidr_format(&c, true, buf), ifname);
                         if (x) {
                                 x->ifname = strdup(ifname);
                                 x->addr = c;
@@ -665,24 +715,39 @@ static bool veth_pair_ok(Reconciler *R, Scope *s, struct rtnl_link *inner, Scope
         }
 }
 
-/* Interfaces that live in s because the config puts them there. */
-static bool declared_in(Reconciler *R, Scope *s, const char *ifname) {
-        if (s->decl && netns_find_iface(s->decl, ifname))
-                return true;
-        for (size_t i = 0; i < R->n_scopes; i++) {
-                const Netns *ns = R->scopes[i].decl;
+/* Interfaces that live in a scope because the config puts them there:
+ * declared there, a veth's other end, a host bridge. Indexed once, so
+ * checking every owned link of every namespace stays O(N). */
+static void declare(Reconciler *R, const char *scope, const char *ifname) {
+        _cleanup_free_ char *k = NULL;
+
+        if (asprintf(&k, "%s\001%s", scope ? scope : "", ifname) >= 0)
+                (void) strmap_put(&R->declared, k, 1);
+}
+
+static void index_declared(Reconciler *R) {
+        for (size_t i = 0; i < R->cfg->n_bridges; i++)
+                declare(R, NULL, R->cfg->bridges[i].name);
+        for (size_t i = 0; i < R->cfg->n_netns; i++) {
+                const Netns *ns = &R->cfg->netns[i];
+
+                (void) strmap_put(&R->scope_index, ns->name, i);
                 for (size_t j = 0; j < ns->n_ifaces; j++) {
                         const Iface *it = &ns->ifaces[j];
-                        if (it->kind == IFACE_VETH && it->peer_name && streq(it->peer_name, ifname) &&
-                            streq_ptr(it->peer_netns, s->name))
-                                return true;
+
+                        declare(R, ns->name, it->name);
+                        if (it->kind == IFACE_VETH && it->peer_name)
+                                declare(R, it->peer_netns, it->peer_name);
                 }
         }
-        if (!s->name)
-                for (size_t i = 0; i < R->cfg->n_bridges; i++)
-                        if (streq(R->cfg->bridges[i].name, ifname))
-                                return true;
-        return false;
+}
+
+static bool declared_in(Reconciler *R, Scope *s, const char *ifname) {
+        _cleanup_free_ char *k = NULL;
+
+        if (asprintf(&k, "%s\001%s", s->name ? s->name : "", ifname) < 0)
+                return true;   /* when in doubt, tear nothing down */
+        return strmap_get(&R->declared, k, NULL);
 }
 
 static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
@@ -1150,6 +1215,7 @@ static bool bridge_used_by(Reconciler *R, const char *bridge) {
 static int plan(Reconciler *R) {
         int r;
 
+        index_declared(R);
         plan_sysctls(R, &R->host, R->cfg->host_sysctls, R->cfg->n_host_sysctls);
         for (size_t i = 0; i < R->cfg->n_bridges; i++)
                 if (!R->only || bridge_used_by(R, R->cfg->bridges[i].name))
@@ -1623,6 +1689,8 @@ static void reconciler_done(Reconciler *R) {
         proc_scan_done(&R->ps);
         state_done(&R->state);
         nat_plan_done(&R->nat);
+        strmap_done(&R->declared);
+        strmap_done(&R->scope_index);
 }
 
 static int run(const Config *cfg, const char *only, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
