@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <nftables/libnftables.h>
 #include <stdarg.h>
 
@@ -279,6 +281,18 @@ static SeenChain *seen_chain(const Seen *s, const char *name) {
         return NULL;
 }
 
+/* libnftables exits the process when it cannot open its netlink socket
+ * (netlink_init_error()): find out first, and say it in a sentence. */
+static int nft_available(NmError *err) {
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+
+        if (fd < 0)
+                return nm_error(err, -errno == -EPROTONOSUPPORT ? -EOPNOTSUPP : negative_errno(),
+                                "this kernel has no nftables (CONFIG_NF_TABLES), which networks need for NAT: %m");
+        close(fd);
+        return 0;
+}
+
 static int nft_run(const char *cmd, bool json, char **ret_out, char **ret_err) {
         _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
         int r;
@@ -440,6 +454,14 @@ int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err) 
         int r;
 
         r = build_desired(cfg, &d);
+        if (r < 0)
+                return r;
+        /* No network, and none before: nftables is none of our business. */
+        if (d.n == 0 && !table_recorded(state)) {
+                *ret = p;
+                return 0;
+        }
+        r = nft_available(err);
         if (r < 0)
                 return r;
         r = observe(&seen, err);

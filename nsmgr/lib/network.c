@@ -128,6 +128,17 @@ static int add_sysctl(Config *cfg, const char *key, const char *value, bool late
         return 0;
 }
 
+static void remember_lease(Expansion *exp, const char *network, const Cidr *addr) {
+        struct NewLease *v = realloc(exp->new_leases, (exp->n_new_leases + 1) * sizeof(*v));
+
+        if (!v)
+                return;
+        exp->new_leases = v;
+        v[exp->n_new_leases] = (struct NewLease) { .network = strdup(network), .addr = *addr };
+        if (v[exp->n_new_leases].network)
+                exp->n_new_leases++;
+}
+
 _printf_(2, 3) static void note(char ***l, const char *fmt, ...) {
         va_list ap;
         char *s;
@@ -175,6 +186,8 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
         *ret = exp;
         if (cfg->n_networks == 0)
                 return 0;
+        /* From here on the caller undoes what is done, with
+         * networks_unexpand() (and networks_rollback()). */
 
         for (size_t k = 0; k < cfg->n_networks; k++) {
                 const Network *nw = &cfg->networks[k];
@@ -267,9 +280,12 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                                         if (r < 0)
                                                 return nm_error_prefix(err, r, "%s:%d: namespace '%s', network '%s'",
                                                                        at->src.file, at->src.line, ns->name, nw->name);
-                                        if (r > 0)
+                                        if (r > 0) {
                                                 note(&ret->leased, "%s: %s for %s:%s", nw->name,
                                                      cidr_format(&a4, false, buf), ns->name, at->ifname);
+                                                if (!dry)
+                                                        remember_lease(ret, nw->name, &a4);
+                                        }
                                 }
                                 if (nw->subnet6.family) {
                                         r = ipam_lease(&ipam, AF_INET6, ns->name, at->ifname, &at->address6,
@@ -277,9 +293,12 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                                         if (r < 0)
                                                 return nm_error_prefix(err, r, "%s:%d: namespace '%s', network '%s'",
                                                                        at->src.file, at->src.line, ns->name, nw->name);
-                                        if (r > 0)
+                                        if (r > 0) {
                                                 note(&ret->leased, "%s: %s for %s:%s", nw->name,
                                                      cidr_format(&a6, false, buf), ns->name, at->ifname);
+                                                if (!dry)
+                                                        remember_lease(ret, nw->name, &a6);
+                                        }
                                 }
                                 r = add_attachment(ns, nw, at->ifname, a4.family ? &a4 : NULL, a6.family ? &a6 : NULL,
                                                    at->src);
@@ -395,7 +414,20 @@ void networks_unexpand(Config *cfg, Expansion *exp) {
         free(exp->n_routes);
         strv_free(exp->notes);
         strv_free(exp->leased);
+        for (size_t i = 0; i < exp->n_new_leases; i++)
+                free(exp->new_leases[i].network);
+        free(exp->new_leases);
         *exp = (Expansion) {};
+}
+
+void networks_rollback(const Config *cfg, Expansion *exp) {
+        for (size_t i = 0; i < exp->n_new_leases; i++) {
+                const Network *nw = config_find_network(cfg, exp->new_leases[i].network);
+                _cleanup_(ipam_close) Ipam ipam = { .lockfd = -EBADF };
+
+                if (nw && open_ipam(nw, false, &ipam, NULL) >= 0)
+                        (void) ipam_release(&ipam, &exp->new_leases[i].addr, NULL);
+        }
 }
 
 const Cidr *network_address_of(const Config *cfg, const char *netns, const char *network, int family) {

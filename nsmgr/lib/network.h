@@ -18,6 +18,11 @@ typedef struct Expansion {
         size_t *n_ifaces, *n_routes;    /* per original namespace */
         char **notes;                   /* "reclaimed lease ...", for the report */
         char **leased;                  /* "lab: 198.18.20.2 for web:eth0", made by this run */
+        struct NewLease {
+                char *network;
+                Cidr addr;
+        } *new_leases;                  /* to give back if the apply does not happen */
+        size_t n_new_leases;
 } Expansion;
 
 typedef enum ExpandFlags {
@@ -26,6 +31,8 @@ typedef enum ExpandFlags {
 
 int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err);
 void networks_unexpand(Config *cfg, Expansion *exp);
+/* Gives back the leases this expansion made: the apply was refused. */
+void networks_rollback(const Config *cfg, Expansion *exp);
 
 /* The address (with prefix) a namespace has on a network, from its lease,
  * as expanded; family AF_INET or AF_INET6. NULL if none. */

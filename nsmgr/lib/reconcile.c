@@ -654,7 +654,7 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
 }
 
 static void plan_up(Reconciler *R, Scope *s, const char *ifname, struct rtnl_link *observed, bool want_up,
-                    bool created, bool ipv6_off, int master_hint) {
+                    bool created, bool ipv6_off) {
         bool is_up = observed && (rtnl_link_get_flags(observed) & IFF_UP);
         Action *a;
 
@@ -678,7 +678,6 @@ static void plan_up(Reconciler *R, Scope *s, const char *ifname, struct rtnl_lin
                         a->change.ipv6_off = true;
                 }
         }
-        (void) master_hint;
 }
 
 static void plan_mtu(Reconciler *R, Scope *s, const char *ifname, struct rtnl_link *observed, uint32_t mtu) {
@@ -859,14 +858,25 @@ static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
                                 a->master = strdup(vrf->name);
                         }
                 }
-        } else if (observed && rtnl_link_get_master(observed) > 0 && d->kind != IFACE_VRF) {
-                /* Released from a VRF the config no longer puts it in? Only
-                 * if the master is a VRF nsmgr declared before: leave others. */
+        } else if (observed && d->kind != IFACE_VRF && rtnl_link_get_master(observed) > 0) {
+                /* Out of a VRF the config no longer puts it in — but only
+                 * out of a VRF nsmgr made: other masters are not ours. */
+                _cleanup_link_ struct rtnl_link *m = s->links ? rtnl_link_get(s->links, rtnl_link_get_master(observed)) : NULL;
+
+                if (m && link_is_kind(m, "vrf") && state_link_owned(&R->state, s->name, rtnl_link_get_name(m),
+                                                                     rtnl_link_get_ifindex(m))) {
+                        a = act(R, PHASE_LINK_SET, ACT_LINK_SET, s, "release %s from VRF %s", d->name,
+                                rtnl_link_get_name(m));
+                        if (a) {
+                                a->ifname = strdup(d->name);
+                                a->master = strdup("");
+                        }
+                }
         }
         if (!create)
                 plan_mtu(R, s, d->name, observed, d->mtu);
         plan_addresses(R, s, d->name, observed, d->addresses, d->n_addresses);
-        plan_up(R, s, d->name, observed, d->up, create, !ipv6_wanted(d->ipv6, d->addresses, d->n_addresses), 0);
+        plan_up(R, s, d->name, observed, d->up, create, !ipv6_wanted(d->ipv6, d->addresses, d->n_addresses));
 
         /* The outer end of a veth. */
         if (d->kind == IFACE_VETH) {
@@ -888,7 +898,7 @@ static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
                 if (!d->bridge)
                         plan_addresses(R, p, d->peer_name, po, d->peer_addresses, d->n_peer_addresses);
                 plan_up(R, p, d->peer_name, po, d->up, peer_create,
-                        d->bridge || !ipv6_wanted(d->ipv6, d->peer_addresses, d->n_peer_addresses), 0);
+                        d->bridge || !ipv6_wanted(d->ipv6, d->peer_addresses, d->n_peer_addresses));
         }
 }
 
@@ -1098,7 +1108,7 @@ static void plan_bridge(Reconciler *R, const Bridge *b) {
         } else
                 plan_mtu(R, &R->host, b->name, l, b->mtu);
         plan_addresses(R, &R->host, b->name, l, b->addresses, b->n_addresses);
-        plan_up(R, &R->host, b->name, l, true, create, !ipv6_wanted(b->ipv6, b->addresses, b->n_addresses), 0);
+        plan_up(R, &R->host, b->name, l, true, create, !ipv6_wanted(b->ipv6, b->addresses, b->n_addresses));
 }
 
 static void plan_sysctls(Reconciler *R, Scope *s, const Sysctl *v, size_t n) {
@@ -1366,7 +1376,9 @@ static int exec_link_set(Reconciler *R, Action *a) {
         LinkChange c = a->change;
         int r, ifindex;
 
-        if (a->master) {
+        if (a->master && !*a->master)
+                c.master = 0;
+        else if (a->master) {
                 r = scope_ifindex(s, a->master, &c.master);
                 if (r < 0)
                         return nm_error(R->err, r, "%s: cannot find %s: %s", a->desc, a->master, strerror(-r));
@@ -1773,6 +1785,9 @@ static int run(const Config *cfg, const char *only, ReconcileFlags flags, Reconc
                 }
         }
         if (r < 0 || (flags & RECONCILE_DRY_RUN)) {
+                /* A refused apply changes nothing: not even a lease. */
+                if (r < 0)
+                        networks_rollback(cfg, &exp);
                 if (r >= 0) {
                         if (R.n_actions > 1)
                                 qsort(R.actions, R.n_actions, sizeof(Action), action_cmp);

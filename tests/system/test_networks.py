@@ -431,3 +431,13 @@ def test_bad_network_config(nsmgr, tmp_path, text, msg):
     p = nsmgr("apply", "-c", path)
     assert p.returncode == 1 and msg in p.stderr, p.stderr
     assert nft_table() is None and leases() == {}
+
+
+def test_a_refused_apply_leaves_no_lease(nsmgr):
+    # Someone else holds the name of web's host end: apply refuses...
+    run(["ip", "link", "add", "vweb-d8b55a", "type", "veth", "peer", "name", "other0"], check=True)
+    p = nsmgr("apply", "-c", LAB)
+    assert p.returncode == 1 and "the peer name 'vweb-d8b55a' is taken in the host" in p.stderr
+    # ...and gives back the address it had picked.
+    assert leases() == {}
+    assert nft_table() is None
