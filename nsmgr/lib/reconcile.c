@@ -441,6 +441,29 @@ static struct rtnl_addr **addrs_of(const Scope *s, int ifindex, size_t *ret_n) {
         return s->addr_ix ? s->addr_ix + lo : NULL;
 }
 
+/* IPv4 and IPv6 routes, one dump each: the kernel answers a dump of one
+ * family without its global lock (RTNL), while a dump of every family
+ * (AF_UNSPEC) takes it, and then the threads that observe namespaces in
+ * parallel queue behind each other (mutex_spin_on_owner in the profile). */
+static int route_dump(Scope *s) {
+        struct nl_cache *v6 = NULL;
+        int r;
+
+        r = rtnl_route_alloc_cache(s->nl->sk, AF_INET, 0, &s->routes);
+        if (r < 0)
+                return r;
+        r = rtnl_route_alloc_cache(s->nl->sk, AF_INET6, 0, &v6);
+        if (r < 0)
+                return r;
+        for (struct nl_object *o = nl_cache_get_first(v6); o; o = nl_cache_get_next(o)) {
+                r = nl_cache_add(s->routes, o);
+                if (r < 0)
+                        break;
+        }
+        nl_cache_free(v6);
+        return r;
+}
+
 static int dump_scope_err(Scope *s, bool routes, NmError *err) {
         int r;
 
@@ -449,7 +472,7 @@ static int dump_scope_err(Scope *s, bool routes, NmError *err) {
         if (r >= 0)
                 r = rtnl_addr_alloc_cache(s->nl->sk, &s->addrs);
         if (r >= 0 && routes)
-                r = rtnl_route_alloc_cache(s->nl->sk, AF_UNSPEC, 0, &s->routes);
+                r = route_dump(s);
         if (r < 0)
                 return nm_error(err, nls_errno(s->nl, r), "cannot read the interfaces of %s: %s",
                                 s->name ? s->name : "the host", nl_geterror(r));
