@@ -161,10 +161,6 @@ static int parse_nsid(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
-static int seq_any(struct nl_msg *msg, void *arg) {
-        return NL_OK;
-}
-
 int nls_get_nsid(NlSock *s, int nsfd, int *ret_nsid) {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct rtgenmsg g = { .rtgen_family = AF_UNSPEC };
@@ -180,11 +176,7 @@ int nls_get_nsid(NlSock *s, int nsfd, int *ret_nsid) {
                 return -EMSGSIZE;
 
         nls_reset_error(s);
-        /* No ACK: the reply is the answer, and an error comes instead of
-         * it. One message back instead of two, per namespace listed. */
-        nl_complete_msg(s->sk, msg);
-        nlmsg_hdr(msg)->nlmsg_flags &= ~NLM_F_ACK;
-        r = nl_send(s->sk, msg);
+        r = nl_send_auto(s->sk, msg);
         if (r < 0)
                 return nls_errno(s, r);
 
@@ -194,12 +186,12 @@ int nls_get_nsid(NlSock *s, int nsfd, int *ret_nsid) {
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, parse_nsid, &res);
-        /* libnl moves its expected sequence number on at an ACK; with none
-         * coming, it would refuse the next reply on this socket. The one
-         * reply read here answers the one request sent. */
-        nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
         r = nl_recvmsgs(s->sk, cb);
         nl_cb_put(cb);
+        if (r < 0)
+                return nls_errno(s, r);
+        /* The reply came first; the ACK the request asked for follows. */
+        r = nl_wait_for_ack(s->sk);
         if (r < 0)
                 return nls_errno(s, r);
 
