@@ -10,6 +10,9 @@
 #                        (for what this machine's kernel lacks, e.g. VRF)
 #   make install         DESTDIR=, PREFIX= (default /usr/local)
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
+#   make bench           install what is needed, build, compare nsmgr with ip,
+#                        ip -batch, CNI and C floors in a sandbox; table and
+#                        plot in bench/results/ (QUICK=1: a short smoke run)
 #   make clean
 
 VERSION     := 0.1.0
@@ -48,6 +51,7 @@ LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed
 
 all: $(BUILD)/nsmgrctl
 
@@ -68,6 +72,17 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(BUILD)/bench/floor-%: bench/floor-%.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+# No libraries: its own pages count in the RSS it reports.
+$(BUILD)/bench/timed: bench/timed.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
@@ -91,6 +106,13 @@ check-vm: deps vm-deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all
 	$(Q)tests/vm/run-vm-tests --build $(BUILD)
 
+bench-deps:
+	$(Q)bench/deps.sh
+
+bench: deps bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
+	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' all
 
@@ -110,6 +132,6 @@ clean:
 format:
 	clang-format -i nsmgr/*/*.c nsmgr/*/*.h tests/unit/*.c
 
-.PHONY: all unit deps demo check vm-deps check-vm asan check-asan install clean format
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format
 
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(BENCH_BIN:=.d)

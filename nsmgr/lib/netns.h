@@ -47,12 +47,13 @@ typedef enum NetnsCreateFlags {
 int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *setup_data,
                  int *ret_fd, NmError *err);
 
-/* Creates many namespaces at once, each with loopback up, from one thread
- * that makes one after the other (the price per namespace is then that of
- * unshare() and the bind mount). Each entry gets an fd of its namespace
- * and, if want_sockets, a netlink socket bound to it. Stops at the first
- * failure, which is undone; the ones made before it stay (created = true)
- * and the caller owns them. Names must not exist yet (or be placeholders). */
+/* Creates many namespaces at once, each with loopback up, from a few
+ * threads (one per CPU) that each make one after the other (the price per
+ * namespace is then that of unshare() and the bind mount, shared among the
+ * CPUs). Each entry gets an fd of its namespace and, if want_sockets, a
+ * netlink socket bound to it. Stops at the first failure, which is undone;
+ * the ones made stay (created = true) and the caller owns them. Names must
+ * not exist yet (or be placeholders). */
 struct NlSock;
 typedef struct NetnsNew {
         const char *name;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -85,7 +86,7 @@ typedef struct Scope {
         ino_t ino;
         bool exists;             /* before this run */
         bool create;             /* this run makes it */
-        int nsid;                /* its nsid in the host, -1 if none */
+        int host_nsid;           /* the host's nsid in it, -1 if none */
         struct nl_cache *links, *addrs, *routes;
         LinkIndex lix;
         struct rtnl_addr **addr_ix;  /* addrs sorted by ifindex */
@@ -440,7 +441,30 @@ static struct rtnl_addr **addrs_of(const Scope *s, int ifindex, size_t *ret_n) {
         return s->addr_ix ? s->addr_ix + lo : NULL;
 }
 
-static int dump_scope(Reconciler *R, Scope *s, bool routes) {
+/* IPv4 and IPv6 routes, one dump each: the kernel answers a dump of one
+ * family without its global lock (RTNL), while a dump of every family
+ * (AF_UNSPEC) takes it, and then the threads that observe namespaces in
+ * parallel queue behind each other (mutex_spin_on_owner in the profile). */
+static int route_dump(Scope *s) {
+        struct nl_cache *v6 = NULL;
+        int r;
+
+        r = rtnl_route_alloc_cache(s->nl->sk, AF_INET, 0, &s->routes);
+        if (r < 0)
+                return r;
+        r = rtnl_route_alloc_cache(s->nl->sk, AF_INET6, 0, &v6);
+        if (r < 0)
+                return r;
+        for (struct nl_object *o = nl_cache_get_first(v6); o; o = nl_cache_get_next(o)) {
+                r = nl_cache_add(s->routes, o);
+                if (r < 0)
+                        break;
+        }
+        nl_cache_free(v6);
+        return r;
+}
+
+static int dump_scope_err(Scope *s, bool routes, NmError *err) {
         int r;
 
         nls_reset_error(s->nl);
@@ -448,9 +472,9 @@ static int dump_scope(Reconciler *R, Scope *s, bool routes) {
         if (r >= 0)
                 r = rtnl_addr_alloc_cache(s->nl->sk, &s->addrs);
         if (r >= 0 && routes)
-                r = rtnl_route_alloc_cache(s->nl->sk, AF_UNSPEC, 0, &s->routes);
+                r = route_dump(s);
         if (r < 0)
-                return nm_error(R->err, nls_errno(s->nl, r), "cannot read the interfaces of %s: %s",
+                return nm_error(err, nls_errno(s->nl, r), "cannot read the interfaces of %s: %s",
                                 s->name ? s->name : "the host", nl_geterror(r));
         r = addr_index_build(s);
         if (r < 0)
@@ -458,20 +482,23 @@ static int dump_scope(Reconciler *R, Scope *s, bool routes) {
         return link_index_build(s->links, &s->lix);
 }
 
+static int dump_scope(Reconciler *R, Scope *s, bool routes) {
+        return dump_scope_err(s, routes, R->err);
+}
+
 struct observe_args {
         Reconciler *R;
         Scope **v;
+        int host_fd;
+        pthread_mutex_t lock;    /* R->err: several threads observe */
 };
 
-static int observe_in_thread(size_t i, void *userdata) {
-        struct observe_args *a = userdata;
-        Scope *s = a->v[i];
+static int observe_one(Scope *s, int host_fd, NmError *err) {
         int r;
 
         r = nls_open(&s->nl);
         if (r < 0)
-                return nm_error(a->R->err, r, "cannot open a netlink socket in namespace '%s': %s", s->name,
-                                strerror(-r));
+                return nm_error(err, r, "cannot open a netlink socket in namespace '%s': %s", s->name, strerror(-r));
         s->sysctl_now = calloc(s->decl->n_sysctls + 1, sizeof(char *));
         if (!s->sysctl_now)
                 return -ENOMEM;
@@ -480,19 +507,46 @@ static int observe_in_thread(size_t i, void *userdata) {
 
                 r = sysctl_read(sc->key, &s->sysctl_now[k]);
                 if (r == -ENOENT)
-                        return nm_error(a->R->err, r, "%s:%d: namespace '%s': there is no sysctl '%s' in it",
+                        return nm_error(err, r, "%s:%d: namespace '%s': there is no sysctl '%s' in it",
                                         sc->src.file, sc->src.line, s->name, sc->key);
                 if (r < 0)
-                        return nm_error(a->R->err, r, "namespace '%s': cannot read sysctl '%s': %s", s->name, sc->key,
+                        return nm_error(err, r, "namespace '%s': cannot read sysctl '%s': %s", s->name, sc->key,
                                         strerror(-r));
         }
+        /* The dumps from this thread too: the kernel answers them in
+         * parallel. */
+        r = dump_scope_err(s, true, err);
+        if (r < 0)
+                return r;
+        /* The host's nsid as this namespace sees it (after the dump, which
+         * assigns it for a veth to the host): a lookup among the few ids
+         * this namespace has. The other way round, the host's lookup of a
+         * namespace's id walks every id the host has, O(N) each. */
+        if (host_fd >= 0)
+                (void) nls_get_nsid(s->nl, host_fd, &s->host_nsid);
         return 0;
+}
+
+static int observe_in_thread(size_t i, void *userdata) {
+        struct observe_args *a = userdata;
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        int r;
+
+        r = observe_one(a->v[i], a->host_fd, &err);
+        if (r < 0) {
+                pthread_mutex_lock(&a->lock);
+                if (err.msg)
+                        nm_error(a->R->err, r, "%s", err.msg);
+                pthread_mutex_unlock(&a->lock);
+        }
+        return r;
 }
 
 static int observe(Reconciler *R) {
         _cleanup_free_ Scope **existing = NULL;
         _cleanup_free_ int *fds = NULL;
-        struct observe_args oa = { .R = R };
+        _cleanup_close_ int host_fd = -EBADF;
+        struct observe_args oa = { .R = R, .lock = PTHREAD_MUTEX_INITIALIZER };
         size_t n_existing = 0;
         int r;
 
@@ -500,7 +554,7 @@ static int observe(Reconciler *R) {
         if (r < 0)
                 return nm_error(R->err, r, "cannot open a netlink socket: %s", strerror(-r));
         R->host.nsfd = -EBADF;
-        R->host.nsid = -1;
+        R->host.host_nsid = -1;
         r = dump_scope(R, &R->host, false);
         if (r < 0)
                 return r;
@@ -516,7 +570,7 @@ static int observe(Reconciler *R) {
                 Scope *s = &R->scopes[i];
                 _cleanup_error_ NmError e = NM_ERROR_INIT;
 
-                *s = (Scope) { .decl = &R->cfg->netns[i], .nsfd = -EBADF, .nsid = -1 };
+                *s = (Scope) { .decl = &R->cfg->netns[i], .nsfd = -EBADF, .host_nsid = -1 };
                 s->name = strdup(s->decl->name);
                 if (!s->name)
                         return -ENOMEM;
@@ -542,21 +596,15 @@ static int observe(Reconciler *R) {
                 fds[n_existing++] = s->nsfd;
         }
 
-        /* One thread visits every existing namespace in turn: a socket
-         * bound to it, and the sysctls that can only be read from inside. */
+        /* A few threads (one per CPU) visit the existing namespaces: a
+         * socket bound to each, the sysctls that can only be read from
+         * inside, and the dumps of its links, addresses and routes. */
+        host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         oa.v = existing;
-        r = ns_run_batch(fds, n_existing, observe_in_thread, &oa, NULL);
+        oa.host_fd = host_fd;
+        r = ns_run_batch_parallel(fds, n_existing, observe_in_thread, &oa, 0, NULL);
         if (r < 0)
                 return nm_error(R->err, r, "cannot look into the namespaces: %s", strerror(-r));
-
-        for (size_t i = 0; i < n_existing; i++) {
-                Scope *s = existing[i];
-
-                r = dump_scope(R, s, true);
-                if (r < 0)
-                        return r;
-                (void) nls_get_nsid(R->host.nl, s->nsfd, &s->nsid);
-        }
         return 0;
 }
 
@@ -702,10 +750,12 @@ static bool veth_pair_ok(Reconciler *R, Scope *s, struct rtnl_link *inner, Scope
         if (rtnl_link_get_link(outer) != rtnl_link_get_ifindex(inner) ||
             rtnl_link_get_link(inner) != rtnl_link_get_ifindex(outer))
                 return false;
+        if (!p->name)
+                /* Checked from the inside: the inner end's peer is in the
+                 * host, and has the outer end's ifindex. */
+                return rtnl_link_get_link_netnsid(inner, &nsid) >= 0 && nsid >= 0 && nsid == s->host_nsid;
         if (rtnl_link_get_link_netnsid(outer, &nsid) < 0)
                 return false;
-        if (!p->name)
-                return nsid == s->nsid;
         {
                 int want = -1;
                 if (nls_get_nsid(p->nl, s->nsfd, &want) < 0)
@@ -1161,7 +1211,7 @@ static int plan_teardown(Reconciler *R) {
 
                 if (config_find_netns(R->cfg, *name) || (R->only && !streq(*name, R->only)))
                         continue;
-                *s = (Scope) { .nsfd = -EBADF, .nsid = -1 };
+                *s = (Scope) { .nsfd = -EBADF, .host_nsid = -1 };
                 if (netns_open(*name, &s->nsfd, &e) < 0 || netns_fd_inode(s->nsfd, &s->ino) < 0 ||
                     !state_netns_known(&R->state, *name, s->ino, &created)) {
                         /* Gone, or another namespace by that name now. */
@@ -1717,7 +1767,7 @@ static int run(const Config *cfg, const char *only, ReconcileFlags flags, Reconc
                 .report = report,
                 .err = err,
                 .only = only,
-                .host = { .nsfd = -EBADF, .nsid = -1 },
+                .host = { .nsfd = -EBADF, .host_nsid = -1 },
         };
         int r, saved;
 
