@@ -272,8 +272,7 @@ static json_object *entry_json(const NetnsEntry *e, const ProcScan *ps, const Ow
 typedef struct NetInfo {
         LeaseInfo *leases;
         size_t n_leases;
-        State state;
-        bool have_state;
+        json_object *ports;
 } NetInfo;
 
 static int lease_cmp(const void *a, const void *b) {
@@ -291,18 +290,17 @@ static void netinfo_load(NetInfo *ni) {
         /* Sorted by namespace: listing N namespaces stays O(N log N). */
         if (ni->n_leases > 1)
                 qsort(ni->leases, ni->n_leases, sizeof(LeaseInfo), lease_cmp);
-        ni->have_state = state_load(&ni->state) >= 0;
+        ni->ports = nat_ports_load();
 }
 
 static void netinfo_done(NetInfo *ni) {
         leases_free(ni->leases, ni->n_leases);
-        if (ni->state.root)
-                state_done(&ni->state);
+        json_object_put(ni->ports);
 }
 
 static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
         json_object *nets = json_object_new_array(), *ports = json_object_new_array();
-        _cleanup_strv_free_ char **p = ni->have_state ? nat_ports_of(&ni->state, name) : NULL;
+        _cleanup_strv_free_ char **p = nat_ports_of(ni->ports, name);
 
         size_t lo = 0, hi = ni->n_leases;
 
@@ -385,7 +383,10 @@ int verb_list(int argc, char **argv) {
         if (optind < argc)
                 return usage_error("list: unexpected argument '%s'", argv[optind]);
 
-        (void) nls_open(&nl);
+        /* A socket of its own, asking without ACKs: one reply per entry,
+         * as `ip netns list` reads. */
+        if (nls_open(&nl) >= 0)
+                nls_set_no_ack(nl);
         r = netns_list_nsid(&entries, &n, nl);
         if (r < 0) {
                 log_error("cannot list /run/netns: %s", strerror(-r));

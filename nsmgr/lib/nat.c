@@ -6,11 +6,14 @@
 #include <nftables/libnftables.h>
 #include <stdarg.h>
 
+#include "fileio.h"
 #include "nat.h"
 #include "network.h"
+#include "paths.h"
 #include "strv.h"
 
 #define TABLE "inet nsmgr"
+#define PORTS_FILE NSMGR_RUN_DIR "/ports.json"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, nft_ctx_free);
 
@@ -622,6 +625,7 @@ int nat_apply(const NatPlan *plan, State *state, NmError *err) {
         if (plan->remove_table) {
                 json_object_object_del(state->root, "nat");
                 state->dirty = true;
+                (void) unlink(PORTS_FILE);
                 return 0;
         }
 
@@ -638,15 +642,33 @@ int nat_apply(const NatPlan *plan, State *state, NmError *err) {
         }
         json_object_object_add(state->root, "nat", rec);
         state->dirty = true;
+        {
+                json_object *ports;
+                const char *text;
+
+                if (json_object_object_get_ex(rec, "ports", &ports)) {
+                        text = json_object_to_json_string_ext(ports, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                        r = write_file_if_changed(PORTS_FILE, text, strlen(text), 0644);
+                        if (r < 0)
+                                return nm_error(err, r, "cannot write " PORTS_FILE ": %s", strerror(-r));
+                }
+        }
         return 0;
 }
 
-char **nat_ports_of(const State *state, const char *netns) {
-        json_object *nat, *ports, *l;
+json_object *nat_ports_load(void) {
+        _cleanup_free_ char *text = NULL;
+
+        if (read_full_file(PORTS_FILE, &text, NULL) < 0)
+                return NULL;
+        return json_tokener_parse(text);
+}
+
+char **nat_ports_of(json_object *ports, const char *netns) {
+        json_object *l;
         char **out = NULL;
 
-        if (!json_object_object_get_ex(state->root, "nat", &nat) ||
-            !json_object_object_get_ex(nat, "ports", &ports) || !json_object_object_get_ex(ports, netns, &l))
+        if (!ports || !json_object_object_get_ex(ports, netns, &l) || !json_object_is_type(l, json_type_array))
                 return NULL;
         for (size_t i = 0; i < json_object_array_length(l); i++)
                 (void) strv_extend(&out, json_object_get_string(json_object_array_get_idx(l, i)));

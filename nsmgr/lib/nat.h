@@ -27,6 +27,8 @@ int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err);
 int nat_apply(const NatPlan *plan, State *state, NmError *err);
 void nat_plan_done(NatPlan *plan);
 
-/* Published ports of a namespace as recorded ("8080:80/tcp -> 198.18.20.10"),
- * for show/list. */
-char **nat_ports_of(const State *state, const char *netns);
+/* Published ports as recorded in /run/nsmgr/ports.json, for show and list
+ * (a small file of its own: listing reads it, not the whole state). */
+json_object *nat_ports_load(void);
+/* One namespace's ("8080:80/tcp -> 198.18.20.10"). */
+char **nat_ports_of(json_object *ports, const char *netns);
