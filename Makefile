@@ -12,6 +12,9 @@
 #                        units (UNITDIR= from pkg-config systemd), man pages,
 #                        /etc/nsmgr/nsmgr.conf unless one exists
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
+#   make bench           install what is needed, build, compare nsmgr with ip,
+#                        ip -batch, CNI and C floors in a sandbox; table and
+#                        plot in bench/results/ (QUICK=1: a short smoke run)
 #   make clean
 
 VERSION     := 0.1.0
@@ -57,6 +60,7 @@ UNITS       := $(patsubst units/%.in,$(BUILD)/units/%,$(wildcard units/*.in))
 MANPAGES    := $(wildcard man/*.[58])
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed
 
 all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(UNITS)
 
@@ -93,6 +97,17 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+$(BUILD)/bench/floor-%: bench/floor-%.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+# No libraries: its own pages count in the RSS it reports.
+$(BUILD)/bench/timed: bench/timed.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
@@ -115,13 +130,22 @@ check-vm: deps vm-deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all
 	$(Q)tests/vm/run-vm-tests --build $(BUILD)
 
+bench-deps:
+	$(Q)bench/deps.sh
+
+bench: deps bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
+	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 \
-		OPTFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' all
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' all
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_ENV   := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 check-asan: deps asan
-	$(Q)ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		tests/run-system-tests build-asan
+	$(Q)$(ASAN_ENV) $(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' unit
+	$(Q)$(ASAN_ENV) tests/run-system-tests build-asan
 
 # The reference config goes to /etc/nsmgr/nsmgr.conf only if there is none:
 # an administrator's config is never overwritten.
@@ -143,6 +167,6 @@ format:
 
 FORCE:
 
-.PHONY: all unit deps demo check vm-deps check-vm asan check-asan install clean format FORCE
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE
 
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d)

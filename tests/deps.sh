@@ -6,7 +6,9 @@ pkgs=(
         libnl-3-dev libnl-route-3-dev libconfig-dev libsystemd-dev libjson-c-dev
         libnftables-dev libcmocka-dev
         iproute2 nftables util-linux iputils-ping procps python3 python3-pytest
-        systemd
+        systemd  # tests/lib/systemd_sandbox.py
+        # tests/system/test_runtimes.py: real runtimes, a busybox rootfs, CNI
+        runc crun busybox-static containernetworking-plugins podman conmon tar
 )
 missing=()
 for p in "${pkgs[@]}"; do

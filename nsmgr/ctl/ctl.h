@@ -40,5 +40,12 @@ int verb_show(int argc, char **argv);
 int verb_path(int argc, char **argv);
 int verb_exec(int argc, char **argv);
 int verb_apply(int argc, char **argv);
+int verb_attach(int argc, char **argv);
+int verb_detach(int argc, char **argv);
+int verb_oci(int argc, char **argv);
+int verb_oci_hook(int argc, char **argv);
 int verb_status(int argc, char **argv);
 int verb_reload(int argc, char **argv);
+
+/* Records that nsmgr made the pin NAME (owner.h), warning when it cannot. */
+void record_owner(const char *name, const char *origin);

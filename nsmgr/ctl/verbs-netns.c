@@ -4,13 +4,18 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
+#include "etcfiles.h"
 #include "name.h"
+#include "nat.h"
 #include "netns.h"
+#include "network.h"
 #include "nl.h"
 #include "nsexec.h"
 #include "owner.h"
 #include "procscan.h"
 #include "show.h"
+#include "state.h"
+#include "strv.h"
 
 enum {
         OPT_JSON = 0x100,
@@ -60,7 +65,7 @@ static int one_name(int argc, char **argv, int optind, const char *verb, const c
         return 0;
 }
 
-static void record_owner(const char *name, const char *origin) {
+void record_owner(const char *name, const char *origin) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_close_ int fd = -EBADF;
         ino_t ino;
@@ -229,6 +234,10 @@ int verb_delete(int argc, char **argv) {
         if (r < 0)
                 return fail(&err);
         (void) owner_forget(name);
+        r = etc_files_remove(name);
+        if (r < 0)
+                log_warning("cannot remove the name-resolution files nsmgr made for '%s' under " ETC_FILES_GENERATED_DIR "/%s: %s, ignoring",
+                            name, name, strerror(-r));
         return 0;
 }
 
@@ -256,6 +265,79 @@ static json_object *entry_json(const NetnsEntry *e, const ProcScan *ps, const Ow
         json_object_object_add(o, "managed", json_object_new_boolean(rec != NULL));
         json_object_object_add(o, "origin", rec ? json_object_new_string(rec->origin) : NULL);
         return o;
+}
+
+/* What networks and published ports a namespace has: its leases (the IPAM
+ * record) and the ports apply recorded. */
+typedef struct NetInfo {
+        LeaseInfo *leases;
+        size_t n_leases;
+        json_object *ports;
+} NetInfo;
+
+static int lease_cmp(const void *a, const void *b) {
+        const LeaseInfo *x = a, *y = b;
+        int r = strcmp(x->netns, y->netns);
+
+        if (r)
+                return r;
+        r = strcmp(x->network, y->network);
+        return r ? r : x->addr.family - y->addr.family;
+}
+
+static void netinfo_load(NetInfo *ni) {
+        (void) leases_read_all(&ni->leases, &ni->n_leases);
+        /* Sorted by namespace: listing N namespaces stays O(N log N). */
+        if (ni->n_leases > 1)
+                qsort(ni->leases, ni->n_leases, sizeof(LeaseInfo), lease_cmp);
+        ni->ports = nat_ports_load();
+}
+
+static void netinfo_done(NetInfo *ni) {
+        leases_free(ni->leases, ni->n_leases);
+        json_object_put(ni->ports);
+}
+
+static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
+        json_object *nets = json_object_new_array(), *ports = json_object_new_array();
+        _cleanup_strv_free_ char **p = nat_ports_of(ni->ports, name);
+
+        size_t lo = 0, hi = ni->n_leases;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(ni->leases[mid].netns, name) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < ni->n_leases && streq(ni->leases[i].netns, name); i++) {
+                const LeaseInfo *l = &ni->leases[i];
+                json_object *n = NULL, *addrs;
+                char buf[CIDR_STRLEN];
+
+                /* One entry per network and interface, both families in it. */
+                for (size_t j = 0; j < json_object_array_length(nets); j++) {
+                        json_object *x = json_object_array_get_idx(nets, j), *nv, *iv;
+                        if (json_object_object_get_ex(x, "network", &nv) && json_object_object_get_ex(x, "interface", &iv) &&
+                            streq(json_object_get_string(nv), l->network) && streq(json_object_get_string(iv), l->ifname))
+                                n = x;
+                }
+                if (!n) {
+                        n = json_object_new_object();
+                        json_object_object_add(n, "network", json_object_new_string(l->network));
+                        json_object_object_add(n, "interface", json_object_new_string(l->ifname));
+                        json_object_object_add(n, "addresses", json_object_new_array());
+                        json_object_object_add(n, "origin", json_object_new_string(l->origin));
+                        json_object_array_add(nets, n);
+                }
+                json_object_object_get_ex(n, "addresses", &addrs);
+                json_object_array_add(addrs, json_object_new_string(cidr_format(&l->addr, false, buf)));
+        }
+        STRV_FOREACH(x, p)
+                json_object_array_add(ports, json_object_new_string(*x));
+        json_object_object_add(o, "networks", nets);
+        json_object_object_add(o, "ports", ports);
 }
 
 static const char *jstr(json_object *o, const char *key) {
@@ -290,6 +372,7 @@ int verb_list(int argc, char **argv) {
         NetnsEntry *entries = NULL;
         size_t n = 0, n_owners = 0;
         ProcScan ps = {};
+        NetInfo ni = {};
         struct args a = {};
         json_object *arr;
         int optind, r;
@@ -300,7 +383,10 @@ int verb_list(int argc, char **argv) {
         if (optind < argc)
                 return usage_error("list: unexpected argument '%s'", argv[optind]);
 
-        (void) nls_open(&nl);
+        /* A socket of its own, asking without ACKs: one reply per entry,
+         * as `ip netns list` reads. */
+        if (nls_open(&nl) >= 0)
+                nls_set_no_ack(nl);
         r = netns_list_nsid(&entries, &n, nl);
         if (r < 0) {
                 log_error("cannot list /run/netns: %s", strerror(-r));
@@ -309,10 +395,14 @@ int verb_list(int argc, char **argv) {
         if (proc_scan(&ps) < 0)
                 log_warning("cannot scan /proc; process counts are not shown");
         (void) owner_load_all(&owners, &n_owners);
+        netinfo_load(&ni);
 
         arr = json_object_new_array();
-        for (size_t i = 0; i < n; i++)
-                json_object_array_add(arr, entry_json(&entries[i], &ps, owners, n_owners));
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = entry_json(&entries[i], &ps, owners, n_owners);
+                add_netinfo(o, entries[i].name, &ni);
+                json_object_array_add(arr, o);
+        }
 
         if (a.json)
                 print_json(arr);
@@ -323,7 +413,8 @@ int verb_list(int argc, char **argv) {
                         if (strlen(entries[i].name) > w)
                                 w = strlen(entries[i].name);
                 if (n > 0)
-                        printf("%-*s  %-10s  %-4s  %5s  %s\n", (int) w, "NAME", "INODE", "NSID", "PROCS", "MANAGED");
+                        printf("%-*s  %-10s  %-4s  %5s  %-7s  %s\n", (int) w, "NAME", "INODE", "NSID", "PROCS", "MANAGED",
+                               "NETWORKS");
                 for (size_t i = 0; i < n; i++) {
                         json_object *o = json_object_array_get_idx(arr, i);
                         char nsid[16] = "-";
@@ -334,13 +425,29 @@ int verb_list(int argc, char **argv) {
                         }
                         if (jint(o, "nsid", -1) >= 0)
                                 snprintf(nsid, sizeof(nsid), "%" PRId64, jint(o, "nsid", -1));
-                        printf("%-*s  %-10" PRId64 "  %-4s  %5" PRId64 "  %s\n", (int) w, entries[i].name,
+                        printf("%-*s  %-10" PRId64 "  %-4s  %5" PRId64 "  %-7s  ", (int) w, entries[i].name,
                                jint(o, "inode", 0), nsid, jint(o, "processes", 0),
                                jbool(o, "managed") ? jstr(o, "origin") : "no");
+                        {
+                                json_object *nets = NULL;
+
+                                json_object_object_get_ex(o, "networks", &nets);
+                                for (size_t j = 0; nets && j < json_object_array_length(nets); j++) {
+                                        json_object *x = json_object_array_get_idx(nets, j), *ad = NULL;
+
+                                        json_object_object_get_ex(x, "addresses", &ad);
+                                        printf("%s%s:%s", j ? "," : "", jstr(x, "network"),
+                                               ad && json_object_array_length(ad) ? json_object_get_string(json_object_array_get_idx(ad, 0)) : "-");
+                                }
+                                if (!nets || json_object_array_length(nets) == 0)
+                                        printf("-");
+                                printf("\n");
+                        }
                 }
         }
 
         json_object_put(arr);
+        netinfo_done(&ni);
         netns_entries_free(entries, n);
         owner_records_free(owners, n_owners);
         proc_scan_done(&ps);
@@ -392,6 +499,29 @@ static void print_show_text(json_object *o) {
                 printf(" proto %s\n", jstr(rt, "protocol"));
         }
 
+        {
+                json_object *nets = NULL, *ports = NULL;
+
+                json_object_object_get_ex(o, "networks", &nets);
+                json_object_object_get_ex(o, "ports", &ports);
+                if (nets && json_object_array_length(nets) > 0) {
+                        printf("networks:\n");
+                        for (size_t i = 0; i < json_object_array_length(nets); i++) {
+                                json_object *x = json_object_array_get_idx(nets, i), *ad = NULL;
+
+                                json_object_object_get_ex(x, "addresses", &ad);
+                                printf("  %s on %s:", jstr(x, "interface"), jstr(x, "network"));
+                                for (size_t j = 0; ad && j < json_object_array_length(ad); j++)
+                                        printf(" %s", json_object_get_string(json_object_array_get_idx(ad, j)));
+                                printf(" (%s)\n", jstr(x, "origin"));
+                        }
+                }
+                if (ports && json_object_array_length(ports) > 0) {
+                        printf("published ports:\n");
+                        for (size_t i = 0; i < json_object_array_length(ports); i++)
+                                printf("  %s\n", json_object_get_string(json_object_array_get_idx(ports, i)));
+                }
+        }
         json_object_object_get_ex(o, "processes", &procs);
         printf("processes:%s\n", procs && json_object_array_length(procs) ? "" : " none");
         for (size_t i = 0; procs && i < json_object_array_length(procs); i++) {
@@ -455,6 +585,14 @@ int verb_show(int argc, char **argv) {
                 }
                 json_object_put(o);
                 o = head;
+        }
+
+        {
+                NetInfo ni = {};
+
+                netinfo_load(&ni);
+                add_netinfo(o, name, &ni);
+                netinfo_done(&ni);
         }
 
         procs = json_object_new_array();

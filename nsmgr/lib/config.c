@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "config-internal.h"
+#include "ipam.h"
 #include "name.h"
 #include "netns.h"
 #include "paths.h"
@@ -76,14 +77,36 @@ void config_free(Config *c) {
         }
         free(c->networks);
         strv_free(c->files);
+        strmap_done(&c->netns_index);
         free(c);
 }
 
 const Netns *config_find_netns(const Config *c, const char *name) {
-        for (size_t i = 0; i < c->n_netns; i++)
+        size_t i;
+
+        /* With a thousand namespaces, a scan per lookup makes apply N^2. */
+        if (c->netns_index.n > 0) {
+                if (strmap_get(&c->netns_index, name, &i) && i < c->n_netns && c->netns[i].name &&
+                    streq(c->netns[i].name, name))
+                        return &c->netns[i];
+                return NULL;
+        }
+        for (i = 0; i < c->n_netns; i++)
                 if (c->netns[i].name && streq(c->netns[i].name, name))
                         return &c->netns[i];
         return NULL;
+}
+
+void config_index_netns(Config *c, size_t i) {
+        if (c->netns[i].name)
+                (void) strmap_put(&c->netns_index, c->netns[i].name, i);
+}
+
+void config_unindex_netns(Config *c, size_t i) {
+        size_t j;
+
+        if (c->netns[i].name && strmap_get(&c->netns_index, c->netns[i].name, &j) && j == i)
+                strmap_remove(&c->netns_index, c->netns[i].name);
 }
 
 const Bridge *config_find_bridge(const Config *c, const char *name) {
@@ -170,19 +193,22 @@ typedef struct ClaimSet {
 } ClaimSet;
 
 static void claimset_done(ClaimSet *s) {
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; i < s->n; i++) {
                 free((char *) s->v[i].what);
+                free((char *) s->v[i].name);
+        }
         free(s->v);
 }
 
 static void claim(ClaimSet *s, const char *name, const char *what, Source src) {
-        char *w = strdup(what);
+        char *w = strdup(what), *n = strdup(name);
 
-        if (!w || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
+        if (!w || !n || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
                 free(w);
+                free(n);
                 return;
         }
-        s->v[s->n] = (Claim) { .name = name, .what = w, .src = src, .order = s->n };
+        s->v[s->n] = (Claim) { .name = n, .what = w, .src = src, .order = s->n };
         s->n++;
 }
 
@@ -320,8 +346,18 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                 if (i->bridge && i->peer_netns)
                         verr(c, &i->src, "%s: 'bridge' and 'peer.namespace' exclude each other: the peer is either on a host bridge or in another namespace",
                              ctx);
-                if (i->bridge && !config_find_bridge(cfg, i->bridge))
-                        verr(c, &i->src, "%s: bridge '%s' is not declared (add it to host.bridges)", ctx, i->bridge);
+                if (i->bridge && !config_find_bridge(cfg, i->bridge)) {
+                        const Network *nw = NULL;
+
+                        for (size_t k = 0; k < cfg->n_networks && !nw; k++)
+                                if (cfg->networks[k].bridge && streq(cfg->networks[k].bridge, i->bridge))
+                                        nw = &cfg->networks[k];
+                        if (nw)
+                                verr(c, &i->src, "%s: bridge '%s' belongs to network '%s'; attach the namespace to the network instead (networks = ( { network = \"%s\"; } ))",
+                                     ctx, i->bridge, nw->name, nw->name);
+                        else
+                                verr(c, &i->src, "%s: bridge '%s' is not declared (add it to host.bridges)", ctx, i->bridge);
+                }
                 if (i->bridge && i->n_peer_addresses > 0)
                         verr(c, &i->src, "%s: the peer is a port of bridge '%s' and cannot have addresses; put them on the bridge",
                              ctx, i->bridge);
@@ -477,9 +513,27 @@ static void check_host(Checker *c) {
                         addr_use(&segs[i], &b->addresses[j], "the bridge itself", b->src);
                 }
         }
+        for (size_t k = 0; k < c->cfg->n_networks; k++) {
+                const Network *nw = &c->cfg->networks[k];
+
+                if (!nw->name || !nw->bridge)
+                        continue;
+                snprintf(what, sizeof(what), "the bridge of network '%s'", nw->name);
+                claim(&claims, nw->bridge, what, nw->src);
+        }
         for (size_t k = 0; k < c->cfg->n_netns; k++) {
                 const Netns *ns = &c->cfg->netns[k];
 
+                for (size_t j = 0; j < ns->n_attachments; j++) {
+                        const Attachment *at = &ns->attachments[j];
+                        _cleanup_free_ char *peer = NULL;
+
+                        if (!at->ifname || !(peer = veth_peer_name_derive(ns->name, at->ifname)))
+                                continue;
+                        snprintf(what, sizeof(what), "the host end of %s:%s on network '%s'", ns->name, at->ifname,
+                                 at->network);
+                        claim(&claims, peer, what, at->src);
+                }
                 for (size_t j = 0; j < ns->n_ifaces; j++) {
                         const Iface *it = &ns->ifaces[j];
 
@@ -508,6 +562,225 @@ static void check_host(Checker *c) {
                 addrset_done(&segs[i]);
         }
         free(segs);
+}
+
+static bool network_name_ok(const char *n) {
+        size_t len = strlen(n);
+
+        if (len == 0 || len > 64 || streq(n, ".") || streq(n, ".."))
+                return false;
+        for (const char *p = n; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                      *p == '_' || *p == '.'))
+                        return false;
+        return true;
+}
+
+static void check_subnet(Checker *c, Network *nw, Cidr *subnet, Cidr *gateway, const char *key) {
+        char buf[CIDR_STRLEN], sbuf[CIDR_STRLEN];
+        int max = subnet->family == AF_INET ? 30 : 126;
+
+        if (!subnet->family)
+                return;
+        if (subnet->prefixlen > max) {
+                verr(c, &nw->src, "network '%s': %s %s is too small: it needs room for the gateway and at least one more address (/%d at most)",
+                     nw->name, key, cidr_format(subnet, true, sbuf), max);
+                return;
+        }
+        if (!gateway->family) {
+                *gateway = ipam_first_host(subnet);
+                gateway->prefixlen = (uint8_t) (cidr_addr_bytes(subnet->family) * 8);
+        } else if (gateway->family != subnet->family || !ipam_is_host_addr(subnet, gateway))
+                verr(c, &nw->src, "network '%s': gateway %s is not a host address of %s %s", nw->name,
+                     cidr_format(gateway, false, buf), key, cidr_format(subnet, true, sbuf));
+}
+
+static void check_networks(Checker *c) {
+        Config *cfg = c->cfg;
+
+        for (size_t i = 0; i < cfg->n_networks; i++) {
+                Network *nw = &cfg->networks[i];
+                _cleanup_error_ NmError err = NM_ERROR_INIT;
+                char a[CIDR_STRLEN], b[CIDR_STRLEN];
+
+                if (!nw->name)
+                        continue;
+                if (!network_name_ok(nw->name)) {
+                        verr(c, &nw->src, "network '%s': a network name is 1 to 64 letters, digits, '-', '_' or '.'",
+                             nw->name);
+                        continue;
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (cfg->networks[j].name && streq(cfg->networks[j].name, nw->name))
+                                verr(c, &nw->src, "network '%s' is declared twice (also at %s:%d)", nw->name,
+                                     cfg->networks[j].src.file, cfg->networks[j].src.line);
+                if (nw->bridge && ifname_check(nw->bridge, &err) < 0)
+                        verr(c, &nw->src, "network '%s', bridge: %s", nw->name, err.msg);
+                if (nw->bridge && config_find_bridge(cfg, nw->bridge))
+                        verr(c, &nw->src, "network '%s': bridge '%s' is also declared in host.bridges; a network makes its own bridge",
+                             nw->name, nw->bridge);
+                nm_error_clear(&err);
+                if (nw->uplink && ifname_check(nw->uplink, &err) < 0)
+                        verr(c, &nw->src, "network '%s', uplink: %s", nw->name, err.msg);
+                check_subnet(c, nw, &nw->subnet, &nw->gateway, "subnet");
+                check_subnet(c, nw, &nw->subnet6, &nw->gateway6, "subnet6");
+                if (nw->gateway.family && !nw->subnet.family)
+                        verr(c, &nw->src, "network '%s': 'gateway' needs 'subnet'", nw->name);
+                if (nw->gateway6.family && !nw->subnet6.family)
+                        verr(c, &nw->src, "network '%s': 'gateway6' needs 'subnet6'", nw->name);
+                for (size_t j = 0; j < i; j++) {
+                        const Network *o = &cfg->networks[j];
+                        if ((nw->subnet.family && cidr_overlap(&nw->subnet, &o->subnet)) ||
+                            (nw->subnet6.family && cidr_overlap(&nw->subnet6, &o->subnet6)))
+                                verr(c, &nw->src, "network '%s': its subnet %s overlaps network '%s' (%s)", nw->name,
+                                     cidr_format(cidr_overlap(&nw->subnet, &o->subnet) ? &nw->subnet : &nw->subnet6, true, a),
+                                     o->name,
+                                     cidr_format(cidr_overlap(&nw->subnet, &o->subnet) ? &o->subnet : &o->subnet6, true, b));
+                        if (nw->bridge && o->bridge && streq(nw->bridge, o->bridge))
+                                verr(c, &nw->src, "network '%s': bridge '%s' belongs to network '%s' already", nw->name,
+                                     nw->bridge, o->name);
+                }
+        }
+        for (size_t i = 0; cfg->n_networks > 0 && i < cfg->n_host_sysctls; i++)
+                if ((streq(cfg->host_sysctls[i].key, "net.ipv4.ip_forward") ||
+                     streq(cfg->host_sysctls[i].key, "net/ipv4/ip_forward")) && streq(cfg->host_sysctls[i].value, "0"))
+                        verr(c, &cfg->host_sysctls[i].src,
+                             "host: net.ipv4.ip_forward = 0 contradicts the networks, which route through the host");
+}
+
+/* Attachments: default interface names, addresses inside their subnet and
+ * unique on it, ports only where there is an address to forward to. */
+static void check_attachments(Checker *c, Netns *ns) {
+        Config *cfg = c->cfg;
+        char buf[CIDR_STRLEN], sbuf[CIDR_STRLEN];
+
+        for (size_t i = 0; i < ns->n_attachments; i++) {
+                Attachment *at = &ns->attachments[i];
+                const Network *nw = at->network ? config_find_network(cfg, at->network) : NULL;
+                _cleanup_error_ NmError err = NM_ERROR_INIT;
+
+                if (!at->network)
+                        continue;
+                if (!nw) {
+                        verr(c, &at->src, "namespace '%s': network '%s' is not declared", ns->name, at->network);
+                        continue;
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (ns->attachments[j].network && streq(ns->attachments[j].network, at->network))
+                                verr(c, &at->src, "namespace '%s' is attached to network '%s' twice", ns->name, at->network);
+                if (at->ifname) {
+                        if (ifname_check(at->ifname, &err) < 0)
+                                verr(c, &at->src, "namespace '%s', network '%s': %s", ns->name, at->network, err.msg);
+                        else if (netns_find_iface(ns, at->ifname))
+                                verr(c, &at->src, "namespace '%s', network '%s': interface '%s' is declared in the namespace already",
+                                     ns->name, at->network, at->ifname);
+                }
+                if (at->address.family && nw->subnet.family &&
+                    (!ipam_is_host_addr(&nw->subnet, &at->address) || cidr_addr_equal(&at->address, &nw->gateway)))
+                        verr(c, &at->src, "namespace '%s', network '%s': address %s is not free for a namespace in %s (outside, the gateway, or the network or broadcast address)",
+                             ns->name, at->network, cidr_format(&at->address, false, buf),
+                             cidr_format(&nw->subnet, true, sbuf));
+                if (at->address.family && !nw->subnet.family)
+                        verr(c, &at->src, "namespace '%s': network '%s' has no IPv4 subnet for 'address'", ns->name,
+                             at->network);
+                if (at->address6.family && nw->subnet6.family &&
+                    (!ipam_is_host_addr(&nw->subnet6, &at->address6) || cidr_addr_equal(&at->address6, &nw->gateway6)))
+                        verr(c, &at->src, "namespace '%s', network '%s': address6 %s is not free for a namespace in %s",
+                             ns->name, at->network, cidr_format(&at->address6, false, buf),
+                             cidr_format(&nw->subnet6, true, sbuf));
+                if (at->address6.family && !nw->subnet6.family)
+                        verr(c, &at->src, "namespace '%s': network '%s' has no IPv6 subnet for 'address6'", ns->name,
+                             at->network);
+        }
+        /* Interface names for attachments that give none: the lowest free ethN. */
+        for (size_t i = 0; i < ns->n_attachments; i++) {
+                Attachment *at = &ns->attachments[i];
+
+                for (unsigned n = 0; !at->ifname; n++) {
+                        char name[16];
+                        bool used = false;
+
+                        snprintf(name, sizeof(name), "eth%u", n);
+                        used = netns_find_iface(ns, name) != NULL;
+                        for (size_t j = 0; j < ns->n_attachments && !used; j++)
+                                used = ns->attachments[j].ifname && streq(ns->attachments[j].ifname, name);
+                        if (!used && !(at->ifname = strdup(name)))
+                                return;
+                }
+        }
+        if (ns->n_ports > 0) {
+                bool v4 = false;
+
+                for (size_t i = 0; i < ns->n_attachments; i++) {
+                        const Network *nw = ns->attachments[i].network ? config_find_network(cfg, ns->attachments[i].network) : NULL;
+                        v4 = v4 || (nw && (nw->subnet.family || nw->subnet6.family));
+                }
+                if (!v4)
+                        verr(c, &ns->ports[0].src, "namespace '%s' publishes ports but is attached to no network to forward them to",
+                             ns->name);
+        }
+}
+
+static void check_network_addresses(Checker *c) {
+        Config *cfg = c->cfg;
+
+        for (size_t k = 0; k < cfg->n_networks; k++) {
+                _cleanup_(addrset_done) AddrSet set = {};
+                const Network *nw = &cfg->networks[k];
+                char scope[128], where[300];
+
+                if (!nw->name)
+                        continue;
+                for (size_t i = 0; i < cfg->n_netns; i++) {
+                        const Netns *ns = &cfg->netns[i];
+
+                        for (size_t j = 0; j < ns->n_attachments; j++) {
+                                const Attachment *at = &ns->attachments[j];
+
+                                if (!at->network || !streq(at->network, nw->name))
+                                        continue;
+                                snprintf(where, sizeof(where), "namespace '%s', network '%s'", ns->name, nw->name);
+                                if (at->address.family)
+                                        addr_use(&set, &at->address, where, at->src);
+                                if (at->address6.family)
+                                        addr_use(&set, &at->address6, where, at->src);
+                        }
+                }
+                snprintf(scope, sizeof(scope), "on network '%s'", nw->name);
+                addrset_report(c, &set, scope);
+        }
+        /* A host port goes to one namespace only. */
+        {
+                _cleanup_free_ const Port **ports = NULL;
+                _cleanup_free_ const Netns **owners = NULL;
+                size_t n = 0, cap = 0;
+
+                for (size_t i = 0; i < cfg->n_netns; i++)
+                        for (size_t j = 0; j < cfg->netns[i].n_ports; j++) {
+                                const Port *p = &cfg->netns[i].ports[j];
+
+                                for (size_t k = 0; k < n; k++)
+                                        if (ports[k]->host_port == p->host_port && ports[k]->proto == p->proto &&
+                                            owners[k] != &cfg->netns[i])
+                                                verr(c, &p->src, "namespace '%s': host port %u/%s is published by namespace '%s' already",
+                                                     cfg->netns[i].name, p->host_port, p->proto == 6 ? "tcp" : "udp",
+                                                     owners[k]->name);
+                                if (n == cap) {
+                                        size_t ncap = cap ? cap * 2 : 16;
+                                        const Port **np = realloc(ports, ncap * sizeof(*np));
+                                        const Netns **no = realloc(owners, ncap * sizeof(*no));
+                                        if (np)
+                                                ports = np;
+                                        if (no)
+                                                owners = no;
+                                        if (!np || !no)
+                                                return;
+                                        cap = ncap;
+                                }
+                                ports[n] = p;
+                                owners[n++] = &cfg->netns[i];
+                        }
+        }
 }
 
 static int netns_ptr_cmp(const void *a, const void *b) {
@@ -566,8 +839,12 @@ int config_validate(Config *cfg, char ***errors) {
                 qsort(peers, n_peers, sizeof(PeerRef), peer_cmp);
         idx = (PeerIndex) { .v = peers, .n = n_peers };
 
-        for (size_t i = 0; i < n_sorted; i++)
+        check_networks(&c);
+        for (size_t i = 0; i < n_sorted; i++) {
                 check_netns(&c, &idx, (Netns *) sorted[i]);
+                check_attachments(&c, (Netns *) sorted[i]);
+        }
+        check_network_addresses(&c);
         check_host(&c);
         return strv_length(*errors) > 0 ? -EINVAL : 0;
 }
@@ -602,8 +879,10 @@ int config_load_files(char *const *files, Config **ret, NmError *err) {
                 if (r < 0)
                         return nm_error(err, r, "cannot read %s: %s", *f, strerror(-r));
         }
-        if (!errors)
-                (void) config_validate(c, &errors);
+        for (size_t i = 0; i < c->n_netns; i++)
+                config_index_netns(c, i);
+        /* Cross-checks run on what did parse, so one pass says everything. */
+        (void) config_validate(c, &errors);
         if (errors)
                 return errors_to_error(errors, err);
 

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "ipaddr.h"
+#include "strmap.h"
 
 /* The desired state, as read from the config files (libconfig syntax; the
  * schema is documented in nsmgr.conf(5) and conf/nsmgr.conf). Every object
@@ -19,6 +20,7 @@ typedef struct Source {
 typedef struct Sysctl {
         char *key;          /* "net.ipv4.ip_forward" */
         char *value;
+        bool late;          /* of an interface that apply may make first */
         Source src;
 } Sysctl;
 
@@ -71,6 +73,7 @@ typedef struct Route {
         char *dev;
         uint32_t metric;
         uint32_t table;      /* 254 (main) by default */
+        bool soft;           /* a network's default route: skipped if the namespace has one */
         Source src;
 } Route;
 
@@ -117,6 +120,7 @@ typedef struct Netns {
         size_t n_attachments;
         Port *ports;
         size_t n_ports;
+        bool transient;      /* not declared: only wired for run-time attachments, never made */
         Source src;
 } Netns;
 
@@ -150,6 +154,7 @@ typedef struct Config {
         size_t n_netns;
         Network *networks;
         size_t n_networks;
+        StrMap netns_index;  /* name -> index in netns, once validated */
 } Config;
 
 void config_free(Config *c);
@@ -165,6 +170,9 @@ int config_load(const char *path, Config **ret, NmError *err);
 int config_load_files(char *const *files, Config **ret, NmError *err);
 
 const Netns *config_find_netns(const Config *c, const char *name);
+/* Keeps the name index in step when namespaces are appended or dropped. */
+void config_index_netns(Config *c, size_t i);
+void config_unindex_netns(Config *c, size_t i);
 const Bridge *config_find_bridge(const Config *c, const char *name);
 const Network *config_find_network(const Config *c, const char *name);
 const Iface *netns_find_iface(const Netns *ns, const char *name);

@@ -67,7 +67,7 @@ static int fsync_parent(const char *path) {
         return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+int write_file_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *p = data;
@@ -79,6 +79,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return negative_errno();
+        /* chown first: it clears set-user-ID bits that fchmod then sets. */
+        if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
+                goto fail;
         if (fchmod(fd, mode) < 0)
                 goto fail;
 
@@ -105,6 +108,10 @@ fail:
         r = negative_errno();
         (void) unlink(tmp);
         return r;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+        return write_file_atomic_owned(path, data, len, mode, (uid_t) -1, (gid_t) -1);
 }
 
 int write_file_if_changed(const char *path, const void *data, size_t len, mode_t mode) {

@@ -12,6 +12,10 @@ int read_full_fd(int fd, char **ret, size_t *ret_len);
  * never a torn one, and so that the new one survives a crash: write to a
  * temporary file in the same directory, fsync, rename, fsync the directory. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same, giving the new file an owner and group ((uid_t) -1 and
+ * (gid_t) -1 leave them as the creator's): to replace someone's file
+ * without taking it over. */
+int write_file_atomic_owned(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
 
 /* Like write_file_atomic(), but leaves the file alone when its content is
  * already equal (so re-applying keeps files byte for byte and mtime). Returns

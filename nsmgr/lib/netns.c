@@ -3,6 +3,7 @@
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -333,41 +334,65 @@ struct many_args {
         NetnsNew *v;
         char **paths;
         bool want_sockets;
+        pthread_mutex_t lock;    /* err: several threads make namespaces */
         NmError *err;
 };
 
 static int create_one_in_thread(size_t i, void *userdata) {
         struct many_args *a = userdata;
         NetnsNew *e = &a->v[i];
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
         NlSock *nl = NULL;
         int r;
 
-        if (mount("/proc/thread-self/ns/net", a->paths[i], "none", MS_BIND, NULL) < 0)
-                return nm_error(a->err, negative_errno(), "cannot create namespace '%s': cannot bind-mount it at %s: %m",
-                                e->name, a->paths[i]);
+        if (mount("/proc/thread-self/ns/net", a->paths[i], "none", MS_BIND, NULL) < 0) {
+                r = nm_error(&err, negative_errno(), "cannot create namespace '%s': cannot bind-mount it at %s: %m",
+                             e->name, a->paths[i]);
+                goto fail;
+        }
         e->created = true;
         e->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (e->fd < 0)
-                return nm_error(a->err, negative_errno(), "cannot open new namespace '%s': %m", e->name);
+        if (e->fd < 0) {
+                r = nm_error(&err, negative_errno(), "cannot open new namespace '%s': %m", e->name);
+                goto fail;
+        }
         r = nls_open(&nl);
-        if (r < 0)
-                return nm_error(a->err, r, "cannot open a netlink socket in new namespace '%s': %s", e->name, strerror(-r));
+        if (r < 0) {
+                nm_error(&err, r, "cannot open a netlink socket in new namespace '%s': %s", e->name, strerror(-r));
+                goto fail;
+        }
         r = link_set_up_index(nl, 1);
         if (r < 0) {
                 nls_close(nl);
-                return nm_error(a->err, r, "cannot bring up loopback in new namespace '%s': %s", e->name, strerror(-r));
+                nm_error(&err, r, "cannot bring up loopback in new namespace '%s': %s", e->name, strerror(-r));
+                goto fail;
         }
         if (a->want_sockets)
                 e->nl = nl;
         else
                 nls_close(nl);
         return 0;
+
+fail:
+        /* Undone here: with several threads, more than one may fail. */
+        if (e->created)
+                (void) umount2(a->paths[i], MNT_DETACH);
+        e->created = false;
+        e->fd = safe_close(e->fd);
+        if (r == -EPERM && !err.msg)
+                nm_error(&err, r, "cannot create namespace '%s': permission denied; this needs root (CAP_SYS_ADMIN)",
+                         e->name);
+        pthread_mutex_lock(&a->lock);
+        if (a->err && !a->err->msg && err.msg)
+                nm_error(a->err, r, "%s", err.msg);
+        pthread_mutex_unlock(&a->lock);
+        return r;
 }
 
 int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err) {
         _cleanup_close_ int lock = -EBADF;
         _cleanup_free_ int *fds = NULL;
-        struct many_args a = { .v = v, .want_sockets = want_sockets, .err = err };
+        struct many_args a = { .v = v, .want_sockets = want_sockets, .lock = PTHREAD_MUTEX_INITIALIZER, .err = err };
         size_t failed = 0, placed = 0;
         int r;
 
@@ -404,22 +429,9 @@ int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err) {
                 placed = i + 1;
         }
 
-        r = ns_run_batch(fds, n, create_one_in_thread, &a, &failed);
-        if (r < 0) {
-                NetnsNew *e = &v[failed];
-
-                if (e->created)
-                        (void) umount2(a.paths[failed], MNT_DETACH);
-                e->created = false;
-                e->fd = safe_close(e->fd);
-                if (e->nl) {
-                        nls_close(e->nl);
-                        e->nl = NULL;
-                }
-                if (r == -EPERM && !(err && err->msg))
-                        nm_error(err, r, "cannot create namespace '%s': permission denied; this needs root (CAP_SYS_ADMIN)",
-                                 e->name);
-        }
+        /* Making a namespace is nearly all kernel work (sysctl tables,
+         * loopback), which runs in parallel on several CPUs. */
+        r = ns_run_batch_parallel(fds, n, create_one_in_thread, &a, 0, &failed);
 
 out:
         /* Placeholders that did not become namespaces go away. */
@@ -541,22 +553,19 @@ static int open_pid_ns_in_thread(void *userdata) {
         return 0;
 }
 
-int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
+int netns_open_pid(pid_t pid, int *ret_fd, NmError *err) {
         _cleanup_close_ int pidfd = -EBADF, nsfd = -EBADF;
         struct pid_args a = { .pid = pid, .nsfd = -EBADF };
         int r;
 
-        r = netns_name_check(name, err);
-        if (r < 0)
-                return r;
         if (pid <= 0)
-                return nm_error(err, -EINVAL, "cannot pin '%s': %d is not a valid PID", name, (int) pid);
+                return nm_error(err, -EINVAL, "%d is not a valid PID", (int) pid);
 
         pidfd = pidfd_open_(pid);
         if (pidfd < 0) {
                 if (errno == ESRCH)
-                        return nm_error(err, -ESRCH, "cannot pin '%s': there is no process with pid %d", name, (int) pid);
-                return nm_error(err, negative_errno(), "cannot pin '%s': cannot open pid %d: %m", name, (int) pid);
+                        return nm_error(err, -ESRCH, "there is no process with pid %d", (int) pid);
+                return nm_error(err, negative_errno(), "cannot open pid %d: %m", (int) pid);
         }
 
         a.pidfd = pidfd;
@@ -574,14 +583,27 @@ int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
         }
         nsfd = a.nsfd;
         if (r == -ESRCH || r == -ENOENT || pidfd_exited(pidfd))
-                return nm_error(err, -ESRCH, "cannot pin '%s': pid %d has exited", name, (int) pid);
+                return nm_error(err, -ESRCH, "pid %d has exited", (int) pid);
         if (r == -EPERM || r == -EACCES)
-                return nm_error(err, r, "cannot pin '%s': not allowed to enter the namespace of pid %d; this needs root (CAP_SYS_ADMIN)",
-                                name, (int) pid);
+                return nm_error(err, r, "not allowed to enter the namespace of pid %d; this needs root (CAP_SYS_ADMIN)",
+                                (int) pid);
         if (r < 0)
-                return nm_error(err, r, "cannot pin '%s': cannot open the network namespace of pid %d: %s", name,
-                                (int) pid, strerror(-r));
+                return nm_error(err, r, "cannot open the network namespace of pid %d: %s", (int) pid, strerror(-r));
 
+        *ret_fd = TAKE_FD(nsfd);
+        return 0;
+}
+
+int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
+        _cleanup_close_ int nsfd = -EBADF;
+        int r;
+
+        r = netns_name_check(name, err);
+        if (r < 0)
+                return r;
+        r = netns_open_pid(pid, &nsfd, err);
+        if (r < 0)
+                return nm_error_prefix(err, r, "cannot pin '%s'", name);
         return netns_pin_fd(name, nsfd, allow_host, err);
 }
 

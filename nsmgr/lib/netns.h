@@ -47,12 +47,13 @@ typedef enum NetnsCreateFlags {
 int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *setup_data,
                  int *ret_fd, NmError *err);
 
-/* Creates many namespaces at once, each with loopback up, from one thread
- * that makes one after the other (the price per namespace is then that of
- * unshare() and the bind mount). Each entry gets an fd of its namespace
- * and, if want_sockets, a netlink socket bound to it. Stops at the first
- * failure, which is undone; the ones made before it stay (created = true)
- * and the caller owns them. Names must not exist yet (or be placeholders). */
+/* Creates many namespaces at once, each with loopback up, from a few
+ * threads (one per CPU) that each make one after the other (the price per
+ * namespace is then that of unshare() and the bind mount, shared among the
+ * CPUs). Each entry gets an fd of its namespace and, if want_sockets, a
+ * netlink socket bound to it. Stops at the first failure, which is undone;
+ * the ones made stay (created = true) and the caller owns them. Names must
+ * not exist yet (or be placeholders). */
 struct NlSock;
 typedef struct NetnsNew {
         const char *name;
@@ -66,6 +67,8 @@ int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err);
  * a PID that is reused while we work cannot make us pin a stranger's
  * namespace; one that exits during the call is refused. */
 int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err);
+/* Opens the network namespace of a process, through a pidfd as above. */
+int netns_open_pid(pid_t pid, int *ret_fd, NmError *err);
 /* Pins any network namespace handle (/proc/PID/task/TID/ns/net, another
  * bind mount). */
 int netns_pin_path(const char *name, const char *path, bool allow_host, NmError *err);

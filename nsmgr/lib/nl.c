@@ -94,6 +94,11 @@ void nls_close(NlSock *s) {
         free(s);
 }
 
+void nls_set_no_ack(NlSock *s) {
+        nl_socket_disable_auto_ack(s->sk);
+        s->no_ack = true;
+}
+
 void nls_reset_error(NlSock *s) {
         s->last_errno = 0;
         s->last_msg[0] = 0;
@@ -191,9 +196,11 @@ int nls_get_nsid(NlSock *s, int nsfd, int *ret_nsid) {
         if (r < 0)
                 return nls_errno(s, r);
         /* The reply came first; the ACK the request asked for follows. */
-        r = nl_wait_for_ack(s->sk);
-        if (r < 0)
-                return nls_errno(s, r);
+        if (!s->no_ack) {
+                r = nl_wait_for_ack(s->sk);
+                if (r < 0)
+                        return nls_errno(s, r);
+        }
 
         *ret_nsid = res.found ? res.nsid : -1;
         return 0;

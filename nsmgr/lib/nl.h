@@ -16,6 +16,7 @@
  * the extended-ack message ("Unknown device type"). */
 typedef struct NlSock {
         struct nl_sock *sk;
+        bool no_ack;             /* requests go without NLM_F_ACK (nls_set_no_ack) */
         int last_errno;          /* positive */
         char last_msg[256];      /* extack text of the last error, or "" */
 } NlSock;
@@ -26,6 +27,11 @@ int nls_open(NlSock **ret);
  * calling thread: a short-lived thread joins the namespace and connects. */
 int nls_open_in(int nsfd, NlSock **ret);
 void nls_close(NlSock *s);
+/* For a socket used only for queries with one reply each (RTM_GETNSID):
+ * no ACK is asked for, so each costs one message back instead of two.
+ * libnl checks sequence numbers only with its ACKs, so nothing else may
+ * share such a socket. */
+void nls_set_no_ack(NlSock *s);
 
 /* Turns a libnl return value (negative NLE_*) into a negative errno, using
  * the socket's record of the kernel's own errno where there is one. This is

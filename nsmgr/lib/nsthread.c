@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "nsthread.h"
@@ -84,4 +86,78 @@ int ns_run_batch(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, s
         if (r < 0 && ret_failed)
                 *ret_failed = j.failed;
         return r;
+}
+
+struct pjob {
+        const int *nsfds;
+        size_t n;
+        ns_batch_fn_t fn;
+        void *userdata;
+        atomic_size_t next;
+        atomic_bool stop;
+        pthread_mutex_t lock;
+        size_t failed;
+        int r;
+};
+
+static void *pthread_main(void *p) {
+        struct pjob *j = p;
+
+        while (!atomic_load(&j->stop)) {
+                size_t i = atomic_fetch_add(&j->next, 1);
+                int r;
+
+                if (i >= j->n)
+                        break;
+                r = enter(j->nsfds[i]);
+                if (r >= 0)
+                        r = j->fn(i, j->userdata);
+                if (r < 0) {
+                        atomic_store(&j->stop, true);
+                        pthread_mutex_lock(&j->lock);
+                        if (j->r >= 0 || i < j->failed) {
+                                j->r = r;
+                                j->failed = i;
+                        }
+                        pthread_mutex_unlock(&j->lock);
+                        break;
+                }
+        }
+        return NULL;
+}
+
+int ns_run_batch_parallel(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, unsigned max_threads,
+                          size_t *ret_failed) {
+        struct pjob j = { .nsfds = nsfds, .n = n, .fn = fn, .userdata = userdata, .lock = PTHREAD_MUTEX_INITIALIZER };
+        pthread_t t[64];
+        pthread_attr_t attr;
+        size_t started = 0;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t want = cpus > 0 ? (size_t) cpus : 1;
+
+        if (n == 0)
+                return 0;
+        if (max_threads && want > max_threads)
+                want = max_threads;
+        if (want > n / 16)
+                want = n / 16;
+        if (want > ELEMENTSOF(t))
+                want = ELEMENTSOF(t);
+        if (want <= 1)
+                return ns_run_batch(nsfds, n, fn, userdata, ret_failed);
+
+        if (pthread_attr_init(&attr) != 0)
+                return -ENOMEM;
+        (void) pthread_attr_setstacksize(&attr, NS_THREAD_STACK);
+        for (; started < want; started++)
+                if (pthread_create(&t[started], &attr, pthread_main, &j) != 0)
+                        break;
+        pthread_attr_destroy(&attr);
+        if (started == 0)
+                return ns_run_batch(nsfds, n, fn, userdata, ret_failed);
+        for (size_t k = 0; k < started; k++)
+                (void) pthread_join(t[k], NULL);
+        if (j.r < 0 && ret_failed)
+                *ret_failed = j.failed;
+        return j.r;
 }

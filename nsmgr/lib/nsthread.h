@@ -17,3 +17,11 @@ int ns_run_in_new(ns_fn_t fn, void *userdata);
  * thread for a whole batch keeps the per-namespace price at one setns(). */
 typedef int (*ns_batch_fn_t)(size_t i, void *userdata);
 int ns_run_batch(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, size_t *ret_failed);
+
+/* The same over several threads (one per online CPU, at most max_threads,
+ * none with fewer than 16 items), which take the next index in turn: the
+ * kernel makes namespaces and answers dumps in parallel. fn must be safe to
+ * run concurrently for different i. After the first failure no new index
+ * is started; returns that failure, with *ret_failed its index. */
+int ns_run_batch_parallel(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, unsigned max_threads,
+                          size_t *ret_failed);

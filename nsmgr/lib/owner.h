@@ -11,7 +11,8 @@
  * (one readlink per entry when listing; replaced atomically by rename). */
 
 #define OWNER_CREATE "create"   /* nsmgrctl create */
-#define OWNER_PIN    "pin"      /* nsmgrctl pin, the OCI hook */
+#define OWNER_PIN    "pin"      /* nsmgrctl pin */
+#define OWNER_HOOK   "hook"     /* nsmgrctl oci-hook: a container's namespace, pinned as it started */
 #define OWNER_CONFIG "config"   /* declared in the config, made by apply */
 
 int owner_record(const char *name, ino_t ino, const char *origin);

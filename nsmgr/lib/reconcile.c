@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,13 +13,16 @@
 #include "fileio.h"
 #include "link.h"
 #include "linkkind.h"
+#include "nat.h"
 #include "netns.h"
+#include "network.h"
 #include "nsthread.h"
 #include "owner.h"
 #include "paths.h"
 #include "procscan.h"
 #include "reconcile.h"
 #include "state.h"
+#include "strmap.h"
 #include "strv.h"
 #include "sysctl.h"
 
@@ -82,9 +86,11 @@ typedef struct Scope {
         ino_t ino;
         bool exists;             /* before this run */
         bool create;             /* this run makes it */
-        int nsid;                /* its nsid in the host, -1 if none */
+        int host_nsid;           /* the host's nsid in it, -1 if none */
         struct nl_cache *links, *addrs, *routes;
         LinkIndex lix;
+        struct rtnl_addr **addr_ix;  /* addrs sorted by ifindex */
+        size_t n_addr_ix;
         char **sysctl_now;       /* current values of decl->sysctls, "" if unknown */
         Made *made;
         size_t n_made, cap_made;
@@ -92,6 +98,7 @@ typedef struct Scope {
         size_t n_replaced;
         int *unaddressed;        /* ifindexes of links this run removes addresses from */
         size_t n_unaddressed;
+        bool skip;               /* a run-time attachment's namespace that is gone */
 } Scope;
 
 static void scope_done(Scope *s) {
@@ -106,6 +113,7 @@ static void scope_done(Scope *s) {
         if (s->routes)
                 nl_cache_free(s->routes);
         free(s->lix.v);
+        free(s->addr_ix);
         strv_free(s->sysctl_now);
         for (size_t i = 0; i < s->n_made; i++)
                 free(s->made[i].name);
@@ -204,6 +212,7 @@ typedef enum Phase {
         PHASE_LINK_UP,
         PHASE_ROUTE_DEL,
         PHASE_ROUTE_ADD,
+        PHASE_NAT,
         PHASE_DNS,
         PHASE_TEARDOWN_NETNS,
         PHASE_TEARDOWN_LINK,
@@ -223,6 +232,7 @@ typedef enum ActType {
         ACT_DNS_WRITE,
         ACT_DNS_REMOVE,
         ACT_NETNS_DELETE,
+        ACT_NAT,
 } ActType;
 
 /* A route as nsmgr names it; also its record in the state file. */
@@ -271,6 +281,10 @@ typedef struct Reconciler {
         unsigned kinds;          /* link kinds the plan creates */
         ProcScan ps;
         bool ps_done;
+        const char *only;        /* reconcile_netns(): this namespace alone */
+        NatPlan nat;
+        StrMap declared;         /* "SCOPE\001IFNAME" of every link the config puts somewhere */
+        StrMap scope_index;      /* namespace name -> index in scopes */
 } Reconciler;
 
 static void action_free(Action *a) {
@@ -387,7 +401,70 @@ static const char *route_text(const RouteSpec *rs, char *buf, size_t len) {
 
 /* --- observing ----------------------------------------------------------- */
 
-static int dump_scope(Reconciler *R, Scope *s, bool routes) {
+static int addr_ifindex_cmp(const void *a, const void *b) {
+        int x = rtnl_addr_get_ifindex(*(struct rtnl_addr *const *) a);
+        int y = rtnl_addr_get_ifindex(*(struct rtnl_addr *const *) b);
+
+        return (x > y) - (x < y);
+}
+
+/* A scope's addresses by link, so that looking at every link's addresses
+ * costs O(N log N) in a host with a thousand links, not O(N^2). */
+static int addr_index_build(Scope *s) {
+        size_t n = 0, cap = (size_t) nl_cache_nitems(s->addrs);
+
+        s->addr_ix = calloc(cap + 1, sizeof(struct rtnl_addr *));
+        if (!s->addr_ix)
+                return -ENOMEM;
+        for (struct nl_object *o = nl_cache_get_first(s->addrs); o && n < cap; o = nl_cache_get_next(o))
+                s->addr_ix[n++] = (struct rtnl_addr *) o;
+        if (n > 1)
+                qsort(s->addr_ix, n, sizeof(struct rtnl_addr *), addr_ifindex_cmp);
+        s->n_addr_ix = n;
+        return 0;
+}
+
+/* The addresses of one link: a range of the index. */
+static struct rtnl_addr **addrs_of(const Scope *s, int ifindex, size_t *ret_n) {
+        size_t lo = 0, hi = s->n_addr_ix, n = 0;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (rtnl_addr_get_ifindex(s->addr_ix[mid]) < ifindex)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        while (lo + n < s->n_addr_ix && rtnl_addr_get_ifindex(s->addr_ix[lo + n]) == ifindex)
+                n++;
+        *ret_n = n;
+        return s->addr_ix ? s->addr_ix + lo : NULL;
+}
+
+/* IPv4 and IPv6 routes, one dump each: the kernel answers a dump of one
+ * family without its global lock (RTNL), while a dump of every family
+ * (AF_UNSPEC) takes it, and then the threads that observe namespaces in
+ * parallel queue behind each other (mutex_spin_on_owner in the profile). */
+static int route_dump(Scope *s) {
+        struct nl_cache *v6 = NULL;
+        int r;
+
+        r = rtnl_route_alloc_cache(s->nl->sk, AF_INET, 0, &s->routes);
+        if (r < 0)
+                return r;
+        r = rtnl_route_alloc_cache(s->nl->sk, AF_INET6, 0, &v6);
+        if (r < 0)
+                return r;
+        for (struct nl_object *o = nl_cache_get_first(v6); o; o = nl_cache_get_next(o)) {
+                r = nl_cache_add(s->routes, o);
+                if (r < 0)
+                        break;
+        }
+        nl_cache_free(v6);
+        return r;
+}
+
+static int dump_scope_err(Scope *s, bool routes, NmError *err) {
         int r;
 
         nls_reset_error(s->nl);
@@ -395,27 +472,33 @@ static int dump_scope(Reconciler *R, Scope *s, bool routes) {
         if (r >= 0)
                 r = rtnl_addr_alloc_cache(s->nl->sk, &s->addrs);
         if (r >= 0 && routes)
-                r = rtnl_route_alloc_cache(s->nl->sk, AF_UNSPEC, 0, &s->routes);
+                r = route_dump(s);
         if (r < 0)
-                return nm_error(R->err, nls_errno(s->nl, r), "cannot read the interfaces of %s: %s",
+                return nm_error(err, nls_errno(s->nl, r), "cannot read the interfaces of %s: %s",
                                 s->name ? s->name : "the host", nl_geterror(r));
+        r = addr_index_build(s);
+        if (r < 0)
+                return r;
         return link_index_build(s->links, &s->lix);
+}
+
+static int dump_scope(Reconciler *R, Scope *s, bool routes) {
+        return dump_scope_err(s, routes, R->err);
 }
 
 struct observe_args {
         Reconciler *R;
         Scope **v;
+        int host_fd;
+        pthread_mutex_t lock;    /* R->err: several threads observe */
 };
 
-static int observe_in_thread(size_t i, void *userdata) {
-        struct observe_args *a = userdata;
-        Scope *s = a->v[i];
+static int observe_one(Scope *s, int host_fd, NmError *err) {
         int r;
 
         r = nls_open(&s->nl);
         if (r < 0)
-                return nm_error(a->R->err, r, "cannot open a netlink socket in namespace '%s': %s", s->name,
-                                strerror(-r));
+                return nm_error(err, r, "cannot open a netlink socket in namespace '%s': %s", s->name, strerror(-r));
         s->sysctl_now = calloc(s->decl->n_sysctls + 1, sizeof(char *));
         if (!s->sysctl_now)
                 return -ENOMEM;
@@ -424,19 +507,46 @@ static int observe_in_thread(size_t i, void *userdata) {
 
                 r = sysctl_read(sc->key, &s->sysctl_now[k]);
                 if (r == -ENOENT)
-                        return nm_error(a->R->err, r, "%s:%d: namespace '%s': there is no sysctl '%s' in it",
+                        return nm_error(err, r, "%s:%d: namespace '%s': there is no sysctl '%s' in it",
                                         sc->src.file, sc->src.line, s->name, sc->key);
                 if (r < 0)
-                        return nm_error(a->R->err, r, "namespace '%s': cannot read sysctl '%s': %s", s->name, sc->key,
+                        return nm_error(err, r, "namespace '%s': cannot read sysctl '%s': %s", s->name, sc->key,
                                         strerror(-r));
         }
+        /* The dumps from this thread too: the kernel answers them in
+         * parallel. */
+        r = dump_scope_err(s, true, err);
+        if (r < 0)
+                return r;
+        /* The host's nsid as this namespace sees it (after the dump, which
+         * assigns it for a veth to the host): a lookup among the few ids
+         * this namespace has. The other way round, the host's lookup of a
+         * namespace's id walks every id the host has, O(N) each. */
+        if (host_fd >= 0)
+                (void) nls_get_nsid(s->nl, host_fd, &s->host_nsid);
         return 0;
+}
+
+static int observe_in_thread(size_t i, void *userdata) {
+        struct observe_args *a = userdata;
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        int r;
+
+        r = observe_one(a->v[i], a->host_fd, &err);
+        if (r < 0) {
+                pthread_mutex_lock(&a->lock);
+                if (err.msg)
+                        nm_error(a->R->err, r, "%s", err.msg);
+                pthread_mutex_unlock(&a->lock);
+        }
+        return r;
 }
 
 static int observe(Reconciler *R) {
         _cleanup_free_ Scope **existing = NULL;
         _cleanup_free_ int *fds = NULL;
-        struct observe_args oa = { .R = R };
+        _cleanup_close_ int host_fd = -EBADF;
+        struct observe_args oa = { .R = R, .lock = PTHREAD_MUTEX_INITIALIZER };
         size_t n_existing = 0;
         int r;
 
@@ -444,7 +554,7 @@ static int observe(Reconciler *R) {
         if (r < 0)
                 return nm_error(R->err, r, "cannot open a netlink socket: %s", strerror(-r));
         R->host.nsfd = -EBADF;
-        R->host.nsid = -1;
+        R->host.host_nsid = -1;
         r = dump_scope(R, &R->host, false);
         if (r < 0)
                 return r;
@@ -460,13 +570,22 @@ static int observe(Reconciler *R) {
                 Scope *s = &R->scopes[i];
                 _cleanup_error_ NmError e = NM_ERROR_INIT;
 
-                *s = (Scope) { .decl = &R->cfg->netns[i], .nsfd = -EBADF, .nsid = -1 };
+                *s = (Scope) { .decl = &R->cfg->netns[i], .nsfd = -EBADF, .host_nsid = -1 };
                 s->name = strdup(s->decl->name);
                 if (!s->name)
                         return -ENOMEM;
+                if (R->only && !streq(s->name, R->only)) {
+                        s->skip = true;
+                        continue;
+                }
                 r = netns_open(s->name, &s->nsfd, &e);
                 if (r == -ENOENT || r == -ENXIO) {
-                        s->create = true;
+                        /* A namespace that is only there for run-time
+                         * attachments is never made by nsmgr. */
+                        if (s->decl->transient)
+                                s->skip = true;
+                        else
+                                s->create = true;
                         continue;
                 }
                 if (r < 0)
@@ -477,32 +596,27 @@ static int observe(Reconciler *R) {
                 fds[n_existing++] = s->nsfd;
         }
 
-        /* One thread visits every existing namespace in turn: a socket
-         * bound to it, and the sysctls that can only be read from inside. */
+        /* A few threads (one per CPU) visit the existing namespaces: a
+         * socket bound to each, the sysctls that can only be read from
+         * inside, and the dumps of its links, addresses and routes. */
+        host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         oa.v = existing;
-        r = ns_run_batch(fds, n_existing, observe_in_thread, &oa, NULL);
+        oa.host_fd = host_fd;
+        r = ns_run_batch_parallel(fds, n_existing, observe_in_thread, &oa, 0, NULL);
         if (r < 0)
                 return nm_error(R->err, r, "cannot look into the namespaces: %s", strerror(-r));
-
-        for (size_t i = 0; i < n_existing; i++) {
-                Scope *s = existing[i];
-
-                r = dump_scope(R, s, true);
-                if (r < 0)
-                        return r;
-                (void) nls_get_nsid(R->host.nl, s->nsfd, &s->nsid);
-        }
         return 0;
 }
 
 /* --- planning ------------------------------------------------------------ */
 
 static Scope *scope_by_name(Reconciler *R, const char *name) {
+        size_t i;
+
         if (!name)
                 return &R->host;
-        for (size_t i = 0; i < R->n_scopes; i++)
-                if (streq(R->scopes[i].name, name))
-                        return &R->scopes[i];
+        if (strmap_get(&R->scope_index, name, &i) && i < R->n_scopes && streq(R->scopes[i].name, name))
+                return &R->scopes[i];
         return NULL;
 }
 
@@ -533,21 +647,24 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
                            const Cidr *want, size_t n_want) {
         char buf[CIDR_STRLEN];
         int ifindex = observed ? rtnl_link_get_ifindex(observed) : 0;
+        struct rtnl_addr **have = NULL;
+        size_t n_have = 0;
+
+        if (observed)
+                have = addrs_of(s, ifindex, &n_have);
 
         for (size_t i = 0; i < n_want; i++) {
-                bool have = false;
+                bool present = false;
 
-                if (observed && s->addrs)
-                        for (struct nl_object *o = nl_cache_get_first(s->addrs); o && !have; o = nl_cache_get_next(o)) {
-                                struct rtnl_addr *a = (struct rtnl_addr *) o;
-                                Cidr c;
+                for (size_t j = 0; j < n_have && !present; j++) {
+                        Cidr c;
 
-                                if (rtnl_addr_get_ifindex(a) != ifindex || cidr_from_nl(rtnl_addr_get_local(a), &c) < 0)
-                                        continue;
-                                c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(a);
-                                have = cidr_equal(&c, &want[i]);
-                        }
-                if (!have) {
+                        if (cidr_from_nl(rtnl_addr_get_local(have[j]), &c) < 0)
+                                continue;
+                        c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(have[j]);
+                        present = cidr_equal(&c, &want[i]);
+                }
+                if (!present) {
                         Action *a = act(R, PHASE_ADDR_ADD, ACT_ADDR_ADD, s, "add address %s to %s",
                                         cidr_format(&want[i], true, buf), ifname);
                         if (a) {
@@ -558,16 +675,13 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
         }
 
         /* Addresses nsmgr added before and the config no longer declares. */
-        if (!observed || !s->addrs)
-                return;
-        for (struct nl_object *o = nl_cache_get_first(s->addrs); o; o = nl_cache_get_next(o)) {
-                struct rtnl_addr *a = (struct rtnl_addr *) o;
+        for (size_t j = 0; j < n_have; j++) {
                 bool declared = false;
                 Cidr c;
 
-                if (rtnl_addr_get_ifindex(a) != ifindex || cidr_from_nl(rtnl_addr_get_local(a), &c) < 0)
+                if (cidr_from_nl(rtnl_addr_get_local(have[j]), &c) < 0)
                         continue;
-                c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(a);
+                c.prefixlen = (uint8_t) rtnl_addr_get_prefixlen(have[j]);
                 for (size_t i = 0; i < n_want; i++)
                         declared = declared || cidr_equal(&c, &want[i]);
                 if (!declared && state_addr_owned(&R->state, s->name, ifname, &c)) {
@@ -577,7 +691,7 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
                          * subnet along; they are made again afterwards. */
                         int_push(&s->unaddressed, &s->n_unaddressed, ifindex);
                         x = act(R, PHASE_ADDR_DEL, ACT_ADDR_DEL, s, "remove address %s from %s",
-                                        cidr_format(&c, true, buf), ifname);
+                                cidr_format(&c, true, buf), ifname);
                         if (x) {
                                 x->ifname = strdup(ifname);
                                 x->addr = c;
@@ -588,7 +702,7 @@ static void plan_addresses(Reconciler *R, Scope *s, const char *ifname, struct r
 }
 
 static void plan_up(Reconciler *R, Scope *s, const char *ifname, struct rtnl_link *observed, bool want_up,
-                    bool created, bool ipv6_off, int master_hint) {
+                    bool created, bool ipv6_off) {
         bool is_up = observed && (rtnl_link_get_flags(observed) & IFF_UP);
         Action *a;
 
@@ -612,7 +726,6 @@ static void plan_up(Reconciler *R, Scope *s, const char *ifname, struct rtnl_lin
                         a->change.ipv6_off = true;
                 }
         }
-        (void) master_hint;
 }
 
 static void plan_mtu(Reconciler *R, Scope *s, const char *ifname, struct rtnl_link *observed, uint32_t mtu) {
@@ -637,10 +750,12 @@ static bool veth_pair_ok(Reconciler *R, Scope *s, struct rtnl_link *inner, Scope
         if (rtnl_link_get_link(outer) != rtnl_link_get_ifindex(inner) ||
             rtnl_link_get_link(inner) != rtnl_link_get_ifindex(outer))
                 return false;
+        if (!p->name)
+                /* Checked from the inside: the inner end's peer is in the
+                 * host, and has the outer end's ifindex. */
+                return rtnl_link_get_link_netnsid(inner, &nsid) >= 0 && nsid >= 0 && nsid == s->host_nsid;
         if (rtnl_link_get_link_netnsid(outer, &nsid) < 0)
                 return false;
-        if (!p->name)
-                return nsid == s->nsid;
         {
                 int want = -1;
                 if (nls_get_nsid(p->nl, s->nsfd, &want) < 0)
@@ -649,24 +764,39 @@ static bool veth_pair_ok(Reconciler *R, Scope *s, struct rtnl_link *inner, Scope
         }
 }
 
-/* Interfaces that live in s because the config puts them there. */
-static bool declared_in(Reconciler *R, Scope *s, const char *ifname) {
-        if (s->decl && netns_find_iface(s->decl, ifname))
-                return true;
-        for (size_t i = 0; i < R->n_scopes; i++) {
-                const Netns *ns = R->scopes[i].decl;
+/* Interfaces that live in a scope because the config puts them there:
+ * declared there, a veth's other end, a host bridge. Indexed once, so
+ * checking every owned link of every namespace stays O(N). */
+static void declare(Reconciler *R, const char *scope, const char *ifname) {
+        _cleanup_free_ char *k = NULL;
+
+        if (asprintf(&k, "%s\001%s", scope ? scope : "", ifname) >= 0)
+                (void) strmap_put(&R->declared, k, 1);
+}
+
+static void index_declared(Reconciler *R) {
+        for (size_t i = 0; i < R->cfg->n_bridges; i++)
+                declare(R, NULL, R->cfg->bridges[i].name);
+        for (size_t i = 0; i < R->cfg->n_netns; i++) {
+                const Netns *ns = &R->cfg->netns[i];
+
+                (void) strmap_put(&R->scope_index, ns->name, i);
                 for (size_t j = 0; j < ns->n_ifaces; j++) {
                         const Iface *it = &ns->ifaces[j];
-                        if (it->kind == IFACE_VETH && it->peer_name && streq(it->peer_name, ifname) &&
-                            streq_ptr(it->peer_netns, s->name))
-                                return true;
+
+                        declare(R, ns->name, it->name);
+                        if (it->kind == IFACE_VETH && it->peer_name)
+                                declare(R, it->peer_netns, it->peer_name);
                 }
         }
-        if (!s->name)
-                for (size_t i = 0; i < R->cfg->n_bridges; i++)
-                        if (streq(R->cfg->bridges[i].name, ifname))
-                                return true;
-        return false;
+}
+
+static bool declared_in(Reconciler *R, Scope *s, const char *ifname) {
+        _cleanup_free_ char *k = NULL;
+
+        if (asprintf(&k, "%s\001%s", s->name ? s->name : "", ifname) < 0)
+                return true;   /* when in doubt, tear nothing down */
+        return strmap_get(&R->declared, k, NULL);
 }
 
 static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
@@ -729,7 +859,7 @@ static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
         }
 
         if (d->kind == IFACE_VETH && create && outer) {
-                conflict(R, "%s:%d: namespace '%s', interface '%s': the peer name '%s' is taken in %s by an interface nsmgr did not make; remove it or give the peer another 'name'",
+                conflict(R, "%s:%d: namespace '%s', interface '%s': the peer name '%s' is taken in %s by an interface nsmgr did not make; remove it or give the peer another 'name' (a namespace deleted a moment ago may still be taking its interfaces along)",
                          d->src.file, d->src.line, s->name, d->name, d->peer_name,
                          p->name ? p->name : "the host");
                 return;
@@ -778,14 +908,25 @@ static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
                                 a->master = strdup(vrf->name);
                         }
                 }
-        } else if (observed && rtnl_link_get_master(observed) > 0 && d->kind != IFACE_VRF) {
-                /* Released from a VRF the config no longer puts it in? Only
-                 * if the master is a VRF nsmgr declared before: leave others. */
+        } else if (observed && d->kind != IFACE_VRF && rtnl_link_get_master(observed) > 0) {
+                /* Out of a VRF the config no longer puts it in — but only
+                 * out of a VRF nsmgr made: other masters are not ours. */
+                _cleanup_link_ struct rtnl_link *m = s->links ? rtnl_link_get(s->links, rtnl_link_get_master(observed)) : NULL;
+
+                if (m && link_is_kind(m, "vrf") && state_link_owned(&R->state, s->name, rtnl_link_get_name(m),
+                                                                     rtnl_link_get_ifindex(m))) {
+                        a = act(R, PHASE_LINK_SET, ACT_LINK_SET, s, "release %s from VRF %s", d->name,
+                                rtnl_link_get_name(m));
+                        if (a) {
+                                a->ifname = strdup(d->name);
+                                a->master = strdup("");
+                        }
+                }
         }
         if (!create)
                 plan_mtu(R, s, d->name, observed, d->mtu);
         plan_addresses(R, s, d->name, observed, d->addresses, d->n_addresses);
-        plan_up(R, s, d->name, observed, d->up, create, !ipv6_wanted(d->ipv6, d->addresses, d->n_addresses), 0);
+        plan_up(R, s, d->name, observed, d->up, create, !ipv6_wanted(d->ipv6, d->addresses, d->n_addresses));
 
         /* The outer end of a veth. */
         if (d->kind == IFACE_VETH) {
@@ -807,7 +948,7 @@ static void plan_iface(Reconciler *R, Scope *s, const Iface *d) {
                 if (!d->bridge)
                         plan_addresses(R, p, d->peer_name, po, d->peer_addresses, d->n_peer_addresses);
                 plan_up(R, p, d->peer_name, po, d->up, peer_create,
-                        d->bridge || !ipv6_wanted(d->ipv6, d->peer_addresses, d->n_peer_addresses), 0);
+                        d->bridge || !ipv6_wanted(d->ipv6, d->peer_addresses, d->n_peer_addresses));
         }
 }
 
@@ -877,6 +1018,19 @@ static void plan_routes(Reconciler *R, Scope *s) {
                 at = route_at(s, &rs);
                 if (at && route_matches(s, at, &rs))
                         continue;
+                if (at && s->decl->routes[i].soft) {
+                        /* A network's default route gives way to one the
+                         * namespace has already (unless it is ours). */
+                        bool ours = false;
+                        _cleanup_strv_free_ char **recorded = state_routes(&R->state, s->name);
+                        STRV_FOREACH(k, recorded) {
+                                RouteSpec old;
+                                if (route_key_parse(*k, &old) >= 0 && route_matches(s, at, &old))
+                                        ours = true;
+                        }
+                        if (!ours)
+                                continue;
+                }
                 if (at) {
                         /* Someone else's route sits where ours goes. Ours from
                          * an earlier apply is removed below; another is not. */
@@ -1004,7 +1158,7 @@ static void plan_bridge(Reconciler *R, const Bridge *b) {
         } else
                 plan_mtu(R, &R->host, b->name, l, b->mtu);
         plan_addresses(R, &R->host, b->name, l, b->addresses, b->n_addresses);
-        plan_up(R, &R->host, b->name, l, true, create, !ipv6_wanted(b->ipv6, b->addresses, b->n_addresses), 0);
+        plan_up(R, &R->host, b->name, l, true, create, !ipv6_wanted(b->ipv6, b->addresses, b->n_addresses));
 }
 
 static void plan_sysctls(Reconciler *R, Scope *s, const Sysctl *v, size_t n) {
@@ -1015,7 +1169,9 @@ static void plan_sysctls(Reconciler *R, Scope *s, const Sysctl *v, size_t n) {
 
                 if (!s->name) {
                         int r = sysctl_read(v[i].key, &host_now);
-                        if (r == -ENOENT) {
+                        if (r == -ENOENT && v[i].late)
+                                now = NULL;    /* its interface is made by this plan */
+                        else if (r == -ENOENT) {
                                 conflict(R, "%s:%d: host: there is no sysctl '%s'", v[i].src.file, v[i].src.line,
                                          v[i].key);
                                 continue;
@@ -1024,8 +1180,8 @@ static void plan_sysctls(Reconciler *R, Scope *s, const Sysctl *v, size_t n) {
                 }
                 if (now && sysctl_value_equal(now, v[i].value))
                         continue;
-                a = act(R, s->name ? PHASE_NETNS_SYSCTL : PHASE_HOST_SYSCTL, ACT_SYSCTL, s, "set sysctl %s = %s",
-                        v[i].key, v[i].value);
+                a = act(R, s->name ? PHASE_NETNS_SYSCTL : v[i].late ? PHASE_LINK_UP : PHASE_HOST_SYSCTL, ACT_SYSCTL, s,
+                        "set sysctl %s = %s", v[i].key, v[i].value);
                 if (a)
                         a->sysctl = &v[i];
         }
@@ -1053,9 +1209,9 @@ static int plan_teardown(Reconciler *R) {
                 bool created = false;
                 size_t inside;
 
-                if (config_find_netns(R->cfg, *name))
+                if (config_find_netns(R->cfg, *name) || (R->only && !streq(*name, R->only)))
                         continue;
-                *s = (Scope) { .nsfd = -EBADF, .nsid = -1 };
+                *s = (Scope) { .nsfd = -EBADF, .host_nsid = -1 };
                 if (netns_open(*name, &s->nsfd, &e) < 0 || netns_fd_inode(s->nsfd, &s->ino) < 0 ||
                     !state_netns_known(&R->state, *name, s->ino, &created)) {
                         /* Gone, or another namespace by that name now. */
@@ -1107,16 +1263,29 @@ static int plan_teardown(Reconciler *R) {
         return 0;
 }
 
+static bool bridge_used_by(Reconciler *R, const char *bridge) {
+        const Netns *ns = config_find_netns(R->cfg, R->only);
+
+        for (size_t i = 0; ns && i < ns->n_ifaces; i++)
+                if (ns->ifaces[i].bridge && streq(ns->ifaces[i].bridge, bridge))
+                        return true;
+        return false;
+}
+
 static int plan(Reconciler *R) {
         int r;
 
+        index_declared(R);
         plan_sysctls(R, &R->host, R->cfg->host_sysctls, R->cfg->n_host_sysctls);
         for (size_t i = 0; i < R->cfg->n_bridges; i++)
-                plan_bridge(R, &R->cfg->bridges[i]);
+                if (!R->only || bridge_used_by(R, R->cfg->bridges[i].name))
+                        plan_bridge(R, &R->cfg->bridges[i]);
 
         for (size_t i = 0; i < R->n_scopes; i++) {
                 Scope *s = &R->scopes[i];
 
+                if (s->skip)
+                        continue;
                 if (s->create) {
                         Action *a = act(R, PHASE_NETNS_CREATE, ACT_NETNS_CREATE, s, "create namespace");
                         (void) a;
@@ -1131,6 +1300,8 @@ static int plan(Reconciler *R) {
                 for (size_t i = 0; i < R->n_scopes; i++) {
                         Scope *s = &R->scopes[i];
 
+                        if (s->skip)
+                                continue;
                         for (size_t j = 0; j < s->decl->n_ifaces; j++) {
                                 const Iface *d = &s->decl->ifaces[j];
                                 bool is_stacked = d->kind == IFACE_VXLAN || d->kind == IFACE_MACVLAN;
@@ -1140,14 +1311,24 @@ static int plan(Reconciler *R) {
                         }
                 }
         for (size_t i = 0; i < R->n_scopes; i++) {
+                if (R->scopes[i].skip)
+                        continue;
                 plan_routes(R, &R->scopes[i]);
                 plan_dns(R, &R->scopes[i]);
         }
-        plan_stale_links(R, &R->host, PHASE_TEARDOWN_LINK);
+        if (!R->only)
+                plan_stale_links(R, &R->host, PHASE_TEARDOWN_LINK);
 
         r = plan_teardown(R);
         if (r < 0)
                 return r;
+
+        /* NAT last: it needs only the addresses the plan settles. */
+        r = nat_plan(R->cfg, &R->state, &R->nat, R->err);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(c, R->nat.changes)
+                (void) act(R, PHASE_NAT, ACT_NAT, &R->host, "%s", *c);
         return 0;
 }
 
@@ -1245,7 +1426,9 @@ static int exec_link_set(Reconciler *R, Action *a) {
         LinkChange c = a->change;
         int r, ifindex;
 
-        if (a->master) {
+        if (a->master && !*a->master)
+                c.master = 0;
+        else if (a->master) {
                 r = scope_ifindex(s, a->master, &c.master);
                 if (r < 0)
                         return nm_error(R->err, r, "%s: cannot find %s: %s", a->desc, a->master, strerror(-r));
@@ -1509,6 +1692,18 @@ static int execute(Reconciler *R) {
                         i = k - 1;
                         continue;
                 }
+                if (a->type == ACT_NAT) {
+                        size_t k = i;
+                        while (k < R->n_actions && R->actions[k].type == ACT_NAT)
+                                k++;
+                        r = nat_apply(&R->nat, &R->state, R->err);
+                        if (r < 0)
+                                return r;
+                        for (size_t j = i; j < k; j++)
+                                (void) strv_extend(&R->report->changes, R->actions[j].desc);
+                        i = k - 1;
+                        continue;
+                }
                 r = exec_one(R, a);
                 if (r < 0)
                         return r;
@@ -1555,39 +1750,50 @@ static void reconciler_done(Reconciler *R) {
         strv_free(R->conflicts);
         proc_scan_done(&R->ps);
         state_done(&R->state);
+        nat_plan_done(&R->nat);
+        strmap_done(&R->declared);
+        strmap_done(&R->scope_index);
 }
 
-int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
+static int run(const Config *cfg, const char *only, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
+        /* The config is extended for this call only (networks_expand) and
+         * restored before returning: the caller's view does not change. */
+        Config *mcfg = (Config *) cfg;
         _cleanup_close_ int lock = -EBADF;
+        Expansion exp = {};
         _cleanup_(reconciler_done) Reconciler R = {
                 .cfg = cfg,
                 .flags = flags,
                 .report = report,
                 .err = err,
-                .host = { .nsfd = -EBADF, .nsid = -1 },
+                .only = only,
+                .host = { .nsfd = -EBADF, .host_nsid = -1 },
         };
         int r, saved;
 
         report->n_netns = (unsigned) cfg->n_netns;
         report->n_networks = (unsigned) cfg->n_networks;
 
-        lock = reconcile_lock(err);
-        if (lock < 0)
-                return lock;
+        if (!(flags & RECONCILE_LOCKED)) {
+                lock = reconcile_lock(err);
+                if (lock < 0)
+                        return lock;
+        }
         r = state_load(&R.state);
         if (r == -EBADMSG)
                 warn(&R, NSMGR_RUN_DIR "/state.json is damaged; nsmgr forgets what it made before and tears nothing down");
         else if (r < 0)
                 return nm_error(err, r, "cannot read " NSMGR_RUN_DIR "/state.json: %s", strerror(-r));
 
-        r = observe(&R);
-        if (r < 0)
-                return r;
-        r = plan(&R);
-        if (r < 0)
-                return r;
-
-        if (R.conflicts) {
+        r = networks_expand(mcfg, flags & RECONCILE_DRY_RUN ? EXPAND_DRY_RUN : 0, &exp, err);
+        if (r >= 0) {
+                STRV_FOREACH(n, exp.notes)
+                        (void) strv_extend(&report->changes, *n);
+                r = observe(&R);
+        }
+        if (r >= 0)
+                r = plan(&R);
+        if (r >= 0 && R.conflicts) {
                 _cleanup_free_ char *joined = NULL;
                 size_t len = 0;
 
@@ -1595,55 +1801,74 @@ int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, 
                         len += strlen(*c) + 1;
                 joined = calloc(len + 1, 1);
                 if (!joined)
-                        return -ENOMEM;
-                STRV_FOREACH(c, R.conflicts) {
-                        if (*joined)
-                                strcat(joined, "\n");
-                        strcat(joined, *c);
+                        r = -ENOMEM;
+                else {
+                        STRV_FOREACH(c, R.conflicts) {
+                                if (*joined)
+                                        strcat(joined, "\n");
+                                strcat(joined, *c);
+                        }
+                        r = nm_error(err, -EEXIST, "%s", joined);
                 }
-                return nm_error(err, -EEXIST, "%s", joined);
         }
-
         /* Kernel features before any change: an apply that cannot finish
          * must not start. */
-        r = link_kinds_probe(R.kinds, err);
-        if (r < 0) {
-                for (size_t i = 0; i < R.n_actions; i++)
-                        if (R.actions[i].type == ACT_LINK_CREATE && R.kinds & (1u << R.actions[i].iface->kind) &&
-                            r == -EOPNOTSUPP) {
+        if (r >= 0) {
+                r = link_kinds_probe(R.kinds, err);
+                if (r == -EOPNOTSUPP) {
+                        for (size_t i = 0; i < R.n_actions; i++) {
                                 const Iface *d = R.actions[i].iface;
-                                _cleanup_free_ char *why = strdup(nm_error_message(err));
-                                bool this_kind = why && strstr(why, link_kind_ops(d->kind)->feature);
+                                _cleanup_free_ char *why = NULL;
 
-                                if (!this_kind)
+                                if (R.actions[i].type != ACT_LINK_CREATE ||
+                                    !strstr(nm_error_message(err), link_kind_ops(d->kind)->feature))
                                         continue;
+                                why = strdup(nm_error_message(err));
                                 nm_error_clear(err);
-                                return nm_error(err, r, "%s:%d: namespace '%s', interface '%s': cannot create a %s: %s; nothing was changed",
-                                                d->src.file, d->src.line, R.actions[i].scope->name, d->name,
-                                                link_kind_ops(d->kind)->kernel_kind, why);
+                                r = nm_error(err, r, "%s:%d: namespace '%s', interface '%s': cannot create a %s: %s; nothing was changed",
+                                             d->src.file, d->src.line, R.actions[i].scope->name, d->name,
+                                             link_kind_ops(d->kind)->kernel_kind, why ? why : "unsupported");
+                                break;
                         }
-                return nm_error_prefix(err, r, "cannot apply the config; nothing was changed");
+                        if (!strstr(nm_error_message(err), "nothing was changed"))
+                                r = nm_error_prefix(err, r, "cannot apply the config; nothing was changed");
+                }
         }
-
-        if (flags & RECONCILE_DRY_RUN) {
-                if (R.n_actions > 1)
-                        qsort(R.actions, R.n_actions, sizeof(Action), action_cmp);
-                for (size_t i = 0; i < R.n_actions; i++)
-                        (void) strv_extend(&report->changes, R.actions[i].desc);
-                return 0;
+        if (r < 0 || (flags & RECONCILE_DRY_RUN)) {
+                /* A refused apply changes nothing: not even a lease. */
+                if (r < 0)
+                        networks_rollback(cfg, &exp);
+                if (r >= 0) {
+                        if (R.n_actions > 1)
+                                qsort(R.actions, R.n_actions, sizeof(Action), action_cmp);
+                        for (size_t i = 0; i < R.n_actions; i++)
+                                (void) strv_extend(&report->changes, R.actions[i].desc);
+                }
+                networks_unexpand(mcfg, &exp);
+                return r;
         }
 
         /* Namespaces that exist and are declared are now wired by nsmgr. */
         for (size_t i = 0; i < R.n_scopes; i++)
-                if (R.scopes[i].exists)
+                if (R.scopes[i].exists && !R.scopes[i].skip)
                         state_netns_set(&R.state, R.scopes[i].name, R.scopes[i].ino, false);
 
         r = execute(&R);
         saved = state_save(&R.state);
+        networks_unexpand(mcfg, &exp);
         if (r < 0)
                 return r;
         if (saved < 0)
                 return nm_error(err, saved, "cannot record what nsmgr made in " NSMGR_RUN_DIR "/state.json: %s",
                                 strerror(-saved));
         return 0;
+}
+
+int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
+        return run(cfg, NULL, flags, report, err);
+}
+
+int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, ReconcileReport *report,
+                    NmError *err) {
+        return run(cfg, netns, flags, report, err);
 }

@@ -13,6 +13,7 @@
 
 typedef enum ReconcileFlags {
         RECONCILE_DRY_RUN = 1 << 0,   /* plan and report, change nothing */
+        RECONCILE_LOCKED  = 1 << 1,   /* the caller holds reconcile_lock() */
 } ReconcileFlags;
 
 typedef struct ReconcileReport {
@@ -24,7 +25,15 @@ typedef struct ReconcileReport {
 
 void reconcile_report_done(ReconcileReport *r);
 
+/* The config is extended with what its networks expand to (network.h)
+ * for the duration of the call, and restored before it returns. */
 int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err);
+
+/* The same, for one namespace only (and the bridges and NAT rules it
+ * needs): what `nsmgrctl attach/detach` run after changing a lease. Nothing
+ * else is made or torn down. */
+int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, ReconcileReport *report,
+                    NmError *err);
 
 /* Serializes appliers (nsmgrctl apply, attach, nsmgrd): an flock on
  * /run/nsmgr/lock. Returns the fd to close. */

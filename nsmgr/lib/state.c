@@ -285,6 +285,10 @@ char **state_dns_files(const State *s, const char *scope) {
 }
 
 json_object *state_section(State *s, const char *key) {
+        json_object *v = get(s->root, key);
+
+        if (v && json_object_is_type(v, json_type_object))
+                return v;
         s->dirty = true;
         return get_or_add(s->root, key, json_type_object);
 }

@@ -294,21 +294,6 @@ def test_make_install(staged, tmp_path):
     assert os.path.isfile(f"{dest}{ud}/nsmgrd.service")
 
 
-def test_reference_config_declares_nothing_and_its_examples_are_valid(nsmgr, tmp_path):
-    ref = os.path.join(CONF, "nsmgr.conf")
-    assert nsmgr.ok("apply", "-c", ref, "--dry-run").stdout.strip() == "nothing to change"
-    # Uncommented, the examples in it must be a valid config.
-    lines, on = [], False
-    for l in open(ref):
-        on = on or l.startswith("# host = {")
-        if on:
-            lines.append(l[2:] if l.startswith("# ") else l.lstrip("#"))
-    p = tmp_path / "ref.conf"
-    p.write_text("".join(lines))
-    out = nsmgr.ok("apply", "-c", str(p), "--dry-run").stdout
-    assert "blue: create namespace" in out and "create bridge br-lab" in out
-
-
 # --- under systemd ---------------------------------------------------------------
 
 class Installed:

@@ -22,6 +22,12 @@ expect ' 0% packet loss' ip netns exec vrfdemo ip vrf exec vrf-blue ping -c1 -W2
 
 expect '^nothing to change$' nsmgrctl apply -c /test/vrf.conf
 
+# Out of the VRF: the config drops eth0 from its members.
+sed 's/members = \[ "eth0" \]/members = [ ]/; /table = 100; }/d; /table = 100; metric = 10; }/d; s/routes = (/routes = ( { to = "198.18.42.0\/24"; via = "198.18.40.1"; }/' /test/vrf.conf > /test/novrf.conf
+expect 'release eth0 from VRF vrf-blue' nsmgrctl apply -c /test/novrf.conf
+reject 'master' ip -n vrfdemo link show eth0
+expect '^nothing to change$' nsmgrctl apply -c /test/novrf.conf
+
 # Tear-down: an empty config removes what apply made.
 : > /test/empty.conf
 expect 'delete namespace' nsmgrctl apply -c /test/empty.conf

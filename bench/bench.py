@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""nsmgr's benchmarks: nsmgr side by side with `ip netns`, the tutorial `ip`
+recipe, `ip -batch`, the CNI plugins and minimal C floors.
+
+    bench/bench.py [--quick] [--runs R] [--n 100,500,1000] [--build build]
+
+Every measurement ("trial") runs in a sandbox of its own: a new mount and
+network namespace with tmpfs over /run (so /run/netns and /run/nsmgr start
+empty) and over nsmgr's folders (tests/lib/sandbox.py). The sandbox's
+network namespace plays the host; nothing reaches the machine's network.
+Namespaces a trial made die with its sandbox; the kernel frees them later,
+asynchronously (cleanup_net on a workqueue), so between trials, outside any
+timed region, the harness waits until the kernel's count of network
+namespaces (net_namespace objects in /proc/slabinfo) is back where it was
+before that trial, then settles a little more.
+
+Rounds interleave: each round runs every (workload, tool, N) once, in an
+order shuffled per round; the result of each is the median over rounds.
+Results: bench/results/results.{md,json,csv}, per-namespace plot
+bench/results/per-ns.{svg,png}.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+
+CNI_PATH = "/usr/lib/cni"
+TIMED = None                  # build/bench/timed, set from --build
+WORK = "/run/bench"           # inside each trial's sandbox (tmpfs)
+GATEWAY = "198.18.0.1"
+
+
+def ip4(i):
+    """Address of namespace i on the bench network 198.18.0.0/16."""
+    h = i + 2
+    return f"198.18.{h >> 8}.{h & 255}"
+
+
+# --- inputs every tool gets, written before the clock starts --------------
+
+def conf_create(n):
+    body = ",\n".join(f'  {{ name = "ns{i}"; }}' for i in range(n))
+    return f"namespaces = (\n{body}\n);\n"
+
+
+def conf_wire(n):
+    lines = ['host = { bridges = ( { name = "br0"; addresses = [ "198.18.0.1/16" ]; } ); };',
+             "namespaces = ("]
+    for i in range(n):
+        lines.append(
+            f'  {{ name = "ns{i}"; interfaces = ( {{ name = "eth0"; type = "veth"; bridge = "br0"; '
+            f'peer = {{ name = "vh{i}"; }}; addresses = [ "{ip4(i)}/16" ]; }} ); '
+            f'routes = ( {{ to = "default"; via = "{GATEWAY}"; }} ); }}' + ("," if i < n - 1 else ""))
+    lines.append(");")
+    return "\n".join(lines) + "\n"
+
+
+def tutorial_script(n):
+    """The classic tutorial, one `ip` command a step, in a shell loop: the
+    veth is made in the host and its end moved into the namespace."""
+    s = ["set -e",
+         "ip link add br0 type bridge",
+         f"ip addr add {GATEWAY}/16 dev br0",
+         "ip link set br0 up",
+         f"for i in $(seq 0 {n - 1}); do",
+         "  h=$((i + 2))",
+         "  ip netns add ns$i",
+         "  ip link add vh$i type veth peer name ei$i",
+         "  ip link set ei$i netns ns$i",
+         "  ip link set vh$i master br0",
+         "  ip netns exec ns$i ip addr add 198.18.$((h >> 8)).$((h & 255))/16 dev ei$i",
+         "  ip netns exec ns$i ip link set ei$i up",
+         "  ip netns exec ns$i ip link set lo up",
+         "  ip link set vh$i up",
+         f"  ip netns exec ns$i ip route add default via {GATEWAY}",
+         "done"]
+    return "\n".join(s) + "\n"
+
+
+def ip_batch_files(n):
+    """ip -batch done well: one batch in the host (namespaces, veths made with
+    their inner end in the namespace, on the bridge), then one `ip -n NS
+    -batch` per namespace for what only works from inside. IPv6 link-local
+    generation off, like nsmgr and the floor, for the same result."""
+    host = ["link add br0 type bridge",
+            "link set br0 addrgenmode none",
+            f"addr add {GATEWAY}/16 dev br0",
+            "link set br0 up"]
+    inner = {}
+    for i in range(n):
+        host += [f"netns add ns{i}",
+                 f"link add vh{i} master br0 type veth peer name eth0 netns ns{i}",
+                 f"link set vh{i} addrgenmode none",
+                 f"link set vh{i} up"]
+        inner[i] = "\n".join(["link set lo up",
+                              "link set eth0 addrgenmode none",
+                              "link set eth0 up",
+                              f"addr add {ip4(i)}/16 dev eth0",
+                              f"route add default via {GATEWAY}"]) + "\n"
+    return "\n".join(host) + "\n", inner
+
+
+CNI_BRIDGE = {
+    "cniVersion": "1.0.0", "name": "bench", "type": "bridge", "bridge": "br0", "isGateway": True,
+    "ipam": {"type": "host-local", "ranges": [[{"subnet": "198.18.0.0/16", "gateway": GATEWAY}]],
+             "routes": [{"dst": "0.0.0.0/0"}], "dataDir": WORK + "/cni-ipam"},
+}
+CNI_LOOPBACK = {"cniVersion": "1.0.0", "name": "lo", "type": "loopback"}
+
+
+def cni_script(n):
+    """What a runtime does per container: make the namespace (here with ip
+    netns add), then ADD loopback and bridge (host-local IPAM)."""
+    return "\n".join([
+        "set -e",
+        f"export CNI_COMMAND=ADD CNI_IFNAME=eth0 CNI_PATH={CNI_PATH}",
+        f"for i in $(seq 0 {n - 1}); do",
+        "  ip netns add ns$i",
+        f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i CNI_IFNAME=lo {CNI_PATH}/loopback < {WORK}/lo.json > /dev/null",
+        f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i {CNI_PATH}/bridge < {WORK}/bridge.json > /dev/null",
+        "done"]) + "\n"
+
+
+def loop_script(cmd, n):
+    return f"set -e\nfor i in $(seq 0 {n - 1}); do {cmd}; done\n"
+
+
+# --- running and timing ----------------------------------------------------
+
+def run_timed(argv, stdin=None, env=None):
+    """Runs argv to its end through bench/timed.c; returns (seconds, peak
+    RSS in KiB). Wall time from spawn to reaped exit, so every tool pays
+    its own start-up; the RSS is the tool's, not this interpreter's."""
+    result = WORK + "/timed.out"
+    with open(stdin or os.devnull) as fin:
+        p = subprocess.run([TIMED, result, "--"] + argv, stdin=fin, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=env)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed with {p.returncode}: {p.stderr.decode(errors='replace')[-1000:]}")
+    with open(result) as f:
+        t, rss = f.read().split()
+    return float(t), int(rss)
+
+
+def run(argv, **kw):
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kw)
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def kmem_kib():
+    """Kernel memory that namespaces take: slab, per-CPU, vmalloc, stacks."""
+    m = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":", 1)
+            m[k] = int(v.split()[0])
+    return m["Slab"] + m.get("Percpu", 0) + m["VmallocUsed"] + m["KernelStack"] + m["PageTables"]
+
+
+class Tools:
+    def __init__(self, build):
+        self.build = os.path.abspath(build)
+        self.nsmgrctl = os.path.join(self.build, "nsmgrctl")
+        self.nsmgrd = os.path.join(self.build, "nsmgrd")
+        self.floor_create = os.path.join(self.build, "bench", "floor-create")
+        self.floor_wire = os.path.join(self.build, "bench", "floor-wire")
+        self.ip = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "/sbin/ip"
+        self.bash = "/bin/bash"
+
+
+def trial(spec):
+    """One measurement, in a fresh sandbox. Returns a dict of numbers."""
+    from sandbox import Sandbox
+
+    global TIMED
+    T = Tools(spec["build"])
+    TIMED = os.path.join(T.build, "bench", "timed")
+    n, w, v = spec["n"], spec["workload"], spec["variant"]
+    out = {}
+    with Sandbox() as sb:
+        os.makedirs(WORK, exist_ok=True)
+        wire_conf, create_conf = WORK + "/wire.conf", WORK + "/create.conf"
+
+        def sh(text, name="script.sh"):
+            write(f"{WORK}/{name}", text)
+            return [T.bash, f"{WORK}/{name}"]
+
+        if w == "create":
+            if v == "floor":
+                k0 = kmem_kib()
+                out["t"], _ = run_timed([T.floor_create, "create", str(n), "ns"])
+                out["kmem_per_ns_kib"] = (kmem_kib() - k0) / n
+            elif v == "nsmgr-apply":
+                write(create_conf, conf_create(n))
+                out["t"], out["rss_kib"] = run_timed([T.nsmgrctl, "apply", "-c", create_conf])
+            elif v == "nsmgr-create":
+                out["t"], _ = run_timed(sh(loop_script(f"{T.nsmgrctl} create ns$i", n)))
+            elif v == "ip-loop":
+                out["t"], _ = run_timed(sh(loop_script(f"{T.ip} netns add ns$i", n)))
+            elif v == "ip-batch":
+                write(WORK + "/b", "".join(f"netns add ns{i}\n" for i in range(n)))
+                out["t"], _ = run_timed([T.ip, "-batch", WORK + "/b"])
+            if len(os.listdir("/run/netns")) != n:
+                raise RuntimeError(f"create {v}: {len(os.listdir('/run/netns'))} namespaces, not {n}")
+
+        elif w == "delete":
+            write(WORK + "/add", "".join(f"netns add ns{i}\n" for i in range(n)))
+            if v == "floor":
+                run([T.floor_create, "create", str(n), "ns"])
+                out["t"], _ = run_timed([T.floor_create, "delete", str(n), "ns"])
+            elif v == "nsmgr-apply":
+                write(create_conf, conf_create(n))
+                run([T.nsmgrctl, "apply", "-c", create_conf])
+                write(WORK + "/empty.conf", "namespaces = ( );\n")
+                out["t"], _ = run_timed([T.nsmgrctl, "apply", "-c", WORK + "/empty.conf"])
+            elif v == "nsmgr-delete":
+                run([T.bash, "-c", loop_script(f"{T.nsmgrctl} create ns$i", n)])
+                out["t"], _ = run_timed(sh(loop_script(f"{T.nsmgrctl} delete ns$i", n)))
+            elif v == "ip-loop":
+                run([T.ip, "-batch", WORK + "/add"])
+                out["t"], _ = run_timed(sh(loop_script(f"{T.ip} netns del ns$i", n)))
+            elif v == "ip-batch":
+                run([T.ip, "-batch", WORK + "/add"])
+                write(WORK + "/del", "".join(f"netns del ns{i}\n" for i in range(n)))
+                out["t"], _ = run_timed([T.ip, "-batch", WORK + "/del"])
+            if os.listdir("/run/netns"):
+                raise RuntimeError(f"delete {v}: namespaces left")
+
+        elif w == "wire":
+            if v.startswith("floor"):
+                args = [T.floor_wire, str(n)] + {"floor": [], "floor-ipv6": ["--ipv6"],
+                                                  "floor-move": ["--move"]}[v]
+                k0 = kmem_kib()
+                out["t"], _ = run_timed(args)
+                out["kmem_per_ns_kib"] = (kmem_kib() - k0) / n
+            elif v == "nsmgr":
+                write(wire_conf, conf_wire(n))
+                out["t"], out["rss_kib"] = run_timed([T.nsmgrctl, "apply", "-c", wire_conf])
+                out["t_reapply"], out["rss_reapply_kib"] = run_timed([T.nsmgrctl, "apply", "-c", wire_conf])
+            elif v == "ip-tutorial":
+                out["t"], _ = run_timed(sh(tutorial_script(n)))
+            elif v == "ip-batch":
+                host, inner = ip_batch_files(n)
+                write(WORK + "/host.batch", host)
+                for i, text in inner.items():
+                    write(f"{WORK}/ns{i}.batch", text)
+                out["t"], _ = run_timed(sh(
+                    f"set -e\n{T.ip} -batch {WORK}/host.batch\n"
+                    f"for i in $(seq 0 {n - 1}); do {T.ip} -n ns$i -batch {WORK}/ns$i.batch; done\n"))
+            elif v == "cni":
+                os.makedirs(WORK + "/cni-ipam", exist_ok=True)
+                write(WORK + "/bridge.json", json.dumps(CNI_BRIDGE))
+                write(WORK + "/lo.json", json.dumps(CNI_LOOPBACK))
+                out["t"], _ = run_timed(sh(cni_script(n)))
+            check_wired(T, n, v)
+
+        elif w == "list":
+            run([T.floor_create, "create", str(n), "ns"])
+            a, b = [], []
+            for _ in range(5):
+                a.append(run_timed([T.nsmgrctl, "list"])[0])
+                b.append(run_timed([T.ip, "netns", "list"])[0])
+            out["nsmgr"], out["ip"] = statistics.median(a), statistics.median(b)
+
+        elif w == "daemon":
+            write(wire_conf, conf_wire(n))
+            run([T.nsmgrctl, "apply", "-c", wire_conf])
+            out.update(daemon_adopt(T, wire_conf, sb))
+    return out
+
+
+def check_wired(T, n, v):
+    """The result every tool must leave: n namespaces whose last one has an
+    address on a veth, lo up and a default route via the bridge."""
+    got = len(os.listdir("/run/netns"))
+    if got != n:
+        raise RuntimeError(f"wire {v}: {got} namespaces, not {n}")
+    last = f"ns{n - 1}"
+    addrs = json.loads(subprocess.run([T.ip, "-n", last, "-j", "addr"], check=True,
+                                      capture_output=True, text=True).stdout)
+    have = {(l["ifname"], a["local"]) for l in addrs for a in l.get("addr_info", [])
+            if a["family"] == "inet"}
+    lo_up = any(l["ifname"] == "lo" and "UP" in l["flags"] for l in addrs)
+    routes = subprocess.run([T.ip, "-n", last, "route", "show", "default"], check=True,
+                            capture_output=True, text=True).stdout
+    if not any(a == ip4(n - 1) for _, a in have) and v != "cni":
+        raise RuntimeError(f"wire {v}: {last} lacks {ip4(n - 1)}: {have}")
+    if not lo_up or GATEWAY not in routes:
+        raise RuntimeError(f"wire {v}: {last} is not wired (lo up {lo_up}, routes {routes!r})")
+
+
+def daemon_adopt(T, conf, sb):
+    """Starts nsmgrd with n namespaces that exist already; times READY=1 on
+    our NOTIFY_SOCKET, then reads its resident memory once it settled."""
+    path = WORK + "/notify"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    s.bind(path)
+    env = dict(os.environ, NOTIFY_SOCKET=path)
+    t0 = time.perf_counter()
+    p = sb.spawn([T.nsmgrd, "-c", conf], env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = t0 + 60
+        ready = None
+        while ready is None:
+            left = deadline - time.perf_counter()
+            if left <= 0 or p.poll() is not None:
+                raise RuntimeError("nsmgrd did not signal READY=1" +
+                                   (f" (exited {p.returncode})" if p.poll() is not None else ""))
+            s.settimeout(left)
+            try:
+                msg = s.recv(4096).decode(errors="replace")
+            except socket.timeout:
+                continue
+            if "READY=1" in msg.split("\n"):
+                ready = time.perf_counter() - t0
+        time.sleep(2)
+        rss = None
+        with open(f"/proc/{p.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+        return {"t": ready, "rss_kib": rss}
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        s.close()
+
+
+# --- the driver ------------------------------------------------------------
+
+def netns_count():
+    with open("/proc/slabinfo") as f:
+        for line in f:
+            if line.startswith("net_namespace "):
+                return int(line.split()[1])
+    return None
+
+
+def settle(before, log):
+    """Waits, outside any timed region, until the kernel freed what the last
+    trial left: the count of network namespaces is back to what it was
+    before that trial. Others may make namespaces on this machine too, so a
+    little slack is allowed; then a fixed settle time."""
+    t0 = time.time()
+    while True:
+        c = netns_count()
+        if c is None or c <= before + 16:
+            break
+        if time.time() - t0 > 120:
+            log(f"  settle: still {c} network namespaces (before the trial: {before}) after 120 s, going on")
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return time.time() - t0
+
+
+def plan(ns, have_daemon, quick, full=False):
+    items = []
+    for n in ns:
+        for v in ("floor", "nsmgr-apply", "nsmgr-create", "ip-loop", "ip-batch"):
+            items.append(("create", v, n))
+        for v in ("floor", "nsmgr-apply", "nsmgr-delete", "ip-loop", "ip-batch"):
+            items.append(("delete", v, n))
+        for v in ("floor", "floor-ipv6", "nsmgr", "ip-tutorial", "ip-batch", "cni"):
+            # The tutorial loop's targets are at N <= 500; at 1000 it alone
+            # would take minutes a round.
+            if v == "ip-tutorial" and n > 500 and not full:
+                continue
+            items.append(("wire", v, n))
+        if n == min(ns) and not quick:
+            items.append(("wire", "floor-move", n))
+        items.append(("list", "both", n))
+        if have_daemon:
+            items.append(("daemon", "nsmgrd", n))
+    return items
+
+
+def machine():
+    def cmd(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "?"
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "iproute2": cmd(["ip", "-V"]),
+        "cni_plugins": cmd(["dpkg-query", "-W", "-f=${Version}", "containernetworking-plugins"]),
+        "libnl": cmd(["dpkg-query", "-W", "-f=${Version}", "libnl-3-200"]),
+        "nsmgr_commit": cmd(["git", "-C", TOP, "rev-parse", "--short", "HEAD"]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trial", help=argparse.SUPPRESS)
+    ap.add_argument("--quick", action="store_true", help="smoke run: small N, 3 rounds")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--n", help="comma-separated namespace counts")
+    ap.add_argument("--build", default=os.path.join(TOP, "build"))
+    ap.add_argument("--only", help="comma-separated workloads to run")
+    ap.add_argument("--full", action="store_true", help="also the tutorial loop at N > 500")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args()
+
+    if a.trial:
+        print(json.dumps(trial(json.loads(a.trial))))
+        return 0
+
+    if os.geteuid() != 0:
+        print("bench: needs root (it makes network namespaces, in a sandbox)", file=sys.stderr)
+        return 1
+    ns = [int(x) for x in a.n.split(",")] if a.n else ([20, 50] if a.quick else [100, 500, 1000])
+    runs = a.runs or (3 if a.quick else 5)
+    out_dir = os.path.join(a.out, "quick") if a.quick else a.out
+    os.makedirs(out_dir, exist_ok=True)
+    tools = Tools(a.build)
+    for f in (tools.nsmgrctl, tools.floor_create, tools.floor_wire, os.path.join(tools.build, "bench", "timed")):
+        if not os.access(f, os.X_OK):
+            print(f"bench: {f} is missing; run make bench", file=sys.stderr)
+            return 1
+    have_daemon = os.access(tools.nsmgrd, os.X_OK)
+    items = plan(ns, have_daemon, a.quick, a.full)
+    if a.only:
+        keep = set(a.only.split(","))
+        items = [i for i in items if i[0] in keep]
+
+    log_f = open(os.path.join(out_dir, "log.txt"), "w")
+
+    def log(msg):
+        print(msg, flush=True)
+        log_f.write(msg + "\n")
+        log_f.flush()
+
+    info = machine()
+    log(f"bench: {len(items)} measurements x {runs} rounds, N = {ns}; "
+        f"kernel {info['kernel']}, {info['cpus']} CPUs ({info['cpu']})")
+    if not have_daemon:
+        log("bench: nsmgrd not built: daemon adopt and nsmgrd RSS are not measured")
+    raw = {}
+    rng = random.Random(7)
+    t_start = time.time()
+    settle_total = 0.0
+    for r in range(runs):
+        order = items[:]
+        rng.shuffle(order)
+        for (w, v, n) in order:
+            before = netns_count() or 0
+            spec = {"workload": w, "variant": v, "n": n, "build": tools.build}
+            p = subprocess.run([sys.executable, os.path.abspath(__file__), "--trial", json.dumps(spec)],
+                               capture_output=True, text=True, cwd=TOP)
+            settle_total += settle(before, log)
+            if p.returncode != 0:
+                log(f"round {r + 1}: {w} {v} N={n}: FAILED\n{p.stderr.strip()}")
+                raw.setdefault(f"{w}|{v}|{n}", []).append({"error": p.stderr.strip()[-2000:]})
+                continue
+            res = json.loads(p.stdout.strip().splitlines()[-1])
+            raw.setdefault(f"{w}|{v}|{n}", []).append(res)
+            shown = ", ".join(f"{k}={val:.4g}" for k, val in res.items() if isinstance(val, (int, float)))
+            log(f"round {r + 1}/{runs}: {w:6} {v:12} N={n:<5} {shown}")
+    info["runs"] = runs
+    info["ns"] = ns
+    info["elapsed_s"] = round(time.time() - t_start, 1)
+    info["settle_s"] = round(settle_total, 1)
+    with open(os.path.join(out_dir, "raw.json"), "w") as f:
+        json.dump({"machine": info, "raw": raw}, f, indent=1)
+    import report
+    report.write_all(out_dir, info, raw, have_daemon)
+    log(f"bench: done in {info['elapsed_s']} s ({info['settle_s']} s of it waiting for the kernel to free namespaces); "
+        f"results in {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

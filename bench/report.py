@@ -1,0 +1,272 @@
+"""Turns bench.py's raw measurements into the table (Markdown, CSV, JSON)
+and the per-namespace plot. Ratios are medians over rounds of the ratio
+measured within each round (both sides ran in the same round, interleaved);
+times are medians over rounds and are context only."""
+
+import csv
+import json
+import os
+import statistics
+import subprocess
+
+NAMES = {
+    ("create", "floor"): "syscall floor (C)",
+    ("create", "nsmgr-apply"): "nsmgrctl apply",
+    ("create", "nsmgr-create"): "N x nsmgrctl create",
+    ("create", "ip-loop"): "N x ip netns add",
+    ("create", "ip-batch"): "ip -batch",
+    ("delete", "floor"): "syscall floor (C)",
+    ("delete", "nsmgr-apply"): "nsmgrctl apply (empty config)",
+    ("delete", "nsmgr-delete"): "N x nsmgrctl delete",
+    ("delete", "ip-loop"): "N x ip netns del",
+    ("delete", "ip-batch"): "ip -batch",
+    ("wire", "floor"): "libnl floor (C)",
+    ("wire", "floor-ipv6"): "libnl floor, IPv6 on",
+    ("wire", "floor-move"): "libnl floor, veth moved",
+    ("wire", "nsmgr"): "nsmgrctl apply",
+    ("wire", "ip-tutorial"): "tutorial ip loop",
+    ("wire", "ip-batch"): "ip -batch",
+    ("wire", "cni"): "CNI bridge+host-local+loopback",
+}
+ORDER = {
+    "create": ["floor", "nsmgr-apply", "nsmgr-create", "ip-loop", "ip-batch"],
+    "delete": ["floor", "nsmgr-apply", "nsmgr-delete", "ip-loop", "ip-batch"],
+    "wire": ["floor", "nsmgr", "floor-ipv6", "floor-move", "ip-tutorial", "ip-batch", "cni"],
+}
+
+
+def _ok(v):
+    return [x for x in v if "error" not in x]
+
+
+def med(raw, w, v, n, key="t"):
+    xs = [x[key] for x in _ok(raw.get(f"{w}|{v}|{n}", [])) if x.get(key) is not None]
+    return statistics.median(xs) if xs else None
+
+
+def runs_of(raw, w, v, n, key="t"):
+    return [x.get(key) if "error" not in x else None for x in raw.get(f"{w}|{v}|{n}", [])]
+
+
+def paired_ratio(a, b):
+    """Median over rounds of a[r] / b[r]; rounds where either failed are
+    left out."""
+    rs = [x / y for x, y in zip(a, b) if x is not None and y]
+    return statistics.median(rs) if rs else None
+
+
+def fmt_ms(sec, n):
+    return "—" if sec is None else f"{sec * 1000 / n:.3g}"
+
+
+def fmt_x(r):
+    return "—" if r is None else f"{r:.2f}×"
+
+
+def targets(raw, ns, have_daemon):
+    rows = []   # (target, N, measured text, required text, met: True/False/None, note)
+
+    def add(name, n, val, req, met, note=""):
+        rows.append((name, n, val, req, met, note))
+
+    big = max(ns)
+    mid = [n for n in ns if n != big] or ns
+    # create
+    r = paired_ratio(runs_of(raw, "create", "nsmgr-apply", big), runs_of(raw, "create", "floor", big))
+    add("create: nsmgrctl apply / syscall floor", big, fmt_x(r), "≤ 1.30×", None if r is None else r <= 1.3)
+    r = paired_ratio(runs_of(raw, "create", "ip-loop", big), runs_of(raw, "create", "nsmgr-apply", big))
+    add("create: ip netns add loop / nsmgrctl apply", big, fmt_x(r), "≥ 5×", None if r is None else r >= 5)
+    # wire
+    for n in mid:
+        r = paired_ratio(runs_of(raw, "wire", "nsmgr", n), runs_of(raw, "wire", "floor", n))
+        add("wire: nsmgrctl apply / libnl floor", n, fmt_x(r), "≤ 1.50×", None if r is None else r <= 1.5)
+    for n in mid:
+        r = paired_ratio(runs_of(raw, "wire", "ip-tutorial", n), runs_of(raw, "wire", "nsmgr", n))
+        add("wire: tutorial ip loop / nsmgrctl apply", n, fmt_x(r), "≥ 20×", None if r is None else r >= 20)
+    for n in mid:
+        r = paired_ratio(runs_of(raw, "wire", "cni", n), runs_of(raw, "wire", "nsmgr", n))
+        add("wire: CNI plugins / nsmgrctl apply", n, fmt_x(r), "≥ 10×", None if r is None else r >= 10)
+    # re-apply
+    for n in ns:
+        r = paired_ratio(runs_of(raw, "wire", "nsmgr", n, "t_reapply"), runs_of(raw, "wire", "nsmgr", n))
+        add("re-apply, nothing to change / first apply", n, "—" if r is None else f"{r * 100:.1f} %", "≤ 10 %",
+            None if r is None else r <= 0.10)
+    # daemon
+    if have_daemon:
+        t = med(raw, "daemon", "nsmgrd", big)
+        add("nsmgrd start, adopting N namespaces", big, "—" if t is None else f"{t:.3f} s", "≤ 1 s",
+            None if t is None else t <= 1.0)
+        m = med(raw, "daemon", "nsmgrd", big, "rss_kib")
+        add("nsmgrd steady RSS", big, "—" if m is None else f"{m / 1024:.1f} MiB", "≤ 10 MiB",
+            None if m is None else m <= 10 * 1024)
+    else:
+        add("nsmgrd start, adopting N namespaces", big, "not measured: nsmgrd not built", "≤ 1 s", None)
+        add("nsmgrd steady RSS", big, "not measured: nsmgrd not built", "≤ 10 MiB", None)
+    # list
+    a = [x.get("nsmgr") if "error" not in x else None for x in raw.get(f"list|both|{big}", [])]
+    b = [x.get("ip") if "error" not in x else None for x in raw.get(f"list|both|{big}", [])]
+    r = paired_ratio(a, b)
+    add("list: nsmgrctl list / ip netns list", big, fmt_x(r), "≤ 1.00×", None if r is None else r <= 1.0)
+    # flatness: per-namespace cost at the largest N over the smallest
+    small = min(ns)
+    for w, v, fv in (("create", "nsmgr-apply", "floor"), ("wire", "nsmgr", "floor")):
+        g = [None if x is None or y is None else (x / big) / (y / small)
+             for x, y in zip(runs_of(raw, w, v, big), runs_of(raw, w, v, small))]
+        fg = [None if x is None or y is None else (x / big) / (y / small)
+              for x, y in zip(runs_of(raw, w, fv, big), runs_of(raw, w, fv, small))]
+        gm = statistics.median([x for x in g if x]) if any(g) else None
+        fm = statistics.median([x for x in fg if x]) if any(fg) else None
+        extra = paired_ratio(g, fg)
+        add(f"{w}: per-namespace cost at N={big} / at N={small}, nsmgr", f"{small}→{big}",
+            "—" if gm is None else f"{gm:.2f}× (floor {fm:.2f}×)" if fm else f"{gm:.2f}×",
+            "≤ 1.25×, or no more than the floor's own growth (+10 %)",
+            None if gm is None else (gm <= 1.25 or (extra is not None and extra <= 1.10)),
+            "" if extra is None else f"nsmgr's growth / floor's growth {extra:.2f}×")
+    return rows
+
+
+def write_all(out_dir, info, raw, have_daemon):
+    ns = info["ns"]
+    md = []
+    md.append(f"Machine: Linux {info['kernel']}, {info['cpus']} CPUs ({info['cpu']}), {info['memory_gib']} GiB; "
+              f"{info['iproute2']}; containernetworking-plugins {info['cni_plugins']}; libnl {info['libnl']}; "
+              f"nsmgr {info['nsmgr_commit']}; {info['date']}.")
+    md.append(f"Median of {info['runs']} interleaved rounds, each measurement in a fresh sandbox; "
+              "between measurements the harness waited until the kernel had freed the previous one's "
+              f"namespaces (net_namespace count in /proc/slabinfo back to what it was before, ± 16 for other users of the machine; {info['settle_s']} s "
+              f"in all, outside the timed regions). Whole run: {info['elapsed_s']} s.")
+    md.append("")
+    md.append("### Targets (ratios measured within each round, median over rounds)")
+    md.append("")
+    md.append("| target | N | measured | required | met |")
+    md.append("|---|---|---|---|---|")
+    trows = targets(raw, ns, have_daemon)
+    for name, n, val, req, met, note in trows:
+        mark = "not measured" if met is None else ("**yes**" if met else "**NO**")
+        md.append(f"| {name} | {n} | {val}{' — ' + note if note else ''} | {req} | {mark} |")
+    md.append("")
+    for w, title in (("create", "create: N empty pinned namespaces"),
+                     ("delete", "delete: N pinned namespaces (the kernel frees them afterwards, asynchronously)"),
+                     ("wire", "wire: N namespaces on one bridge (veth, address, lo up, default route), "
+                              "namespaces and bridge made in the timed region")):
+        md.append(f"### {title}")
+        md.append("")
+        md.append("ms per namespace (median total / N), and × of the floor measured in the same rounds.")
+        md.append("")
+        md.append("| tool | " + " | ".join(f"N={n}" for n in ns) + " |")
+        md.append("|---|" + "---|" * len(ns))
+        for v in ORDER[w]:
+            if not any(raw.get(f"{w}|{v}|{n}") for n in ns):
+                continue
+            cells = []
+            for n in ns:
+                t = med(raw, w, v, n)
+                if t is None:
+                    errs = [x for x in raw.get(f"{w}|{v}|{n}", []) if "error" in x]
+                    cells.append("failed" if errs else "—")
+                    continue
+                r = paired_ratio(runs_of(raw, w, v, n), runs_of(raw, w, "floor", n))
+                cells.append(f"{fmt_ms(t, n)}" + ("" if v == "floor" or r is None else f" ({fmt_x(r)})"))
+            md.append(f"| {NAMES[(w, v)]} | " + " | ".join(cells) + " |")
+        md.append("")
+    md.append("### re-apply, list, memory")
+    md.append("")
+    md.append("| measurement | " + " | ".join(f"N={n}" for n in ns) + " |")
+    md.append("|---|" + "---|" * len(ns))
+
+    def row(name, f):
+        md.append(f"| {name} | " + " | ".join(f(n) for n in ns) + " |")
+
+    row("first apply (wire config), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n) is None
+        else f"{med(raw, 'wire', 'nsmgr', n) * 1000:.1f}")
+    row("re-apply, nothing to change, ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply") is None
+        else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply') * 1000:.1f}")
+
+    def lst(n, k):
+        xs = [x[k] for x in _ok(raw.get(f"list|both|{n}", []))]
+        return "—" if not xs else f"{statistics.median(xs) * 1000:.2f}"
+    row("nsmgrctl list, ms", lambda n: lst(n, "nsmgr"))
+    row("ip netns list, ms", lambda n: lst(n, "ip"))
+    row("nsmgrctl apply peak RSS (wire), MiB", lambda n: "—" if med(raw, "wire", "nsmgr", n, "rss_kib") is None
+        else f"{med(raw, 'wire', 'nsmgr', n, 'rss_kib') / 1024:.1f}")
+    row("nsmgrctl apply peak RSS (create), MiB", lambda n: "—" if med(raw, "create", "nsmgr-apply", n, "rss_kib") is None
+        else f"{med(raw, 'create', 'nsmgr-apply', n, 'rss_kib') / 1024:.1f}")
+    if have_daemon:
+        row("nsmgrd start (adopt), s", lambda n: "—" if med(raw, "daemon", "nsmgrd", n) is None
+            else f"{med(raw, 'daemon', 'nsmgrd', n):.3f}")
+        row("nsmgrd steady RSS, MiB", lambda n: "—" if med(raw, "daemon", "nsmgrd", n, "rss_kib") is None
+            else f"{med(raw, 'daemon', 'nsmgrd', n, 'rss_kib') / 1024:.1f}")
+    else:
+        row("nsmgrd start (adopt) and RSS", lambda n: "not measured: nsmgrd not built")
+    row("kernel memory per empty namespace, KiB (context)",
+        lambda n: "—" if med(raw, "create", "floor", n, "kmem_per_ns_kib") is None
+        else f"{med(raw, 'create', 'floor', n, 'kmem_per_ns_kib'):.0f}")
+    row("kernel memory per wired namespace, KiB (context)",
+        lambda n: "—" if med(raw, "wire", "floor", n, "kmem_per_ns_kib") is None
+        else f"{med(raw, 'wire', 'floor', n, 'kmem_per_ns_kib'):.0f}")
+    md.append("")
+    fails = {k: [x["error"] for x in v if "error" in x] for k, v in raw.items()}
+    fails = {k: v for k, v in fails.items() if v}
+    if fails:
+        md.append("### Failed measurements")
+        md.append("")
+        for k, v in fails.items():
+            md.append(f"- {k}: {len(v)} failed; last: `{v[-1].splitlines()[-1] if v[-1] else '?'}`")
+        md.append("")
+    md.append("![per-namespace cost against N](per-ns.svg)")
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+    with open(os.path.join(out_dir, "results.csv"), "w", newline="") as f:
+        c = csv.writer(f)
+        c.writerow(["workload", "tool", "N", "round", "seconds", "ms_per_ns", "extra"])
+        for k, v in raw.items():
+            w, tool, n = k.split("|")
+            for i, x in enumerate(v):
+                t = x.get("t")
+                extra = {a: b for a, b in x.items() if a != "t"}
+                c.writerow([w, tool, n, i + 1, "" if t is None else f"{t:.6f}",
+                            "" if t is None else f"{t * 1000 / int(n):.4f}", json.dumps(extra)])
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"machine": info, "targets": [dict(zip(("target", "n", "measured", "required", "met", "note"), r))
+                                                 for r in trows],
+                   "medians": {k: {"t": med(raw, *k.split("|")[:2], int(k.split("|")[2]))} for k in raw}},
+                  f, indent=1, default=str)
+    plot(out_dir, raw, ns)
+
+
+def plot(out_dir, raw, ns):
+    series = []
+    for w in ("create", "wire"):
+        for v in ORDER[w]:
+            pts = [(n, med(raw, w, v, n)) for n in ns]
+            pts = [(n, t * 1000 / n) for n, t in pts if t is not None]
+            if len(pts) < 1:
+                continue
+            fn = os.path.join(out_dir, f"plot-{w}-{v}.dat")
+            with open(fn, "w") as f:
+                for n, y in pts:
+                    f.write(f"{n} {y}\n")
+            series.append((w, v, fn))
+    if not series:
+        return
+    gp = []
+    gp.append("set multiplot layout 1,2 title 'nsmgr: cost per namespace against N (median; log scale)'")
+    for w, title in (("create", "create (empty pinned namespaces)"), ("wire", "wire (namespace on a bridge)")):
+        gp.append(f"set title '{title}'")
+        gp.append("set xlabel 'N (namespaces)'; set ylabel 'ms per namespace'")
+        gp.append("set logscale y; set grid; set key outside bottom center maxrows 4 font ',9'")
+        gp.append(f"set xrange [0:{max(ns) * 1.05:.0f}]")
+        parts = [f"'{fn}' using 1:2 with linespoints lw 2 title '{NAMES[(ww, v)]}'"
+                 for ww, v, fn in series if ww == w]
+        gp.append("plot " + ", ".join(parts))
+    gp.append("unset multiplot")
+    body = "\n".join(gp) + "\n"
+    for term, ext in (("svg size 1200,560 dynamic font 'sans,11'", "svg"), ("pngcairo size 1200,560 font 'sans,10'", "png")):
+        script = f"set terminal {term}\nset output '{os.path.join(out_dir, 'per-ns.' + ext)}'\n" + body
+        try:
+            subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"bench: gnuplot could not draw per-ns.{ext}: {getattr(e, 'stderr', e)}")

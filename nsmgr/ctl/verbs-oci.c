@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+#include "ctl.h"
+#include "fileio.h"
+#include "network.h"
+#include "reconcile.h"
+#include "netns.h"
+#include "oci.h"
+#include "ocihook.h"
+#include "owner.h"
+
+enum {
+        OPT_BUNDLE = 0x100,
+        OPT_JSON,
+        OPT_CONFIG,
+};
+
+static int on_option(int c, const char *arg, void *userdata) {
+        const char **bundle = userdata;
+
+        switch (c) {
+        case OPT_BUNDLE: *bundle = arg; break;
+        case OPT_JSON:   break; /* what oci prints is JSON anyway */
+        default:         return EXIT_USAGE;
+        }
+        return 0;
+}
+
+int verb_oci(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "bundle", required_argument, NULL, OPT_BUNDLE },
+                { "json",   no_argument,       NULL, OPT_JSON },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        const char *bundle = NULL, *name;
+        json_object *entry;
+        int optind, r;
+
+        r = parse_options(argc, argv, "oci", opts, "", on_option, &bundle, &optind);
+        if (r)
+                return r;
+        if (optind >= argc)
+                return usage_error("oci: missing NAME");
+        if (optind + 1 < argc)
+                return usage_error("oci: unexpected argument '%s'", argv[optind + 1]);
+        name = argv[optind];
+        if (bundle && !*bundle)
+                return usage_error("oci: --bundle needs a folder");
+
+        if (bundle) {
+                r = oci_bundle_join(bundle, name, &err);
+                if (r < 0)
+                        return fail(&err);
+                return 0;
+        }
+
+        r = netns_open(name, &fd, &err);
+        if (r < 0)
+                return fail(&err);
+        path = netns_path(name);
+        entry = oci_netns_entry(path);
+        if (!entry) {
+                log_error("cannot print the entry of '%s': out of memory", name);
+                return EXIT_FAILURE;
+        }
+        print_json(entry);
+        json_object_put(entry);
+        return 0;
+}
+
+static int on_hook_option(int c, const char *arg, void *userdata) {
+        const char **config = userdata;
+
+        switch (c) {
+        case OPT_CONFIG:
+        case 'c':
+                *config = arg;
+                return 0;
+        default:
+                return EXIT_USAGE;
+        }
+}
+
+/* org.nsmgr.network: attach the pinned namespace to a declared network,
+ * unless it is attached already (a restarted container, a hook run twice). */
+static int hook_attach(const OciHookRequest *req, const char *config, NmError *err) {
+        _cleanup_config_ Config *cfg = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *ifname = NULL;
+        AttachRequest ar = { .netns = req->pin, .network = req->network };
+        ReconcileReport report = {};
+        Cidr a4, a6;
+        int r;
+
+        r = config_load(config, &cfg, err);
+        if (r < 0)
+                return r;
+        lock = reconcile_lock(err);
+        if (lock < 0)
+                return lock;
+        r = network_attach(cfg, &ar, &ifname, &a4, &a6, err);
+        if (r == -EEXIST && err->msg && strstr(err->msg, "is already attached"))
+                nm_error_clear(err);
+        else if (r < 0)
+                return nm_error_prefix(err, r, "container '%s'", req->id);
+        r = reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &report, err);
+        reconcile_report_done(&report);
+        if (r < 0) {
+                _cleanup_error_ NmError undo = NM_ERROR_INIT;
+                ReconcileReport rr = {};
+
+                (void) network_detach(cfg, req->pin, req->network, &undo);
+                (void) reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &rr, &undo);
+                reconcile_report_done(&rr);
+                return nm_error_prefix(err, r, "container '%s': cannot attach '%s' to network '%s'", req->id,
+                                       req->pin, req->network);
+        }
+        return 0;
+}
+
+int verb_oci_hook(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, OPT_CONFIG },
+                {}
+        };
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_free_ char *text = NULL;
+        const char *config = NULL;
+        OciHookRequest req = {};
+        size_t len;
+        int optind, r;
+
+        r = parse_options(argc, argv, "oci-hook", opts, "c:", on_hook_option, &config, &optind);
+        if (r)
+                return r;
+        if (optind < argc)
+                return usage_error("oci-hook: unexpected argument '%s'", argv[optind]);
+        if (isatty(STDIN_FILENO))
+                return usage_error("oci-hook: reads the container state on stdin; an OCI runtime runs it as a createRuntime hook");
+
+        r = read_full_fd(STDIN_FILENO, &text, &len);
+        if (r < 0) {
+                log_error("oci-hook: cannot read the container state on stdin: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = oci_hook_parse(text, len, &req, &err);
+        if (r < 0)
+                return fail(&err);
+
+        r = oci_hook_pin(&req, &err);
+        if (r < 0) {
+                oci_hook_request_done(&req);
+                return fail(&err);
+        }
+        if (r > 0)
+                record_owner(req.pin, OWNER_HOOK);
+
+        if (req.network) {
+                bool pinned_now = r > 0;
+
+                r = hook_attach(&req, config, &err);
+                if (r < 0) {
+                        /* Half-wired is worse than not started: the pin made
+                         * by this run goes too, and the runtime refuses. */
+                        if (pinned_now) {
+                                _cleanup_error_ NmError undo = NM_ERROR_INIT;
+                                if (netns_unpin(req.pin, &undo) >= 0)
+                                        (void) owner_forget(req.pin);
+                        }
+                        oci_hook_request_done(&req);
+                        return fail(&err);
+                }
+        }
+
+        oci_hook_request_done(&req);
+        return 0;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "ipaddr.h"
+#include "strmap.h"
+
+/* Address leases of one network, kept as one file per leased address under
+ * /var/lib/nsmgr/ipam/NETWORK/ (surviving restarts and reboots). A lease
+ * file is created with O_EXCL (link() of a complete, fsync'ed temporary
+ * file), so two allocators can never hand out one address, even without
+ * the lock; the lock (flock on the directory) makes the scan for the lowest
+ * free address and the claim one step across concurrent nsmgrctl processes
+ * and nsmgrd. The network, broadcast and gateway addresses are never
+ * handed out. Nothing is rewritten when nothing changes. */
+
+typedef struct Lease {
+        Cidr addr;               /* the address, with the subnet's prefix length */
+        char *netns;
+        char *ifname;
+        char *origin;            /* "config" (declared) or "attach" (nsmgrctl attach, the OCI hook) */
+} Lease;
+
+typedef struct Ipam {
+        char *network;
+        char *dir;
+        Cidr subnet, subnet6;
+        Cidr gateway, gateway6;
+        int lockfd;
+        Lease *leases;
+        size_t n_leases;
+        StrMap by_addr, by_owner;  /* lookups stay O(1) with thousands of leases */
+        Cidr cursor, cursor6;      /* no free address below these */
+} Ipam;
+
+#define LEASE_CONFIG "config"
+#define LEASE_ATTACH "attach"
+
+/* Opens (creating) the lease folder of a network, locks it and reads the
+ * leases. dry_run: do not create anything; a missing folder is empty. */
+int ipam_open(const char *network, const Cidr *subnet, const Cidr *gateway, const Cidr *subnet6,
+              const Cidr *gateway6, bool dry_run, Ipam *ret, NmError *err);
+void ipam_close(Ipam *ipam);
+
+/* The lease of an owner in one family (AF_INET or AF_INET6), or NULL. */
+const Lease *ipam_find(const Ipam *ipam, int family, const char *netns, const char *ifname);
+const Lease *ipam_find_addr(const Ipam *ipam, const Cidr *addr);
+
+/* Leases an address for (netns, ifname): the requested one if given (an
+ * error if taken by another owner, or not a host address of the subnet),
+ * else the lowest free one. An existing lease of the owner is returned as
+ * is. dry_run computes without writing. Returns 1 if a lease was made, 0
+ * if the owner had it already. */
+int ipam_lease(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
+               const char *origin, bool dry_run, Cidr *ret, NmError *err);
+
+/* Gives a lease back (the file goes). */
+int ipam_release(Ipam *ipam, const Cidr *addr, NmError *err);
+/* Forgets a lease in memory only (a dry run's "would release"). */
+void ipam_forget(Ipam *ipam, const Cidr *addr);
+
+/* The default gateway of a subnet: its first host address. */
+Cidr ipam_first_host(const Cidr *subnet);
+/* True if addr is a host address of subnet (not the network address, not
+ * the IPv4 broadcast address). */
+bool ipam_is_host_addr(const Cidr *subnet, const Cidr *addr);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "config.h"
+#include "error.h"
+#include "state.h"
+
+/* Masquerading, forwarding and published ports, through libnftables, in a
+ * table of nsmgr's own: `inet nsmgr`. No other table is ever read,
+ * flushed or written. In it, four base chains (prerouting, output,
+ * postrouting: nat; forward: filter) hold only jumps to chains that each
+ * belong to one network (nw-*, fw-*) or to one namespace's published ports
+ * (pub-*), so removing a network removes exactly its chains and jumps.
+ * What nsmgr wrote, and what the kernel then listed, is recorded in the
+ * state, so a chain changed by hand is noticed and written again, and a
+ * re-apply with nothing to do writes nothing at all. */
+
+typedef struct NatPlan {
+        char *script;           /* nft commands, run as one transaction; NULL: nothing to do */
+        char **changes;         /* what they do, one line each */
+        bool remove_table;
+        json_object *record;    /* what to record once done (chains' rules, ports) */
+} NatPlan;
+
+int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err);
+/* Runs the plan and records what the kernel holds afterwards. */
+int nat_apply(const NatPlan *plan, State *state, NmError *err);
+void nat_plan_done(NatPlan *plan);
+
+/* Published ports as recorded in /run/nsmgr/ports.json, for show and list
+ * (a small file of its own: listing reads it, not the whole state). */
+json_object *nat_ports_load(void);
+/* One namespace's ("8080:80/tcp -> 198.18.20.10"). */
+char **nat_ports_of(json_object *ports, const char *netns);

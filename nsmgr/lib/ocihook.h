@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* The OCI runtime hook (`nsmgrctl oci-hook`, run by runc or crun as a
+ * createRuntime hook with the container's state on stdin). What it does is
+ * asked for with annotations in the container's config.json. */
+
+#define OCI_ANNOTATION_PREFIX "org.nsmgr."
+#define OCI_ANNOTATION_PIN     OCI_ANNOTATION_PREFIX "pin"
+#define OCI_ANNOTATION_NETWORK OCI_ANNOTATION_PREFIX "network"
+
+/* One request: the container, and one field per org.nsmgr.* annotation
+ * this build knows. */
+typedef struct OciHookRequest {
+        char *id;               /* the container's id, for messages */
+        pid_t pid;              /* its process, in its namespaces */
+        char *bundle;
+        char *pin;              /* org.nsmgr.pin=NAME: pin its network namespace as NAME */
+        char *network;          /* org.nsmgr.network=NET: attach NAME to the declared network NET */
+} OciHookRequest;
+
+/* Parses the state a runtime hands to a hook ({"ociVersion", "id",
+ * "status", "pid", "bundle", "annotations"}). A state without a pid, an
+ * annotation under org.nsmgr. that this build does not know, or a bad NAME
+ * is an error: the hook must not let a container start half-wired because
+ * of a typo or an nsmgr too old for its config. */
+int oci_hook_parse(const char *text, size_t len, OciHookRequest *ret, NmError *err);
+void oci_hook_request_done(OciHookRequest *req);
+
+/* org.nsmgr.pin: pins the network namespace of req->pid as req->pin, through
+ * a pidfd. Returns 1 when pinned now, 0 when NAME already was this very
+ * namespace (the hook ran twice, or a container that joined NAME carries
+ * the same annotation). NAME held by another namespace, and a container
+ * that has no network namespace of its own, are errors. */
+int oci_hook_pin(const OciHookRequest *req, NmError *err);

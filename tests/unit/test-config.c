@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "strv.h"
+
+/* Loads text as a config file; returns the error text (or NULL). */
+static char *load(const char *text, Config **ret) {
+        char path[] = "/tmp/nsmgr-unit-XXXXXX";
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        char *files[] = { path, NULL };
+        int fd, r;
+        char *msg = NULL;
+
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+        r = config_load_files(files, ret, &err);
+        if (r < 0)
+                msg = strdup(err.msg);
+        unlink(path);
+        return msg;
+}
+
+static void assert_error(const char *text, const char *needle) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(text, &c);
+
+        if (!msg || !strstr(msg, needle))
+                fail_msg("config:\n%s\nexpected an error with '%s', got: %s", text, needle, msg ? msg : "(none)");
+        assert_null(c);
+}
+
+static void parses_the_tutorial(void **state) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(
+                "host = { bridges = ( { name = \"br0\"; addresses = [ \"198.18.10.254/24\" ]; } );\n"
+                "         sysctls = [ \"net.ipv4.ip_forward = 1\" ]; };\n"
+                "namespaces = ( { name = \"red\";\n"
+                "  interfaces = ( { name = \"eth0\"; type = \"veth\"; bridge = \"br0\"; addresses = [ \"198.18.10.1/24\", \"fd00::1/64\" ]; mtu = 1400; } );\n"
+                "  routes = ( { to = \"default\"; via = \"198.18.10.254\"; }, { to = \"fd00:1::/64\"; via = \"fd00::2\"; metric = 5; table = 7; } );\n"
+                "  dns = { nameservers = [ \"198.18.0.53\" ]; search = [ \"lab\" ]; hosts = ( { address = \"198.18.10.2\"; names = [ \"blue\" ]; } ); };\n"
+                "} );\n",
+                &c);
+        const Netns *red;
+        const Iface *eth0;
+        char buf[CIDR_STRLEN];
+
+        assert_null(msg);
+        assert_non_null(c);
+        assert_int_equal(c->n_bridges, 1);
+        assert_string_equal(c->host_sysctls[0].key, "net.ipv4.ip_forward");
+        assert_string_equal(c->host_sysctls[0].value, "1");
+        red = config_find_netns(c, "red");
+        assert_non_null(red);
+        eth0 = netns_find_iface(red, "eth0");
+        assert_int_equal(eth0->kind, IFACE_VETH);
+        assert_int_equal(eth0->mtu, 1400);
+        assert_int_equal(eth0->n_addresses, 2);
+        assert_string_equal(cidr_format(&eth0->addresses[1], true, buf), "fd00::1/64");
+        /* The host end gets a derived, stable name of at most 15 bytes. */
+        assert_true(eth0->peer_name_derived);
+        assert_true(strlen(eth0->peer_name) <= 15);
+        {
+                _cleanup_free_ char *derived = veth_peer_name_derive("red", "eth0");
+                assert_string_equal(eth0->peer_name, derived);
+        }
+        assert_int_equal(red->n_routes, 2);
+        assert_int_equal(red->routes[0].dst.prefixlen, 0);
+        assert_int_equal(red->routes[0].table, 254);
+        assert_int_equal(red->routes[1].table, 7);
+        assert_int_equal(red->routes[1].metric, 5);
+        assert_true(red->dns.declared);
+        assert_string_equal(red->dns.hosts[0].names[0], "blue");
+        config_free(c);
+}
+
+static void derived_names_are_unique_and_short(void **state) {
+        _cleanup_free_ char *a = veth_peer_name_derive("a-very-long-namespace-name", "eth0");
+        _cleanup_free_ char *b = veth_peer_name_derive("a-very-long-namespace-name", "eth1");
+        _cleanup_free_ char *c = veth_peer_name_derive("weird name/with:chars", "eth0");
+
+        assert_true(strlen(a) <= 15 && strlen(c) <= 15);
+        assert_string_not_equal(a, b);
+        assert_null(strpbrk(c, " /:"));
+}
+
+static void reports_every_error_with_file_and_line(void **state) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load("namespaces = (\n { name = \"x\"; colour = 1; },\n { name = \"x\"; } );\n", &c);
+
+        assert_null(c);
+        assert_non_null(strstr(msg, ":2: namespace 'x': unknown setting 'colour'"));
+        assert_non_null(strstr(msg, ":3: namespace 'x' is declared twice (also at "));
+}
+
+static void refuses_bad_configs(void **state) {
+        assert_error("namespaces = ( { name = \"x\" } ", "syntax error");
+        assert_error("x = 1;", "top level: unknown setting 'x'");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; mtu = 1.5; } ); } );",
+                     "'mtu' must be an integer, not a number with a fraction");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; up = \"yes\"; } ); } );",
+                     "'up' must be a boolean, not a string");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"macvlan\"; } ); } );",
+                     "missing setting 'parent'");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"macvlan\"; parent = \"p\"; mode = \"odd\"; } ); } );",
+                     "macvlan mode \"odd\" is not one of");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 0; } ); } );",
+                     "'vni' must be an integer from 1 to 16777215");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 1; group = \"239.0.0.1\"; } ); } );",
+                     "a multicast 'group' needs 'parent'");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vrf\"; } ); } );",
+                     "missing setting 'table'");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"lo\"; type = \"veth\"; } ); } );",
+                     "'lo' is the namespace's loopback");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"a\"; type = \"veth\"; }, { name = \"a\"; type = \"veth\"; } ); } );",
+                     "interface 'a': declared twice");
+        assert_error("namespaces = ( { name = \"x\"; routes = ( { to = \"default\"; via = \"fd00::1\"; dev = \"lo\"; table = 255; } ); } );",
+                     "table 255 is reserved");
+        assert_error("namespaces = ( { name = \"x\"; routes = ( { to = \"198.18.0.0/16\"; via = \"fd00::1\"; } ); } );",
+                     "gateway and destination are of different families");
+        assert_error("namespaces = ( { name = \"x\"; routes = ( { to = \"198.18.0.0/16\"; } ); } );",
+                     "needs 'via' or 'dev'");
+        assert_error("namespaces = ( { name = \"x\"; sysctls = [ \"net/../../etc=1\" ]; } );", "is not a valid sysctl name");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; peer = { namespace = \"x\"; }; } ); } );",
+                     "the peer cannot be in the same namespace");
+        assert_error("host = { bridges = ( { name = \"br\"; } ); };\n"
+                     "namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; bridge = \"br\"; peer = { addresses = [ \"198.18.0.1/24\" ]; }; } ); } );",
+                     "cannot have addresses; put them on the bridge");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; peer = { name = \"br0\"; }; } ); } );\n"
+                     "host = { bridges = ( { name = \"br0\"; } ); };",
+                     "host interface name 'br0'");
+}
+
+static void networks_get_gateways_and_interface_names(void **state) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(
+                "networks = ( { name = \"lab\"; bridge = \"br-lab\"; subnet = \"198.18.20.0/24\"; subnet6 = \"fd00:20::/64\"; } );\n"
+                "namespaces = ( { name = \"web\"; interfaces = ( { name = \"eth0\"; type = \"veth\"; } );\n"
+                "                 networks = ( { network = \"lab\"; } ); ports = [ \"8080:80/tcp\", \"53:53/udp\" ]; } );\n",
+                &c);
+        char buf[CIDR_STRLEN];
+
+        assert_null(msg);
+        assert_string_equal(cidr_format(&c->networks[0].gateway, false, buf), "198.18.20.1");
+        assert_string_equal(cidr_format(&c->networks[0].gateway6, false, buf), "fd00:20::1");
+        assert_true(c->networks[0].masquerade);
+        /* eth0 is taken by a declared interface: the attachment gets eth1. */
+        assert_string_equal(c->netns[0].attachments[0].ifname, "eth1");
+        assert_int_equal(c->netns[0].n_ports, 2);
+        assert_int_equal(c->netns[0].ports[1].proto, 17);
+        assert_int_equal(c->netns[0].ports[0].host_port, 8080);
+        config_free(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(parses_the_tutorial),
+                cmocka_unit_test(derived_names_are_unique_and_short),
+                cmocka_unit_test(reports_every_error_with_file_and_line),
+                cmocka_unit_test(refuses_bad_configs),
+                cmocka_unit_test(networks_get_gateways_and_interface_names),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
