@@ -201,6 +201,23 @@ def test_nftables_changes_are_a_trigger(foreground, nsmgr, tmp_path):
     p.wait(timeout=10)
 
 
+def test_nat_rules_deleted_by_hand_are_back_within_a_second(foreground, nsmgr, tmp_path):
+    start, notify = foreground
+    log = tmp_path / "log"
+    p = start("-c", os.path.join(CONF, "lab.conf"), stderr=open(log, "w"))
+    notify.until("READY")
+    settled(nsmgr)
+    rules = run(["nft", "list", "table", "inet", "nsmgr"], check=True).stdout
+    assert "masquerade" in rules and "dnat ip to 198.18.20.2:80" in rules
+    run(["nft", "delete", "table", "inet", "nsmgr"], check=True)
+    took = wait_back(lambda: run(["nft", "list", "table", "inet", "nsmgr"]).stdout == rules)
+    assert took < 1.0, f"repaired after {took:.3f}s"
+    wait_back(lambda: "drift repaired" in log.read_text())
+    assert "repaired: nat: restore table inet nsmgr (it was deleted)" in log.read_text()
+    p.terminate()
+    p.wait(timeout=10)
+
+
 def test_host_links_it_does_not_manage_are_not_its_business(foreground, nsmgr, tmp_path):
     start, notify = foreground
     log = tmp_path / "log"
