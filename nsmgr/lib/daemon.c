@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "fileio.h"
 #include "netns.h"
+#include "network.h"
 #include "procscan.h"
 #include "reconcile.h"
 #include "state.h"
@@ -73,15 +74,6 @@ static void dlog_error_lines(Daemon *d, int prio, const char *prefix, const NmEr
 
 static const char *plural(uint64_t n, const char *one, const char *many) {
         return n == 1 ? one : many;
-}
-
-static char **declared_names(const Config *c) {
-        char **names = NULL;
-
-        for (size_t i = 0; c && i < c->n_netns; i++)
-                if (strv_extend(&names, c->netns[i].name) < 0)
-                        return strv_free(names);
-        return names;
 }
 
 /* The links the config puts in the host: bridges, the host ends of veths,
@@ -181,15 +173,35 @@ static void arm_debounce(Daemon *d) {
         (void) sd_event_source_set_enabled(d->debounce, SD_EVENT_ONESHOT);
 }
 
-static void sync_watches(Daemon *d, bool arm_for_new) {
+/* What to watch: the namespaces the config declares, those that run-time
+ * attachments to its networks wire (leases: nsmgr did not make them), and
+ * the host links of both -- from the config as its networks expand it, a
+ * dry run that writes no lease. */
+static void watch_targets(Daemon *d, char ***ret_declared, char ***ret_wired, char ***ret_host) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_strv_free_ char **names = declared_names(d->cfg), **host = host_link_names(d->cfg),
-                                 **warnings = NULL;
+        Expansion exp = {};
         int r;
 
+        r = networks_expand(d->cfg, EXPAND_DRY_RUN, &exp, &err);
+        if (r < 0)
+                dlog(d, LOG_DEBUG, "cannot expand the networks to watch their attachments: %s", nm_error_message(&err));
+        *ret_declared = *ret_wired = NULL;
+        for (size_t i = 0; i < d->cfg->n_netns; i++)
+                (void) strv_extend(d->cfg->netns[i].transient ? ret_wired : ret_declared, d->cfg->netns[i].name);
+        *ret_host = host_link_names(d->cfg);
+        /* Undone whatever expand did before it failed (network.h). */
+        networks_unexpand(d->cfg, &exp);
+}
+
+static void sync_watches(Daemon *d, bool arm_for_new) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_strv_free_ char **names = NULL, **wired = NULL, **host = NULL, **warnings = NULL;
+        int r;
+
+        watch_targets(d, &names, &wired, &host);
         /* Without the list (no memory), every host change is looked at. */
         (void) watch_set_host_links(d->watch, host);
-        r = watch_sync(d->watch, names, &warnings, &err);
+        r = watch_sync(d->watch, names, wired, &warnings, &err);
         STRV_FOREACH(w, warnings)
                 dlog(d, LOG_WARNING, "%s", *w);
         if (r < 0) {
@@ -242,6 +254,12 @@ static unsigned check_pins(Daemon *d, char ***repairs) {
                 case PIN_FAILED:
                         dlog(d, LOG_ERR, "drift: the pin " NETNS_RUN_DIR "/%s was removed and cannot be restored: %s",
                              ev[i].name, ev[i].error ? ev[i].error : "unknown error");
+                        break;
+                case PIN_GONE:
+                        /* Not nsmgr's to keep: its watch goes, and the
+                         * lease's owner is gone for the next reconcile. */
+                        dlog(d, LOG_INFO, "namespace '%s', attached to a network at run time, was deleted", ev[i].name);
+                        changed++;
                         break;
                 }
                 if (line)

@@ -36,6 +36,7 @@ typedef struct NsWatch {
         sd_event_source *src;
         Watch *watch;
         const HostFilter *filter;  /* the host's only */
+        bool restore_pin;          /* nsmgr made it: a pin removed is made again */
 } NsWatch;
 
 struct Watch {
@@ -128,14 +129,21 @@ static bool rtnl_notable(const struct nlmsghdr *h, const HostFilter *f, char *wh
                 const struct ifinfomsg *ifi = NLMSG_DATA(h);
                 int rlen = (int) h->nlmsg_len - (int) NLMSG_LENGTH(sizeof(*ifi));
                 const char *name = NULL;
+                int master = 0;
 
                 if (rlen < 0)
                         return true;
-                for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen))
+                for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen)) {
                         if (a->rta_type == IFLA_IFNAME)
                                 name = attr_str(a);
-                /* By name: a link made again under its name has a new index. */
-                if (!filter_has_name(f, name) && !filter_has_index(f, ifi->ifi_index))
+                        else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= sizeof(int))
+                                memcpy(&master, RTA_DATA(a), sizeof(master));
+                }
+                /* By name: a link made again under its name has a new index.
+                 * A port of one of our bridges counts too: `nsmgrctl attach`
+                 * adds one, and the next reconcile then watches it. */
+                if (!filter_has_name(f, name) && !filter_has_index(f, ifi->ifi_index) &&
+                    !(master > 0 && filter_has_index(f, master)))
                         return false;
                 if (h->nlmsg_type == RTM_DELLINK)
                         snprintf(what, len, "link %s deleted", name ? name : "?");
@@ -492,12 +500,22 @@ static void open_sockets(const int *nsfds, size_t n, int *ret_fds) {
         }
 }
 
-int watch_sync(Watch *w, char *const *names, char ***ret_warnings, NmError *err) {
+int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_warnings, NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
         _cleanup_free_ NsWatch **fresh = NULL;
         _cleanup_free_ int *nsfds = NULL, *socks = NULL;
-        size_t n_names = strv_length(names), n_keep = 0, n_fresh = 0, opened = 0;
+        _cleanup_strv_free_ char **all = NULL;
+        size_t n_names, n_declared = strv_length(names), n_keep = 0, n_fresh = 0, opened = 0;
         int r = 0;
+
+        all = strv_copy(names);
+        STRV_FOREACH(x, wired)
+                if (!strv_contains(names, *x) && strv_extend(&all, *x) < 0)
+                        return -ENOMEM;
+        if (!all && (names || wired))
+                return -ENOMEM;
+        names = all;
+        n_names = strv_length(names);
 
         keep = calloc(n_names + 1, sizeof(NsWatch *));
         fresh = calloc(n_names + 1, sizeof(NsWatch *));
@@ -508,14 +526,18 @@ int watch_sync(Watch *w, char *const *names, char ***ret_warnings, NmError *err)
 
         /* What to keep, and what to open: one open + fstat per name. */
         STRV_FOREACH(name, names) {
+                bool restore = (size_t) (name - names) < n_declared;
                 NsWatch *old = find(w, *name);
                 struct stat st;
                 int fd;
 
+                if (old)
+                        old->restore_pin = restore;
                 if (netns_open(*name, &fd, NULL) < 0) {
                         /* Not pinned (yet, or any more): a watch we have
-                         * stays, for its pin to be restored. */
-                        if (old)
+                         * stays, for its pin to be restored -- if nsmgr
+                         * made the namespace. */
+                        if (old && restore)
                                 keep[n_keep++] = old;
                         continue;
                 }
@@ -534,6 +556,7 @@ int watch_sync(Watch *w, char *const *names, char ***ret_warnings, NmError *err)
                         r = -ENOMEM;
                         break;
                 }
+                fresh[n_fresh]->restore_pin = restore;
                 nsfds[n_fresh++] = fd;
         }
 
@@ -635,7 +658,9 @@ int watch_check_pins(Watch *w, PinEvent **ret, size_t *ret_n) {
                         /* Another namespace (nsfs has one st_dev for all). */
                         ev.kind = PIN_REPLACED;
                         ev.now_ino = st.st_ino;
-                } else if (pin_again(nw, &ev.error) >= 0)
+                } else if (!nw->restore_pin)
+                        ev.kind = PIN_GONE;
+                else if (pin_again(nw, &ev.error) >= 0)
                         ev.kind = PIN_RESTORED;
                 else
                         ev.kind = PIN_FAILED;

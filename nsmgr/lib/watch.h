@@ -45,15 +45,19 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
  * namespace, drops those of names no longer listed, and keeps that of a
  * name whose pin is gone (watch_check_pins() restores the pin from it).
  * Names whose pin does not exist and never had a watch are skipped.
+ * Namespaces in `wired` are watched too but nsmgr did not make them (run-
+ * time attachments to a network): their pins are never restored, and a
+ * watch whose pin is gone is dropped, so the namespace can go.
  * Returns the number of sockets opened; a namespace that cannot be watched
  * is described in *ret_warnings. */
-int watch_sync(Watch *w, char *const *names, char ***ret_warnings, NmError *err);
+int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_warnings, NmError *err);
 
 /* The host's links that matter: those the config puts there (bridges,
  * veth peers, macvlan parents), by name. Host notifications about other
  * links -- a container runtime's veths, DHCP on the uplink -- are then
- * ignored (a link by its name, an address or route by its link's index,
- * resolved now: call again after each reconcile). NULL takes them all. */
+ * ignored (a link by its name, or as a port of one of these bridges; an
+ * address or route by its link's index, resolved now: call again after
+ * each reconcile). NULL takes them all. */
 int watch_set_host_links(Watch *w, char *const *names);
 
 size_t watch_count(const Watch *w);
@@ -64,6 +68,7 @@ typedef enum PinEventKind {
         PIN_RESTORED,       /* pinned the watched namespace again */
         PIN_REPLACED,       /* another namespace is pinned under the name now */
         PIN_FAILED,         /* the pin is gone and could not be restored */
+        PIN_GONE,           /* the pin of a namespace nsmgr only wires is gone */
 } PinEventKind;
 
 typedef struct PinEvent {

@@ -218,6 +218,31 @@ def test_nat_rules_deleted_by_hand_are_back_within_a_second(foreground, nsmgr, t
     p.wait(timeout=10)
 
 
+def test_run_time_attachments_are_watched_but_never_kept_alive(foreground, nsmgr, tmp_path):
+    start, notify = foreground
+    log = tmp_path / "log"
+    lab = os.path.join(CONF, "lab.conf")
+    p = start("-c", lab, stderr=open(log, "w"))
+    notify.until("READY")
+    settled(nsmgr)
+    nsmgr.ok("create", "extra")
+    out = nsmgr.ok("attach", "extra", "lab", "-c", lab).stdout
+    addr = out.split()[-1]
+    assert addr.startswith("198.18.20.")
+    # nsmgrd learns of it from the new port of br-lab, then watches inside.
+    wait_for(lambda: json.loads(nsmgr("status", "--json").stdout)["watched"] == 2, what="extra to be watched")
+    run(["ip", "-n", "extra", "addr", "del", addr, "dev", "eth0"], check=True)
+    took = wait_back(lambda: addrs_of("extra", "eth0") == [addr])
+    assert took < 1.0, f"repaired after {took:.3f}s"
+    # It is not nsmgr's namespace: deleted by its owner, it stays deleted.
+    nsmgr.ok("delete", "extra")
+    wait_back(lambda: "namespace 'extra', attached to a network at run time, was deleted" in log.read_text())
+    wait_for(lambda: json.loads(nsmgr("status", "--json").stdout)["watched"] == 1, what="its watch to go")
+    assert not os.path.exists("/run/netns/extra")
+    p.terminate()
+    p.wait(timeout=10)
+
+
 def test_host_links_it_does_not_manage_are_not_its_business(foreground, nsmgr, tmp_path):
     start, notify = foreground
     log = tmp_path / "log"
