@@ -1814,7 +1814,11 @@ static int run(const Config *cfg, const char *only, ReconcileFlags flags, Reconc
         /* Kernel features before any change: an apply that cannot finish
          * must not start. */
         if (r >= 0) {
-                r = link_kinds_probe(R.kinds, err);
+                /* veths and bridges every kernel that runs containers has;
+                 * probing makes a scratch namespace whose tear-down holds the
+                 * RTNL lock for tens of milliseconds. Only the kinds that are
+                 * often missing (modules not built, not loaded) are probed. */
+                r = link_kinds_probe(R.kinds & ~((1u << IFACE_VETH) | LINK_KIND_BRIDGE_BIT), err);
                 if (r == -EOPNOTSUPP) {
                         for (size_t i = 0; i < R.n_actions; i++) {
                                 const Iface *d = R.actions[i].iface;
