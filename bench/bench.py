@@ -359,14 +359,21 @@ def netns_count():
 def settle(before, log):
     """Waits, outside any timed region, until the kernel freed what the last
     trial left: the count of network namespaces is back to what it was
-    before that trial. Others may make namespaces on this machine too, so a
-    little slack is allowed; then a fixed settle time."""
+    before that trial, or has stopped falling for a second (the slab
+    allocator keeps some freed objects counted as in use, so the count
+    need not come all the way back). Then a fixed settle time."""
     t0 = time.time()
+    low, low_at = None, t0
     while True:
         c = netns_count()
         if c is None or c <= before + 16:
             break
-        if time.time() - t0 > 120:
+        now = time.time()
+        if low is None or c < low:
+            low, low_at = c, now
+        elif now - low_at > 1.0:
+            break
+        if now - t0 > 120:
             log(f"  settle: still {c} network namespaces (before the trial: {before}) after 120 s, going on")
             break
         time.sleep(0.05)

@@ -97,7 +97,7 @@ int verb_create(int argc, char **argv) {
         if (r)
                 return r;
 
-        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, NULL, NULL, NULL, &err);
+        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, NULL, &err);
         if (r < 0)
                 return fail(&err);
         if (r > 0)

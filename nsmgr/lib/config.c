@@ -13,7 +13,7 @@
 #include "paths.h"
 #include "strv.h"
 
-static void iface_free(Iface *i) {
+void iface_done(Iface *i) {
         free(i->name);
         free(i->addresses);
         free(i->bridge);
@@ -37,7 +37,7 @@ static void sysctls_free(Sysctl *v, size_t n) {
 static void netns_free(Netns *ns) {
         free(ns->name);
         for (size_t i = 0; i < ns->n_ifaces; i++)
-                iface_free(&ns->ifaces[i]);
+                iface_done(&ns->ifaces[i]);
         free(ns->ifaces);
         for (size_t i = 0; i < ns->n_routes; i++)
                 free(ns->routes[i].dev);

@@ -158,6 +158,8 @@ typedef struct Config {
 } Config;
 
 void config_free(Config *c);
+/* Frees what an interface holds (not the Iface itself). */
+void iface_done(Iface *i);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 #define _cleanup_config_ _cleanup_(config_freep)
 

@@ -106,14 +106,10 @@ static void desired_done(Desired *d) {
 
 _printf_(2, 3) static void rule(Chain *c, const char *fmt, ...) {
         va_list ap;
-        char *s;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        (void) strv_extendv(&c->rules, fmt, ap);
         va_end(ap);
-        if (s)
-                (void) strv_push(&c->rules, s);
 }
 
 static Chain *add_chain(Desired *d, const char *prefix, const char *owner, const char *what) {
@@ -439,14 +435,10 @@ static bool table_recorded(const State *state) {
 
 _printf_(2, 3) static void change(NatPlan *p, const char *fmt, ...) {
         va_list ap;
-        char *s;
 
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        (void) strv_extendv(&p->changes, fmt, ap);
         va_end(ap);
-        if (s)
-                (void) strv_push(&p->changes, s);
 }
 
 int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err) {

@@ -113,6 +113,21 @@ int netns_dir_prepare(NmError *err) {
         return 0;
 }
 
+/* /run/netns ready (netns_dir_prepare) and locked, for turning a
+ * placeholder into a handle: a concurrent maker of the same name sees either
+ * nothing or a finished handle, never a half-made one. Returns the lock fd. */
+static int run_dir_lock(NmError *err) {
+        int r, lock;
+
+        r = netns_dir_prepare(err);
+        if (r < 0)
+                return r;
+        lock = dir_lock();
+        if (lock < 0)
+                return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
+        return lock;
+}
+
 int netns_open(const char *name, int *ret_fd, NmError *err) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -204,8 +219,6 @@ static int inspect_existing(const char *name, const char *path, NmError *err) {
 
 struct create_args {
         const char *path;
-        ns_fn_t setup;
-        void *setup_data;
         int nsfd;
         bool mounted;
         NmError *err;
@@ -232,9 +245,6 @@ static int create_in_thread(void *userdata) {
         r = link_set_up_index(nl, 1);
         if (r < 0)
                 return nm_error(a->err, r, "cannot bring up loopback in the new namespace: %s", strerror(-r));
-
-        if (a->setup)
-                return a->setup(a->setup_data);
         return 0;
 }
 
@@ -267,8 +277,7 @@ static int placeholder_create(const char *name, const char *path, bool exist_ok,
         return 0;
 }
 
-int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *setup_data,
-                 int *ret_fd, NmError *err) {
+int netns_create(const char *name, NetnsCreateFlags flags, int *ret_fd, NmError *err) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int lock = -EBADF;
         struct create_args a = { .nsfd = -EBADF, .err = err };
@@ -282,16 +291,9 @@ int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *
         if (!path)
                 return -ENOMEM;
 
-        r = netns_dir_prepare(err);
-        if (r < 0)
-                return r;
-
-        /* Held while the placeholder is turned into a handle, so that a
-         * concurrent create of the same name sees either nothing or a
-         * finished handle, never our half-made one. */
-        lock = dir_lock();
+        lock = run_dir_lock(err);
         if (lock < 0)
-                return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
+                return lock;
 
         r = placeholder_create(name, path, flags & NETNS_EXIST_OK, &new_file, err);
         if (r < 0)
@@ -306,8 +308,6 @@ int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *
         }
 
         a.path = path;
-        a.setup = setup;
-        a.setup_data = setup_data;
         r = ns_run_in_new(create_in_thread, &a);
         if (r < 0) {
                 if (a.mounted)
@@ -398,12 +398,9 @@ int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err) {
 
         if (n == 0)
                 return 0;
-        r = netns_dir_prepare(err);
-        if (r < 0)
-                return r;
-        lock = dir_lock();
+        lock = run_dir_lock(err);
         if (lock < 0)
-                return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
+                return lock;
 
         fds = malloc(n * sizeof(int));
         a.paths = calloc(n + 1, sizeof(char *));
@@ -465,12 +462,9 @@ int netns_pin_fd(const char *name, int nsfd, bool allow_host, NmError *err) {
         if (!path || asprintf(&src, "/proc/self/fd/%d", nsfd) < 0)
                 return -ENOMEM;
 
-        r = netns_dir_prepare(err);
-        if (r < 0)
-                return r;
-        lock = dir_lock();
+        lock = run_dir_lock(err);
         if (lock < 0)
-                return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
+                return lock;
 
         r = placeholder_create(name, path, false, &new_file, err);
         if (r < 0)

@@ -39,13 +39,10 @@ typedef enum NetnsCreateFlags {
 
 /* Creates a network namespace with loopback up and pins it as NAME, from a
  * short-lived thread (no process is forked; the caller's namespace never
- * changes). If setup is given, it runs in that thread inside the new
- * namespace after loopback is up; a failure there undoes the creation.
- * Returns 1 when created, 0 when it existed (NETNS_EXIST_OK). ret_fd, if
- * given, receives an fd of the namespace. A placeholder left by a crash is
- * replaced. */
-int netns_create(const char *name, NetnsCreateFlags flags, ns_fn_t setup, void *setup_data,
-                 int *ret_fd, NmError *err);
+ * changes). Returns 1 when created, 0 when it existed (NETNS_EXIST_OK).
+ * ret_fd, if given, receives an fd of the namespace. A placeholder left by
+ * a crash is replaced. */
+int netns_create(const char *name, NetnsCreateFlags flags, int *ret_fd, NmError *err);
 
 /* Creates many namespaces at once, each with loopback up, from a few
  * threads (one per CPU) that each make one after the other (the price per

@@ -139,18 +139,6 @@ static void remember_lease(Expansion *exp, const char *network, const Cidr *addr
                 exp->n_new_leases++;
 }
 
-_printf_(2, 3) static void note(char ***l, const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (s)
-                (void) strv_push(l, s);
-}
-
 static bool declared_attachment(const Config *cfg, const char *network, const char *netns, const char *ifname) {
         const Netns *ns = config_find_netns(cfg, netns);
 
@@ -233,7 +221,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                                 gone = !netns_alive(l->netns);
                         if (!gone)
                                 continue;
-                        note(&ret->notes, "%s lease %s of %s:%s on network '%s' (%s)", dry ? "would release" : "released",
+                        (void) strv_extendf(&ret->notes, "%s lease %s of %s:%s on network '%s' (%s)", dry ? "would release" : "released",
                              cidr_format(&l->addr, false, buf), l->netns, l->ifname, nw->name,
                              streq(l->origin, LEASE_CONFIG) ? "no longer declared" : "its namespace no longer exists");
                         if (!dry) {
@@ -265,7 +253,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
 
                                         if (have && want->family && !cidr_addr_equal(&have->addr, want)) {
                                                 Cidr old = have->addr;
-                                                note(&ret->notes, "%s lease %s of %s:%s on network '%s' (the config asks for another address)",
+                                                (void) strv_extendf(&ret->notes, "%s lease %s of %s:%s on network '%s' (the config asks for another address)",
                                                      dry ? "would release" : "released", cidr_format(&old, false, buf),
                                                      ns->name, at->ifname, nw->name);
                                                 if (dry)
@@ -281,7 +269,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                                                 return nm_error_prefix(err, r, "%s:%d: namespace '%s', network '%s'",
                                                                        at->src.file, at->src.line, ns->name, nw->name);
                                         if (r > 0) {
-                                                note(&ret->leased, "%s: %s for %s:%s", nw->name,
+                                                (void) strv_extendf(&ret->leased, "%s: %s for %s:%s", nw->name,
                                                      cidr_format(&a4, false, buf), ns->name, at->ifname);
                                                 if (!dry)
                                                         remember_lease(ret, nw->name, &a4);
@@ -294,7 +282,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                                                 return nm_error_prefix(err, r, "%s:%d: namespace '%s', network '%s'",
                                                                        at->src.file, at->src.line, ns->name, nw->name);
                                         if (r > 0) {
-                                                note(&ret->leased, "%s: %s for %s:%s", nw->name,
+                                                (void) strv_extendf(&ret->leased, "%s: %s for %s:%s", nw->name,
                                                      cidr_format(&a6, false, buf), ns->name, at->ifname);
                                                 if (!dry)
                                                         remember_lease(ret, nw->name, &a6);
@@ -364,19 +352,6 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
         return r;
 }
 
-static void iface_clear(Iface *i) {
-        free(i->name);
-        free(i->addresses);
-        free(i->bridge);
-        free(i->peer_name);
-        free(i->peer_netns);
-        free(i->peer_addresses);
-        free(i->network);
-        free(i->parent);
-        free(i->macvlan_mode);
-        strv_free(i->members);
-}
-
 void networks_unexpand(Config *cfg, Expansion *exp) {
         if (!exp->n_ifaces)
                 return;
@@ -397,7 +372,7 @@ void networks_unexpand(Config *cfg, Expansion *exp) {
                 size_t keep_rt = i < exp->n_netns ? exp->n_routes[i] : 0;
 
                 for (size_t j = keep_if; j < ns->n_ifaces; j++)
-                        iface_clear(&ns->ifaces[j]);
+                        iface_done(&ns->ifaces[j]);
                 ns->n_ifaces = keep_if;
                 for (size_t j = keep_rt; j < ns->n_routes; j++)
                         free(ns->routes[j].dev);

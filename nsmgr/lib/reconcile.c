@@ -320,27 +320,19 @@ _printf_(5, 6) static Action *act(Reconciler *R, Phase phase, ActType type, Scop
 }
 
 _printf_(2, 3) static void conflict(Reconciler *R, const char *fmt, ...) {
-        char *msg;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        (void) strv_extendv(&R->conflicts, fmt, ap);
         va_end(ap);
-        if (msg)
-                (void) strv_push(&R->conflicts, msg);
 }
 
 _printf_(2, 3) static void warn(Reconciler *R, const char *fmt, ...) {
-        char *msg;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        (void) strv_extendv(&R->report->warnings, fmt, ap);
         va_end(ap);
-        if (msg)
-                (void) strv_push(&R->report->warnings, msg);
 }
 
 /* The kernel gives IPv6 routes without a metric 1024 (IP6_RT_PRIO_USER). */

@@ -39,6 +39,24 @@ int strv_extend(char ***l, const char *value) {
         return strv_push(l, strdup(value));
 }
 
+int strv_extendv(char ***l, const char *fmt, va_list ap) {
+        char *s;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return -ENOMEM;
+        return strv_push(l, s);
+}
+
+int strv_extendf(char ***l, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = strv_extendv(l, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 bool strv_contains(char *const *l, const char *s) {
         STRV_FOREACH(i, l)
                 if (streq(*i, s))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -10,6 +11,8 @@ char **strv_free(char **l);
 size_t strv_length(char *const *l);
 int strv_push(char ***l, char *value);          /* takes ownership */
 int strv_extend(char ***l, const char *value);  /* copies */
+int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
+int strv_extendv(char ***l, const char *fmt, va_list ap) _printf_(2, 0);
 bool strv_contains(char *const *l, const char *s);
 char **strv_copy(char *const *l);
 bool strv_equal(char *const *a, char *const *b);

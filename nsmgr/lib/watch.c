@@ -335,17 +335,13 @@ static int nft_listen_socket(void) {
 }
 
 _printf_(2, 3) static void warn(char ***warnings, const char *fmt, ...) {
-        char *msg;
         va_list ap;
 
         if (!warnings)
                 return;
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        (void) strv_extendv(warnings, fmt, ap);
         va_end(ap);
-        if (msg)
-                (void) strv_push(warnings, msg);
 }
 
 int watch_new(sd_event *e, watch_fn_t fn, void *userdata, Watch **ret, char ***ret_warnings, NmError *err) {
