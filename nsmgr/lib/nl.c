@@ -57,8 +57,10 @@ int nls_open(NlSock **ret) {
                 nls_close(s);
                 return r;
         }
-        /* Big dumps of many namespaces need room; the defaults are small. */
-        (void) nl_socket_set_buffer_size(s->sk, 1 << 20, 1 << 20);
+        /* A buffer big enough for any message the kernel sends (it caps a
+         * dump's batch at 32 KiB) lets libnl read each batch with one
+         * recvmsg() instead of a peek and a read. */
+        (void) nl_socket_set_msg_buf_size(s->sk, 64 * 1024);
         (void) setsockopt(nl_socket_get_fd(s->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
         (void) setsockopt(nl_socket_get_fd(s->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
         nl_socket_modify_err_cb(s->sk, NL_CB_CUSTOM, on_error, s);

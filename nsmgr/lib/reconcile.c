@@ -7,6 +7,8 @@
 
 #include "nl.h"
 
+#include <netlink/msg.h>
+
 #include <linux/rtnetlink.h>
 
 #include "dns.h"
@@ -99,6 +101,9 @@ typedef struct Scope {
         int *unaddressed;        /* ifindexes of links this run removes addresses from */
         size_t n_unaddressed;
         bool skip;               /* a run-time attachment's namespace that is gone */
+        bool want_routes4;       /* IPv4 routes are declared or recorded here: dump them */
+        bool want_routes6;
+        bool want_host_nsid;     /* a veth to the host is declared here */
 } Scope;
 
 static void scope_done(Scope *s) {
@@ -437,10 +442,19 @@ static struct rtnl_addr **addrs_of(const Scope *s, int ifindex, size_t *ret_n) {
  * family without its global lock (RTNL), while a dump of every family
  * (AF_UNSPEC) takes it, and then the threads that observe namespaces in
  * parallel queue behind each other (mutex_spin_on_owner in the profile). */
+/* IPv4 and IPv6 routes apart: a dump of every family at once takes the
+ * kernel's global lock and the observing threads queue behind each other.
+ * A family nothing is declared or recorded for is not dumped at all. */
 static int route_dump(Scope *s) {
         struct nl_cache *v6 = NULL;
         int r;
 
+        if (!s->want_routes4 && !s->want_routes6)
+                return 0;
+        if (!s->want_routes6)
+                return rtnl_route_alloc_cache(s->nl->sk, AF_INET, 0, &s->routes);
+        if (!s->want_routes4)
+                return rtnl_route_alloc_cache(s->nl->sk, AF_INET6, 0, &s->routes);
         r = rtnl_route_alloc_cache(s->nl->sk, AF_INET, 0, &s->routes);
         if (r < 0)
                 return r;
@@ -456,11 +470,42 @@ static int route_dump(Scope *s) {
         return r;
 }
 
+/* The links of a scope, without their statistics: libnl's own dump asks for
+ * every counter of every link (and the kernel fills kilobytes of IPv6 ones
+ * per link), none of which apply looks at. The request is built with libnl
+ * and the answer parsed into an ordinary libnl cache. */
+static int link_dump(NlSock *nl, struct nl_cache **ret) {
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct nl_cache *cache = NULL;
+        struct ifinfomsg hdr = { .ifi_family = AF_UNSPEC };
+        uint32_t mask = RTEXT_FILTER_SKIP_STATS;
+        int r;
+
+        r = nl_cache_alloc_name("route/link", &cache);
+        if (r < 0)
+                return r;
+        msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
+        if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0 ||
+            nla_put_u32(msg, IFLA_EXT_MASK, mask) < 0) {
+                nl_cache_free(cache);
+                return -NLE_NOMEM;
+        }
+        r = nl_send_auto(nl->sk, msg);
+        if (r >= 0)
+                r = nl_cache_pickup(nl->sk, cache);
+        if (r < 0) {
+                nl_cache_free(cache);
+                return r;
+        }
+        *ret = cache;
+        return 0;
+}
+
 static int dump_scope_err(Scope *s, bool routes, NmError *err) {
         int r;
 
         nls_reset_error(s->nl);
-        r = rtnl_link_alloc_cache(s->nl->sk, AF_UNSPEC, &s->links);
+        r = link_dump(s->nl, &s->links);
         if (r >= 0)
                 r = rtnl_addr_alloc_cache(s->nl->sk, &s->addrs);
         if (r >= 0 && routes)
@@ -514,9 +559,31 @@ static int observe_one(Scope *s, int host_fd, NmError *err) {
          * assigns it for a veth to the host): a lookup among the few ids
          * this namespace has. The other way round, the host's lookup of a
          * namespace's id walks every id the host has, O(N) each. */
-        if (host_fd >= 0)
+        if (host_fd >= 0 && s->want_host_nsid)
                 (void) nls_get_nsid(s->nl, host_fd, &s->host_nsid);
         return 0;
+}
+
+/* What observing a namespace needs to read, decided before the threads go:
+ * the routes of the families declared or recorded there, and the host's
+ * nsid when a veth to the host is declared. */
+static void plan_observation(Reconciler *R, Scope *s) {
+        _cleanup_strv_free_ char **owned = state_routes(&R->state, s->name);
+
+        for (size_t i = 0; i < s->decl->n_routes; i++) {
+                s->want_routes4 |= s->decl->routes[i].dst.family == AF_INET;
+                s->want_routes6 |= s->decl->routes[i].dst.family == AF_INET6;
+        }
+        STRV_FOREACH(k, owned) {
+                RouteSpec rs;
+                if (route_key_parse(*k, &rs) >= 0) {
+                        s->want_routes4 |= rs.dst.family == AF_INET;
+                        s->want_routes6 |= rs.dst.family == AF_INET6;
+                }
+        }
+        for (size_t i = 0; i < s->decl->n_ifaces; i++)
+                if (s->decl->ifaces[i].kind == IFACE_VETH && !s->decl->ifaces[i].peer_netns)
+                        s->want_host_nsid = true;
 }
 
 static int observe_in_thread(size_t i, void *userdata) {
@@ -545,6 +612,8 @@ static int observe(Reconciler *R) {
         r = nls_open(&R->host.nl);
         if (r < 0)
                 return nm_error(R->err, r, "cannot open a netlink socket: %s", strerror(-r));
+        /* The host's dump holds an end of every veth: room for it. */
+        (void) nl_socket_set_buffer_size(R->host.nl->sk, 1 << 20, 1 << 20);
         R->host.nsfd = -EBADF;
         R->host.host_nsid = -1;
         r = dump_scope(R, &R->host, false);
@@ -584,6 +653,7 @@ static int observe(Reconciler *R) {
                         return nm_error(R->err, r, "%s", nm_error_message(&e));
                 s->exists = true;
                 (void) netns_fd_inode(s->nsfd, &s->ino);
+                plan_observation(R, s);
                 existing[n_existing] = s;
                 fds[n_existing++] = s->nsfd;
         }
