@@ -356,7 +356,8 @@ static int create_one_in_thread(size_t i, void *userdata) {
                 r = nm_error(&err, negative_errno(), "cannot open new namespace '%s': %m", e->name);
                 goto fail;
         }
-        r = nls_open(&nl);
+        /* A namespace nothing more is done in only needs its loopback up. */
+        r = a->want_sockets || e->want_socket ? nls_open(&nl) : nls_open_plain(&nl);
         if (r < 0) {
                 nm_error(&err, r, "cannot open a netlink socket in new namespace '%s': %s", e->name, strerror(-r));
                 goto fail;
@@ -367,7 +368,7 @@ static int create_one_in_thread(size_t i, void *userdata) {
                 nm_error(&err, r, "cannot bring up loopback in new namespace '%s': %s", e->name, strerror(-r));
                 goto fail;
         }
-        if (a->want_sockets)
+        if (a->want_sockets || e->want_socket)
                 e->nl = nl;
         else
                 nls_close(nl);

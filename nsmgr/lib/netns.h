@@ -54,6 +54,7 @@ int netns_create(const char *name, NetnsCreateFlags flags, int *ret_fd, NmError 
 struct NlSock;
 typedef struct NetnsNew {
         const char *name;
+        bool want_socket;       /* keep a socket bound to it (want_sockets, or this) */
         int fd;
         struct NlSock *nl;
         bool created;

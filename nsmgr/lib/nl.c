@@ -39,7 +39,7 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg) {
         return NL_STOP;
 }
 
-int nls_open(NlSock **ret) {
+static int open_socket(NlSock **ret, bool plain) {
         NlSock *s;
         int one = 1, r;
 
@@ -61,11 +61,23 @@ int nls_open(NlSock **ret) {
          * dump's batch at 32 KiB) lets libnl read each batch with one
          * recvmsg() instead of a peek and a read. */
         (void) nl_socket_set_msg_buf_size(s->sk, 64 * 1024);
+        if (plain) {
+                *ret = s;
+                return 0;
+        }
         (void) setsockopt(nl_socket_get_fd(s->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
         (void) setsockopt(nl_socket_get_fd(s->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
         nl_socket_modify_err_cb(s->sk, NL_CB_CUSTOM, on_error, s);
         *ret = s;
         return 0;
+}
+
+int nls_open(NlSock **ret) {
+        return open_socket(ret, false);
+}
+
+int nls_open_plain(NlSock **ret) {
+        return open_socket(ret, true);
 }
 
 struct open_in_args {

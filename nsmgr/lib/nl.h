@@ -23,6 +23,9 @@ typedef struct NlSock {
 
 /* Opens a socket in the calling thread's network namespace. */
 int nls_open(NlSock **ret);
+/* The same without extended acks and a big message buffer: for a request
+ * or two that cannot fail in interesting ways (loopback up). */
+int nls_open_plain(NlSock **ret);
 /* Opens a socket bound to the network namespace nsfd without moving the
  * calling thread: a short-lived thread joins the namespace and connects. */
 int nls_open_in(int nsfd, NlSock **ret);

@@ -29,28 +29,39 @@ static int parse_target(const char *target, ino_t *ret_ino, char **ret_origin) {
 }
 
 int owner_record(const char *name, ino_t ino, const char *origin) {
+        /* Called once per namespace of an apply: the folder is made once, and
+         * the PID (a syscall in glibc) asked once. */
+        static bool dir_made = false;
+        static pid_t pid = 0;
         _cleanup_free_ char *target = NULL, *path = NULL, *tmp = NULL;
         int r;
 
         if (!netns_name_is_valid(name))
                 return -EINVAL;
-        r = mkdir_p(OWNER_DIR, 0755);
-        if (r < 0)
-                return r;
+        if (!dir_made) {
+                r = mkdir_p(OWNER_DIR, 0755);
+                if (r < 0)
+                        return r;
+                dir_made = true;
+        }
+        if (pid == 0)
+                pid = getpid();
         if (asprintf(&target, "%" PRIu64 ":%s", (uint64_t) ino, origin) < 0 ||
             asprintf(&path, OWNER_DIR "/%s", name) < 0 ||
-            asprintf(&tmp, OWNER_DIR "/.#%d.%s", (int) getpid(), name) < 0)
+            asprintf(&tmp, OWNER_DIR "/.#%d.%s", (int) pid, name) < 0)
                 return -ENOMEM;
         /* A long name plus the temporary prefix may pass NAME_MAX. */
         if (strlen(name) + 16 > 255) {
                 free(tmp);
-                if (asprintf(&tmp, OWNER_DIR "/.#%d.%lx", (int) getpid(), (unsigned long) ino) < 0)
+                if (asprintf(&tmp, OWNER_DIR "/.#%d.%lx", (int) pid, (unsigned long) ino) < 0)
                         return -ENOMEM;
         }
 
-        (void) unlink(tmp);
-        if (symlink(target, tmp) < 0)
-                return negative_errno();
+        if (symlink(target, tmp) < 0) {
+                /* A crash of a process with our PID may have left it. */
+                if (errno != EEXIST || unlink(tmp) < 0 || symlink(target, tmp) < 0)
+                        return negative_errno();
+        }
         if (rename(tmp, path) < 0) {
                 r = negative_errno();
                 (void) unlink(tmp);

@@ -1427,9 +1427,15 @@ static int exec_netns_create(Reconciler *R, Action *first, size_t count) {
 
         if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
+                const Netns *d = first[i].scope->decl;
+
                 v[i].name = first[i].scope->name;
-        r = netns_create_many(v, count, true, R->err);
+                /* Interfaces and routes are made through a socket bound to
+                 * the namespace; a bare namespace needs none. */
+                v[i].want_socket = d->n_ifaces > 0 || d->n_routes > 0;
+        }
+        r = netns_create_many(v, count, false, R->err);
         for (size_t i = 0; i < count; i++) {
                 Scope *s = first[i].scope;
 
@@ -1765,6 +1771,18 @@ static int execute(Reconciler *R) {
                                 (void) strv_extend(&R->report->changes, R->actions[j].desc);
                         i = k - 1;
                         continue;
+                }
+                /* A namespace made bare gets a socket when something is
+                 * done in it after all (the far end of another's veth). */
+                for (Scope **sp = (Scope *[]) { a->scope, a->peer, NULL }; *sp; sp++) {
+                        Scope *sc = *sp;
+
+                        if (sc->name && !sc->nl && sc->nsfd >= 0) {
+                                r = nls_open_in(sc->nsfd, &sc->nl);
+                                if (r < 0)
+                                        return nm_error(R->err, r, "%s: cannot open a netlink socket in it: %s",
+                                                        a->desc, strerror(-r));
+                        }
                 }
                 r = exec_one(R, a);
                 if (r < 0)
