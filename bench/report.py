@@ -89,8 +89,8 @@ def targets(raw, ns, have_daemon):
     # re-apply
     for n in ns:
         r = paired_ratio(runs_of(raw, "wire", "nsmgr", n, "t_reapply"), runs_of(raw, "wire", "nsmgr", n))
-        add("re-apply, nothing to change / first apply", n, "—" if r is None else f"{r * 100:.1f} %", "≤ 10 %",
-            None if r is None else r <= 0.10)
+        add("re-apply, nothing to change (settled) / first apply", n, "—" if r is None else f"{r * 100:.1f} %",
+            "≤ 10 %", None if r is None else r <= 0.10)
     # daemon
     if have_daemon:
         t = med(raw, "daemon", "nsmgrd", big)
@@ -179,7 +179,9 @@ def write_all(out_dir, info, raw, have_daemon):
 
     row("first apply (wire config), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n) is None
         else f"{med(raw, 'wire', 'nsmgr', n) * 1000:.1f}")
-    row("re-apply, nothing to change, ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply") is None
+    row("re-apply right after, ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply_now") is None
+        else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply_now') * 1000:.1f}")
+    row("re-apply, nothing to change (settled), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply") is None
         else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply') * 1000:.1f}")
 
     def lst(n, k):
