@@ -133,7 +133,7 @@ def write_all(out_dir, info, raw, have_daemon):
               f"nsmgr {info['nsmgr_commit']}; {info['date']}.")
     md.append(f"Median of {info['runs']} interleaved rounds, each measurement in a fresh sandbox; "
               "between measurements the harness waited until the kernel had freed the previous one's "
-              f"namespaces (net_namespace count in /proc/slabinfo back to what it was before, ± 16 for other users of the machine; {info['settle_s']} s "
+              f"namespaces (the net_namespace count in /proc/slabinfo back where it was or no longer falling, then a second of idle CPUs; {info['settle_s']} s "
               f"in all, outside the timed regions). Whole run: {info['elapsed_s']} s.")
     md.append("")
     md.append("### Targets (ratios measured within each round, median over rounds)")
