@@ -1655,10 +1655,12 @@ static int exec_netns_delete(Reconciler *R, Action *a) {
         /* The links first, so the host ends of veth pairs go now rather than
          * whenever the kernel gets round to freeing the namespace. */
         n = state_links(&R->state, s->name, &names, &idx);
-        if (n > 0) {
+        if (n > 0 && !s->nl) {
                 r = nls_open_in(s->nsfd, &s->nl);
                 if (r < 0)
                         return nm_error(R->err, r, "%s: cannot look into it: %s", a->desc, strerror(-r));
+        }
+        if (n > 0) {
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_link_ struct rtnl_link *l = NULL;
 
