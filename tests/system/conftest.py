@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -56,6 +57,21 @@ def ip_json(*args, netns=None):
     cmd = ["ip"] + (["-n", netns] if netns else []) + ["-j"] + list(args)
     p = run(cmd, check=True)
     return json.loads(p.stdout) if p.stdout.strip() else []
+
+
+def start_in_own_netns(sandbox):
+    """A process in a network namespace of its own, as a container's."""
+    p = sandbox.spawn(["unshare", "--net", "sleep", "600"])
+    for _ in range(500):
+        try:
+            if os.stat(f"/proc/{p.pid}/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino and \
+                    open(f"/proc/{p.pid}/comm").read().strip() == "sleep":
+                # unshare(1) exec'd sleep in the new namespace.
+                return p
+        except FileNotFoundError:
+            pass
+        time.sleep(0.01)
+    raise AssertionError("the process did not get its own namespace")
 
 
 @pytest.fixture

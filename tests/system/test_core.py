@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ip_json, run
+from conftest import ip_json, run, start_in_own_netns
 
 
 def netns_entries():
@@ -144,21 +144,6 @@ def test_longest_valid_name_works(nsmgr):
 
 
 # --- pin --------------------------------------------------------------------
-
-def start_in_own_netns(sandbox):
-    """A process in a network namespace of its own, as a container's."""
-    p = sandbox.spawn(["unshare", "--net", "sleep", "600"])
-    for _ in range(200):
-        try:
-            if inode_of(f"/proc/{p.pid}/ns/net") != inode_of("/proc/self/ns/net"):
-                # unshare(1) exec'd sleep in the new namespace.
-                if open(f"/proc/{p.pid}/comm").read().strip() == "sleep":
-                    return p
-        except FileNotFoundError:
-            pass
-        time.sleep(0.01)
-    raise AssertionError("the process did not get its own namespace")
-
 
 def test_seed_scenario_pinned_namespace_outlives_its_first_process(nsmgr, sandbox):
     """The seed: container A's namespace is shared by path; A dies."""

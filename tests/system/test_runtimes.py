@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ip_json, run
+from conftest import ip_json, run, start_in_own_netns
 from containers import (BUSYBOX, HOOK_ANNOTATION, Runtime, cgroup_leftovers, is_static, make_bundle,
                         make_rootfs, pin_hook, read_config, remove_cgroups, write_config)
 
@@ -344,19 +344,6 @@ def test_bundle_without_config(nsmgr, tmp_path):
 
 
 # --- nsmgrctl oci-hook, driven by hand --------------------------------------
-
-def start_in_own_netns(sandbox):
-    p = sandbox.spawn(["unshare", "--net", "sleep", "600"])
-    for _ in range(500):
-        try:
-            if inode(f"/proc/{p.pid}/ns/net") != inode("/proc/self/ns/net") and \
-                    open(f"/proc/{p.pid}/comm").read().strip() == "sleep":
-                return p
-        except FileNotFoundError:
-            pass
-        time.sleep(0.01)
-    raise AssertionError("the process did not get its own namespace")
-
 
 def hook(nsmgr, state):
     return nsmgr("oci-hook", input=state if isinstance(state, str) else json.dumps(state))
