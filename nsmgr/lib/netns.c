@@ -653,14 +653,19 @@ void netns_entries_free(NetnsEntry *e, size_t n) {
 }
 
 /* Mount points under /run/netns as PID 1 sees them: tells "never
- * propagated here" from "nothing was ever mounted". */
+ * propagated here" from "nothing was ever mounted". Read once per listing,
+ * however many entries are broken. */
 static bool mounted_elsewhere(const char *path) {
-        _cleanup_free_ char *mi = NULL;
+        static char *mi = NULL;
+        static bool read_once = false;
         _cleanup_free_ char *needle = NULL;
 
-        if (read_full_file("/proc/1/mountinfo", &mi, NULL) < 0)
-                return false;
-        if (asprintf(&needle, " %s ", path) < 0)
+        if (!read_once) {
+                read_once = true;
+                if (read_full_file("/proc/1/mountinfo", &mi, NULL) < 0)
+                        mi = NULL;
+        }
+        if (!mi || asprintf(&needle, " %s ", path) < 0)
                 return false;
         return strstr(mi, needle) != NULL;
 }
