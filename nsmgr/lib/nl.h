@@ -46,6 +46,7 @@ void nls_reset_error(NlSock *s);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(NlSock *, nls_close);
 #define _cleanup_nl_ _cleanup_(nls_closep)
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_sock *, nl_socket_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cache *, nl_cache_free);
 #define _cleanup_cache_ _cleanup_(nl_cache_freep)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);

@@ -2,24 +2,20 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
-#include <net/if.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/socket.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "netns.h"
+#include "nl.h"
 #include "nsthread.h"
 #include "paths.h"
 #include "strv.h"
 #include "watch.h"
-
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
 
 typedef struct HostFilter {
         bool set;
@@ -30,7 +26,7 @@ typedef struct HostFilter {
 
 typedef struct NsWatch {
         char *name;
-        int fd;                 /* rtnetlink socket bound in the namespace */
+        struct nl_sock *sk;     /* rtnetlink socket bound in the namespace */
         dev_t dev;              /* the namespace's identity (nsfs) */
         ino_t ino;
         sd_event_source *src;
@@ -47,46 +43,64 @@ struct Watch {
         HostFilter filter;
         int mounts_fd;
         sd_event_source *mounts_src;
-        int nft_fd;
+        struct nl_sock *nft_sk;
         sd_event_source *nft_src;
         NsWatch **v;            /* sorted by name */
         size_t n;
 };
 
-#define RTNL_GROUPS (RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE)
-
 /* Notifications are one message per datagram and a few hundred bytes (a
  * link with all its attributes stays under 4 KiB). A longer one is cut,
- * which MSG_TRUNC tells us; it is then taken as notable without looking
- * further, so the size of this buffer never decides what we miss. */
-#define RECV_BUF 8192
+ * which libnl reports (NLE_MSG_TRUNC); it is then taken as notable without
+ * looking further, so the size of this buffer never decides what we miss.
+ * A fixed size also spares libnl a peek before each read. */
+#define RECV_BUF 16384
 
-static int rtnl_listen_socket(void) {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTNL_GROUPS };
-        int fd;
+/* A non-blocking socket of protocol that receives the groups listed (up to
+ * a 0), in the calling thread's network namespace. */
+static int listen_socket(int protocol, struct nl_sock **ret, ...) {
+        _cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
+        va_list ap;
+        int r;
 
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-        if (fd < 0)
-                return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = negative_errno();
-                close(fd);
-                return r;
-        }
-        return fd;
+        sk = nl_socket_alloc();
+        if (!sk)
+                return -ENOMEM;
+        /* Notifications carry no sequence number of ours. */
+        nl_socket_disable_seq_check(sk);
+        r = nl_connect(sk, protocol);
+        /* libnl sets the receive queue to 32 KiB; notifications come in
+         * bursts (a link going up brings its addresses and routes), so ask
+         * for what a plain socket gets (the kernel caps it at rmem_max). */
+        if (r >= 0)
+                r = nl_socket_set_buffer_size(sk, 256 * 1024, 0);
+        va_start(ap, ret);
+        for (int group = va_arg(ap, int); group > 0 && r >= 0; group = va_arg(ap, int))
+                r = nl_socket_add_membership(sk, group);
+        va_end(ap);
+        if (r >= 0)
+                r = nl_socket_set_nonblocking(sk);
+        if (r >= 0)
+                r = nl_socket_set_msg_buf_size(sk, RECV_BUF);
+        if (r < 0)
+                return nls_errno(NULL, r);
+        *ret = TAKE_PTR(sk);
+        return 0;
 }
 
-static const char *attr_str(const struct rtattr *rta) {
-        size_t len = RTA_PAYLOAD(rta);
-        const char *s = RTA_DATA(rta);
-
-        return len > 0 && memchr(s, 0, len) ? s : NULL;
+static int rtnl_listen_socket(struct nl_sock **ret) {
+        return listen_socket(NETLINK_ROUTE, ret, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+                             RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0);
 }
 
-static void format_addr(int family, const struct rtattr *rta, char *buf, size_t len) {
-        size_t want = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+static int nft_listen_socket(struct nl_sock **ret) {
+        return listen_socket(NETLINK_NETFILTER, ret, NFNLGRP_NFTABLES, 0);
+}
 
-        if (!want || RTA_PAYLOAD(rta) < want || !inet_ntop(family, RTA_DATA(rta), buf, (socklen_t) len))
+static void format_addr(int family, const struct nlattr *a, char *buf, size_t len) {
+        int want = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+
+        if (!a || !want || nla_len(a) < want || !inet_ntop(family, nla_data(a), buf, (socklen_t) len))
                 snprintf(buf, len, "?");
 }
 
@@ -115,104 +129,122 @@ static bool filter_has_index(const HostFilter *f, int ifindex) {
         return f->n_ifindexes && bsearch(&ifindex, f->ifindexes, f->n_ifindexes, sizeof(int), int_cmp);
 }
 
+/* libnl checks these lengths, and that strings end in NUL, as it parses. */
+static struct nla_policy link_policy[IFLA_MAX + 1] = {
+        [IFLA_IFNAME] = { .type = NLA_STRING },
+        [IFLA_MASTER] = { .type = NLA_U32 },
+};
+
+static struct nla_policy addr_policy[IFA_MAX + 1] = {
+        [IFA_LABEL] = { .type = NLA_STRING },
+};
+
+static struct nla_policy route_policy[RTA_MAX + 1] = {
+        [RTA_TABLE] = { .type = NLA_U32 },
+        [RTA_OIF] = { .type = NLA_U32 },
+};
+
+/* These return 1 if the notification can mean drift (and describe it in
+ * what), 0 if not, and a negative libnl error if it does not parse. */
+
+static int link_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+        const struct ifinfomsg *ifi = nlmsg_data(h);
+        struct nlattr *tb[IFLA_MAX + 1];
+        const char *name;
+        int master, r;
+
+        r = nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, link_policy);
+        if (r < 0)
+                return r;
+        name = tb[IFLA_IFNAME] ? nla_get_string(tb[IFLA_IFNAME]) : NULL;
+        master = tb[IFLA_MASTER] ? (int) nla_get_u32(tb[IFLA_MASTER]) : 0;
+        /* By name: a link made again under its name has a new index. A port
+         * of one of our bridges counts too: `nsmgrctl attach` adds one, and
+         * the next reconcile then watches it. */
+        if (!filter_has_name(f, name) && !filter_has_index(f, ifi->ifi_index) &&
+            !(master > 0 && filter_has_index(f, master)))
+                return 0;
+        snprintf(what, len, "link %s %s", name ?: "?", h->nlmsg_type == RTM_DELLINK ? "deleted" : "changed");
+        return 1;
+}
+
+static int addr_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+        const struct ifaddrmsg *ifa = nlmsg_data(h);
+        struct nlattr *tb[IFA_MAX + 1];
+        char addr[INET6_ADDRSTRLEN];
+        int r;
+
+        r = nlmsg_parse(h, sizeof(*ifa), tb, IFA_MAX, addr_policy);
+        if (r < 0)
+                return r;
+        if (!filter_has_index(f, (int) ifa->ifa_index))
+                return 0;
+        format_addr(ifa->ifa_family, tb[IFA_LOCAL] ?: tb[IFA_ADDRESS], addr, sizeof(addr));
+        /* IPv6 addresses carry no label; the link lives in the socket's
+         * namespace, not ours, so its index must do. */
+        if (tb[IFA_LABEL])
+                snprintf(what, len, "address %s/%u removed from %s", addr, ifa->ifa_prefixlen,
+                         nla_get_string(tb[IFA_LABEL]));
+        else
+                snprintf(what, len, "address %s/%u removed from link %u", addr, ifa->ifa_prefixlen, ifa->ifa_index);
+        return 1;
+}
+
+static int route_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+        const struct rtmsg *rt = nlmsg_data(h);
+        const char *verb = h->nlmsg_type == RTM_DELROUTE ? "deleted" : "added or replaced";
+        struct nlattr *tb[RTA_MAX + 1];
+        char addr[INET6_ADDRSTRLEN];
+        uint32_t table;
+        int oif, r;
+
+        r = nlmsg_parse(h, sizeof(*rt), tb, RTA_MAX, route_policy);
+        if (r < 0)
+                return r;
+        if (rt->rtm_protocol == RTPROT_KERNEL || rt->rtm_protocol == RTPROT_RA || (rt->rtm_flags & RTM_F_CLONED))
+                return 0;
+        table = tb[RTA_TABLE] ? nla_get_u32(tb[RTA_TABLE]) : rt->rtm_table;
+        if (table == RT_TABLE_LOCAL)
+                return 0;
+        /* Without an output link (multipath, blackhole) it may be ours. */
+        oif = tb[RTA_OIF] ? (int) nla_get_u32(tb[RTA_OIF]) : 0;
+        if (oif && !filter_has_index(f, oif))
+                return 0;
+        if (tb[RTA_DST] || rt->rtm_dst_len) {
+                format_addr(rt->rtm_family, tb[RTA_DST], addr, sizeof(addr));
+                snprintf(what, len, "route %s/%u %s", addr, rt->rtm_dst_len, verb);
+        } else
+                snprintf(what, len, "default route (%s) %s", rt->rtm_family == AF_INET6 ? "IPv6" : "IPv4", verb);
+        return 1;
+}
+
 /* Whether one rtnetlink notification can mean drift, and what it says.
  * Address additions and the kernel's own routes (local table, prefix
  * routes, router advertisements, the route cache) never take away what
  * the config declares, and they come in bursts when links go up. In the
- * host, only the links the config puts there count (f). */
-static bool rtnl_notable(const struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
-        char addr[INET6_ADDRSTRLEN];
+ * host, only the links the config puts there count (f). One that does not
+ * parse may have been anything. */
+static bool rtnl_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+        int r;
 
         switch (h->nlmsg_type) {
         case RTM_NEWLINK:
-        case RTM_DELLINK: {
-                const struct ifinfomsg *ifi = NLMSG_DATA(h);
-                int rlen = (int) h->nlmsg_len - (int) NLMSG_LENGTH(sizeof(*ifi));
-                const char *name = NULL;
-                int master = 0;
-
-                if (rlen < 0)
-                        return true;
-                for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen)) {
-                        if (a->rta_type == IFLA_IFNAME)
-                                name = attr_str(a);
-                        else if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= sizeof(int))
-                                memcpy(&master, RTA_DATA(a), sizeof(master));
-                }
-                /* By name: a link made again under its name has a new index.
-                 * A port of one of our bridges counts too: `nsmgrctl attach`
-                 * adds one, and the next reconcile then watches it. */
-                if (!filter_has_name(f, name) && !filter_has_index(f, ifi->ifi_index) &&
-                    !(master > 0 && filter_has_index(f, master)))
-                        return false;
-                if (h->nlmsg_type == RTM_DELLINK)
-                        snprintf(what, len, "link %s deleted", name ? name : "?");
-                else
-                        snprintf(what, len, "link %s changed", name ? name : "?");
-                return true;
-        }
-        case RTM_DELADDR: {
-                const struct ifaddrmsg *ifa = NLMSG_DATA(h);
-                int rlen = (int) h->nlmsg_len - (int) NLMSG_LENGTH(sizeof(*ifa));
-                const char *label = NULL;
-
-                if (rlen < 0)
-                        return true;
-                if (!filter_has_index(f, (int) ifa->ifa_index))
-                        return false;
-                snprintf(addr, sizeof(addr), "?");
-                for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen)) {
-                        if (a->rta_type == IFA_LOCAL || (a->rta_type == IFA_ADDRESS && streq(addr, "?")))
-                                format_addr(ifa->ifa_family, a, addr, sizeof(addr));
-                        else if (a->rta_type == IFA_LABEL)
-                                label = attr_str(a);
-                }
-                /* IPv6 addresses carry no label; the link lives in the
-                 * socket's namespace, not ours, so its index must do. */
-                if (label)
-                        snprintf(what, len, "address %s/%u removed from %s", addr, ifa->ifa_prefixlen, label);
-                else
-                        snprintf(what, len, "address %s/%u removed from link %u", addr, ifa->ifa_prefixlen,
-                                 ifa->ifa_index);
-                return true;
-        }
+        case RTM_DELLINK:
+                r = link_notable(h, f, what, len);
+                break;
+        case RTM_DELADDR:
+                r = addr_notable(h, f, what, len);
+                break;
         case RTM_NEWROUTE:
-        case RTM_DELROUTE: {
-                const struct rtmsg *rt = NLMSG_DATA(h);
-                int rlen = (int) h->nlmsg_len - (int) NLMSG_LENGTH(sizeof(*rt));
-                uint32_t table = rt->rtm_table;
-                int oif = 0;
-
-                if (rlen < 0)
-                        return true;
-                if (rt->rtm_protocol == RTPROT_KERNEL || rt->rtm_protocol == RTPROT_RA ||
-                    (rt->rtm_flags & RTM_F_CLONED))
-                        return false;
-                snprintf(addr, sizeof(addr), "default");
-                for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, rlen); a = RTA_NEXT(a, rlen)) {
-                        if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t))
-                                memcpy(&table, RTA_DATA(a), sizeof(table));
-                        else if (a->rta_type == RTA_DST)
-                                format_addr(rt->rtm_family, a, addr, sizeof(addr));
-                        else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int))
-                                memcpy(&oif, RTA_DATA(a), sizeof(oif));
-                }
-                if (table == RT_TABLE_LOCAL)
-                        return false;
-                /* Without an output link (multipath, blackhole) it may be ours. */
-                if (oif && !filter_has_index(f, oif))
-                        return false;
-                if (rt->rtm_dst_len || !streq(addr, "default"))
-                        snprintf(what, len, "route %s/%u %s", addr, rt->rtm_dst_len,
-                                 h->nlmsg_type == RTM_DELROUTE ? "deleted" : "added or replaced");
-                else
-                        snprintf(what, len, "default route (%s) %s", rt->rtm_family == AF_INET6 ? "IPv6" : "IPv4",
-                                 h->nlmsg_type == RTM_DELROUTE ? "deleted" : "added or replaced");
-                return true;
-        }
+        case RTM_DELROUTE:
+                r = route_notable(h, f, what, len);
+                break;
         default:
                 return false;
         }
+        if (r < 0)
+                snprintf(what, len, "a notification that does not parse");
+        return r != 0;
 }
 
 /* Something taken away says more than something changed (a veth going
@@ -221,66 +253,68 @@ static int note_rank(const char *what) {
         return strstr(what, " deleted") || strstr(what, " removed") || strstr(what, " lost") ? 2 : 1;
 }
 
+/* What one drain() has seen so far. */
+typedef struct Drain {
+        const HostFilter *filter;
+        bool rtnl;              /* false: nftables, where any message counts */
+        bool notable;
+        char what[192];         /* the most telling notable one */
+} Drain;
+
+static void drain_note(Drain *d, const char *what) {
+        if (!d->notable || note_rank(what) > note_rank(d->what))
+                snprintf(d->what, sizeof(d->what), "%s", what);
+        d->notable = true;
+}
+
+static int on_message(struct nl_msg *msg, void *arg) {
+        Drain *d = arg;
+        char one[160];
+
+        if (!d->rtnl)
+                drain_note(d, "nftables ruleset changed");
+        else if (rtnl_notable(nlmsg_hdr(msg), d->filter, one, sizeof(one)))
+                drain_note(d, one);
+        return NL_OK;
+}
+
 /* Reads everything queued on a notification socket. Returns true if any of
- * it can mean drift; *what gets the description of the most telling. */
-static bool drain(int fd, bool rtnl, const HostFilter *f, char *what, size_t len) {
-        _Alignas(struct nlmsghdr) uint8_t buf[RECV_BUF];
-        bool notable = false;
+ * it can mean drift; d->what then describes the most telling. */
+static bool drain(struct nl_sock *sk, Drain *d) {
+        nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_message, d);
 
         /* A bounded batch: under a storm the loop still gets to the other
          * sources (and the watchdog); what is left wakes us again. */
         for (unsigned batch = 0; batch < 256; batch++) {
-                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
-                size_t got;
+                int r = nl_recvmsgs_default(sk);
 
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == ENOBUFS) {
-                                /* The queue overflowed: notifications were
-                                 * lost, so anything may have changed. */
-                                if (!notable)
-                                        snprintf(what, len, "notifications were lost (receive queue overflow)");
-                                notable = true;
-                                continue;
-                        }
-                        break;  /* EAGAIN: all read */
-                }
-                if (!rtnl || (size_t) n > sizeof(buf)) {
-                        if (!notable)
-                                snprintf(what, len, rtnl ? "a long notification" : "nftables ruleset changed");
-                        notable = true;
-                        continue;
-                }
-                got = (size_t) n;
-                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, got); h = NLMSG_NEXT(h, got)) {
-                        char one[160];
-
-                        if (rtnl_notable(h, f, one, sizeof(one))) {
-                                if (!notable || note_rank(one) > note_rank(what))
-                                        snprintf(what, len, "%s", one);
-                                notable = true;
-                        }
-                }
+                if (r == -NLE_NOMEM)
+                        /* ENOBUFS: the queue overflowed and notifications
+                         * were lost, so anything may have changed. */
+                        drain_note(d, "notifications were lost (receive queue overflow)");
+                else if (r == -NLE_MSG_TRUNC)
+                        drain_note(d, d->rtnl ? "a long notification" : "nftables ruleset changed");
+                else if (r < 0)
+                        break;  /* NLE_AGAIN: all read */
         }
-        return notable;
+        return d->notable;
 }
 
 static int on_rtnl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         NsWatch *nw = userdata;
-        char what[192] = "";
+        Drain d = { .filter = nw->filter, .rtnl = true };
 
-        if (drain(fd, true, nw->filter, what, sizeof(what)))
-                nw->watch->fn(WATCH_NETLINK, nw->name, what[0] ? what : NULL, nw->watch->userdata);
+        if (drain(nw->sk, &d))
+                nw->watch->fn(WATCH_NETLINK, nw->name, d.what, nw->watch->userdata);
         return 0;
 }
 
 static int on_nft(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Watch *w = userdata;
-        char what[192] = "";
+        Drain d = {};
 
-        if (drain(fd, false, NULL, what, sizeof(what)))
-                w->fn(WATCH_NFTABLES, NULL, what[0] ? what : NULL, w->userdata);
+        if (drain(w->nft_sk, &d))
+                w->fn(WATCH_NFTABLES, NULL, d.what, w->userdata);
         return 0;
 }
 
@@ -298,7 +332,7 @@ static void ns_watch_free(NsWatch *nw) {
         if (!nw)
                 return;
         sd_event_source_disable_unref(nw->src);
-        safe_close(nw->fd);
+        nl_socket_free(nw->sk);
         free(nw->name);
         free(nw);
 }
@@ -308,30 +342,10 @@ static NsWatch *ns_watch_new(Watch *w, const char *name, dev_t dev, ino_t ino) {
 
         if (!nw)
                 return NULL;
-        *nw = (NsWatch) { .name = strdup(name), .fd = -EBADF, .dev = dev, .ino = ino, .watch = w };
+        *nw = (NsWatch) { .name = strdup(name), .dev = dev, .ino = ino, .watch = w };
         if (!nw->name)
                 return mfree(nw);
         return nw;
-}
-
-static int nft_listen_socket(void) {
-        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-        unsigned group = NFNLGRP_NFTABLES;
-        int fd;
-
-        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
-        if (fd < 0)
-                return negative_errno();
-        /* Bound first: an unbound socket joins the group without error
-         * but is never delivered to. NFNLGRP_NFTABLES (7) fits the bind
-         * mask too, but the option is how nft monitor does it. */
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
-            setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
-                int r = negative_errno();
-                close(fd);
-                return r;
-        }
-        return fd;
 }
 
 _printf_(2, 3) static void warn(char ***warnings, const char *fmt, ...) {
@@ -352,19 +366,18 @@ int watch_new(sd_event *e, watch_fn_t fn, void *userdata, Watch **ret, char ***r
         w = calloc(1, sizeof(Watch));
         if (!w)
                 return -ENOMEM;
-        *w = (Watch) { .event = sd_event_ref(e), .fn = fn, .userdata = userdata, .mounts_fd = -EBADF,
-                       .nft_fd = -EBADF, .host = { .fd = -EBADF } };
+        *w = (Watch) { .event = sd_event_ref(e), .fn = fn, .userdata = userdata, .mounts_fd = -EBADF };
         w->host.watch = w;
         w->host.filter = &w->filter;
 
-        w->host.fd = rtnl_listen_socket();
-        if (w->host.fd < 0)
-                return nm_error(err, w->host.fd, "cannot listen to rtnetlink notifications: %s", strerror(-w->host.fd));
+        r = rtnl_listen_socket(&w->host.sk);
+        if (r < 0)
+                return nm_error(err, r, "cannot listen to rtnetlink notifications: %s", strerror(-r));
         if (stat("/proc/self/ns/net", &st) >= 0) {
                 w->host.dev = st.st_dev;
                 w->host.ino = st.st_ino;
         }
-        r = sd_event_add_io(e, &w->host.src, w->host.fd, EPOLLIN, on_rtnl, &w->host);
+        r = sd_event_add_io(e, &w->host.src, nl_socket_get_fd(w->host.sk), EPOLLIN, on_rtnl, &w->host);
         if (r < 0)
                 return nm_error(err, r, "cannot watch rtnetlink notifications: %s", strerror(-r));
 
@@ -375,12 +388,12 @@ int watch_new(sd_event *e, watch_fn_t fn, void *userdata, Watch **ret, char ***r
         if (r < 0)
                 return nm_error(err, r, "cannot watch /proc/self/mountinfo: %s", strerror(-r));
 
-        w->nft_fd = nft_listen_socket();
-        if (w->nft_fd < 0)
+        r = nft_listen_socket(&w->nft_sk);
+        if (r < 0)
                 warn(ret_warnings, "cannot listen to nftables changes (%s): NAT rules removed by hand are restored only when something else changes, ignoring",
-                     strerror(-w->nft_fd));
+                     strerror(-r));
         else {
-                r = sd_event_add_io(e, &w->nft_src, w->nft_fd, EPOLLIN, on_nft, w);
+                r = sd_event_add_io(e, &w->nft_src, nl_socket_get_fd(w->nft_sk), EPOLLIN, on_nft, w);
                 if (r < 0)
                         return nm_error(err, r, "cannot watch nftables changes: %s", strerror(-r));
         }
@@ -431,11 +444,11 @@ Watch *watch_free(Watch *w) {
                 ns_watch_free(w->v[i]);
         free(w->v);
         sd_event_source_disable_unref(w->host.src);
-        safe_close(w->host.fd);
+        nl_socket_free(w->host.sk);
         sd_event_source_disable_unref(w->mounts_src);
         safe_close(w->mounts_fd);
         sd_event_source_disable_unref(w->nft_src);
-        safe_close(w->nft_fd);
+        nl_socket_free(w->nft_sk);
         sd_event_unref(w->event);
         free(w);
         return NULL;
@@ -464,34 +477,25 @@ ino_t watch_inode(const Watch *w, const char *name) {
         return nw ? nw->ino : 0;
 }
 
-struct open_args {
-        int *fds;
-};
-
 static int open_in_thread(size_t i, void *userdata) {
-        struct open_args *a = userdata;
+        struct nl_sock **socks = userdata;
 
-        a->fds[i] = rtnl_listen_socket();
-        return a->fds[i] < 0 ? a->fds[i] : 0;
+        return rtnl_listen_socket(&socks[i]);
 }
 
-/* Opens a socket in each namespace; a namespace that fails gets -errno in
- * its slot and the others are still done. */
-static void open_sockets(const int *nsfds, size_t n, int *ret_fds) {
-        struct open_args a = { .fds = ret_fds };
+/* Opens a socket in each namespace; a namespace that fails gets NULL in
+ * ret_socks and -errno in ret_errors, and the others are still done. */
+static void open_sockets(const int *nsfds, size_t n, struct nl_sock **ret_socks, int *ret_errors) {
         size_t start = 0;
 
-        for (size_t i = 0; i < n; i++)
-                ret_fds[i] = -EBADF;
         while (start < n) {
                 size_t failed = 0;
                 int r;
 
-                a.fds = ret_fds + start;
-                r = ns_run_batch(nsfds + start, n - start, open_in_thread, &a, &failed);
+                r = ns_run_batch(nsfds + start, n - start, open_in_thread, ret_socks + start, &failed);
                 if (r >= 0)
                         break;
-                ret_fds[start + failed] = r;
+                ret_errors[start + failed] = r;
                 start += failed + 1;
         }
 }
@@ -499,7 +503,8 @@ static void open_sockets(const int *nsfds, size_t n, int *ret_fds) {
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_warnings, NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
         _cleanup_free_ NsWatch **fresh = NULL;
-        _cleanup_free_ int *nsfds = NULL, *socks = NULL;
+        _cleanup_free_ struct nl_sock **socks = NULL;
+        _cleanup_free_ int *nsfds = NULL, *errors = NULL;
         _cleanup_strv_free_ char **all = NULL;
         size_t n_names, n_declared = strv_length(names), n_keep = 0, n_fresh = 0, opened = 0;
         int r = 0;
@@ -516,8 +521,9 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
         keep = calloc(n_names + 1, sizeof(NsWatch *));
         fresh = calloc(n_names + 1, sizeof(NsWatch *));
         nsfds = calloc(n_names + 1, sizeof(int));
-        socks = calloc(n_names + 1, sizeof(int));
-        if (!keep || !fresh || !nsfds || !socks)
+        socks = calloc(n_names + 1, sizeof(struct nl_sock *));
+        errors = calloc(n_names + 1, sizeof(int));
+        if (!keep || !fresh || !nsfds || !socks || !errors)
                 return -ENOMEM;
 
         /* What to keep, and what to open: one open + fstat per name. */
@@ -557,21 +563,21 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
         }
 
         if (r >= 0)
-                open_sockets(nsfds, n_fresh, socks);
+                open_sockets(nsfds, n_fresh, socks, errors);
         for (size_t i = 0; i < n_fresh; i++) {
                 NsWatch *nw = fresh[i];
 
                 safe_close(nsfds[i]);
-                if (r < 0 || socks[i] < 0) {
+                if (r < 0 || !socks[i]) {
                         if (r >= 0)
                                 warn(ret_warnings, "cannot watch namespace '%s' for drift: %s; changes in it are repaired only with the next change elsewhere",
-                                     nw->name, strerror(-socks[i]));
+                                     nw->name, strerror(-errors[i]));
                         ns_watch_free(nw);
                         fresh[i] = NULL;
                         continue;
                 }
-                nw->fd = socks[i];
-                if (sd_event_add_io(w->event, &nw->src, nw->fd, EPOLLIN, on_rtnl, nw) < 0) {
+                nw->sk = TAKE_PTR(socks[i]);
+                if (sd_event_add_io(w->event, &nw->src, nl_socket_get_fd(nw->sk), EPOLLIN, on_rtnl, nw) < 0) {
                         warn(ret_warnings, "cannot watch namespace '%s' for drift: too many event sources", nw->name);
                         ns_watch_free(nw);
                         fresh[i] = NULL;
@@ -619,7 +625,7 @@ static int pin_again(NsWatch *nw, char **ret_error) {
         int r;
 
         /* The namespace the socket lives in (SIOCGSKNS, Linux 4.9). */
-        nsfd = ioctl(nw->fd, SIOCGSKNS);
+        nsfd = ioctl(nl_socket_get_fd(nw->sk), SIOCGSKNS);
         if (nsfd < 0) {
                 r = negative_errno();
                 if (asprintf(ret_error, "cannot get the namespace of its watch socket: %s", strerror(-r)) < 0)
