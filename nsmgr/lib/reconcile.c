@@ -1814,6 +1814,16 @@ int reconcile_lock(NmError *err) {
 }
 
 void reconcile_report_done(ReconcileReport *r) {
+        for (size_t i = 0; i < r->n_steps; i++) {
+                free(r->steps[i].action);
+                free(r->steps[i].kind);
+                free(r->steps[i].netns);
+                free(r->steps[i].ifname);
+                free(r->steps[i].detail);
+                free(r->steps[i].text);
+        }
+        r->steps = mfree(r->steps);
+        r->n_steps = 0;
         r->changes = strv_free(r->changes);
         r->warnings = strv_free(r->warnings);
 }
