@@ -65,20 +65,6 @@ static int one_name(int argc, char **argv, int optind, const char *verb, const c
         return 0;
 }
 
-void record_owner(const char *name, const char *origin) {
-        _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_close_ int fd = -EBADF;
-        ino_t ino;
-        int r;
-
-        if (netns_open(name, &fd, &err) < 0 || netns_fd_inode(fd, &ino) < 0)
-                return;
-        r = owner_record(name, ino, origin);
-        if (r < 0)
-                log_warning("cannot record that nsmgr made '%s': %s; it will be listed as not managed", name,
-                            strerror(-r));
-}
-
 int verb_create(int argc, char **argv) {
         static const struct option opts[] = {
                 { "exist-ok", no_argument, NULL, OPT_EXIST_OK },
@@ -97,11 +83,10 @@ int verb_create(int argc, char **argv) {
         if (r)
                 return r;
 
-        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, NULL, &err);
+        /* Recorded as nsmgr's before it is pinned (owner.h). */
+        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, OWNER_CREATE, NULL, &err);
         if (r < 0)
                 return fail(&err);
-        if (r > 0)
-                record_owner(name, OWNER_CREATE);
 
         path = netns_path(name);
         puts(path);
@@ -140,13 +125,12 @@ int verb_pin(int argc, char **argv) {
                         log_error("cannot pin '%s': '%s' is not a valid PID (a positive number)", name, a.pid);
                         return EXIT_FAILURE;
                 }
-                r = netns_pin_pid(name, (pid_t) pid, a.allow_host, &err);
+                r = netns_pin_pid(name, (pid_t) pid, a.allow_host, OWNER_PIN, &err);
         } else
-                r = netns_pin_path(name, a.path, a.allow_host, &err);
+                r = netns_pin_path(name, a.path, a.allow_host, OWNER_PIN, &err);
         if (r < 0)
                 return fail(&err);
 
-        record_owner(name, OWNER_PIN);
         path = netns_path(name);
         puts(path);
         return 0;
@@ -576,7 +560,7 @@ int verb_show(int argc, char **argv) {
                 OwnerRecord rec = { .name = (char *) name, .ino = e.inode };
                 json_object *head;
 
-                if (owner_lookup(name, e.inode, &origin) > 0)
+                if (owner_lookup(name, e.inode, 0, &origin) > 0)
                         rec.origin = origin;
                 head = entry_json(&e, &ps, origin ? &rec : NULL, origin ? 1 : 0);
                 /* Put the head fields first, then what show adds. */

@@ -156,8 +156,6 @@ int verb_oci_hook(int argc, char **argv) {
                 oci_hook_request_done(&req);
                 return fail(&err);
         }
-        if (r > 0)
-                record_owner(req.pin, OWNER_HOOK);
 
         if (req.network) {
                 bool pinned_now = r > 0;

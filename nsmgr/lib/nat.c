@@ -8,7 +8,7 @@
 
 #include "fileio.h"
 #include "nat.h"
-#include "network.h"
+#include "desired.h"
 #include "paths.h"
 #include "strv.h"
 
@@ -51,12 +51,12 @@ typedef struct Chain {
         char *what;            /* "network lab", "ports of web" */
 } Chain;
 
-typedef struct Desired {
+typedef struct NatWant {
         Chain *chains;         /* owned chains: nw-*, fw-*, pub-* */
         size_t n;
         char **jumps[4];       /* per base chain: rule texts of the jumps */
         char **jump_targets[4];
-} Desired;
+} NatWant;
 
 static const struct BaseChain {
         const char *name;
@@ -91,7 +91,7 @@ static char *chain_name(const char *prefix, const char *owner) {
         return n;
 }
 
-static void desired_done(Desired *d) {
+static void natwant_done(NatWant *d) {
         for (size_t i = 0; i < d->n; i++) {
                 free(d->chains[i].name);
                 strv_free(d->chains[i].rules);
@@ -112,7 +112,7 @@ _printf_(2, 3) static void rule(Chain *c, const char *fmt, ...) {
         va_end(ap);
 }
 
-static Chain *add_chain(Desired *d, const char *prefix, const char *owner, const char *what) {
+static Chain *add_chain(NatWant *d, const char *prefix, const char *owner, const char *what) {
         Chain *v = realloc(d->chains, (d->n + 1) * sizeof(Chain));
 
         if (!v)
@@ -124,7 +124,7 @@ static Chain *add_chain(Desired *d, const char *prefix, const char *owner, const
         return &v[d->n++];
 }
 
-static void add_jump(Desired *d, int b, const char *match, const char *target) {
+static void add_jump(NatWant *d, int b, const char *match, const char *target) {
         char *r;
 
         if (asprintf(&r, "%s%sjump %s", match ? match : "", match ? " " : "", target) < 0)
@@ -141,7 +141,7 @@ static bool network_has_ports(const Config *cfg, const Network *nw) {
         return false;
 }
 
-static int build_desired(const Config *cfg, Desired *d) {
+static int build_desired(const Config *cfg, NatWant *d) {
         char s[CIDR_STRLEN], s6[CIDR_STRLEN], a[CIDR_STRLEN];
 
         for (size_t k = 0; k < cfg->n_networks; k++) {
@@ -204,8 +204,8 @@ static int build_desired(const Config *cfg, Desired *d) {
 
                 if (ns->n_ports == 0 || ns->n_attachments == 0)
                         continue;
-                a4 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET);
-                a6 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET6);
+                a4 = desired_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET);
+                a6 = desired_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET6);
                 {
                         Buf w = {};
 
@@ -399,10 +399,10 @@ static char *fingerprint(const SeenChain *c) {
 
 /* state.nat.chains.NAME = { "rules": [ ... ], "seen": "..." } */
 static json_object *record_of(const State *state, const char *chain) {
-        json_object *nat, *chains, *c;
+        json_object *chains, *c;
 
-        if (!json_object_object_get_ex(state->root, "nat", &nat) ||
-            !json_object_object_get_ex(nat, "chains", &chains) || !json_object_object_get_ex(chains, chain, &c))
+        if (!state->nat || !json_object_object_get_ex(state->nat, "chains", &chains) ||
+            !json_object_object_get_ex(chains, chain, &c))
                 return NULL;
         return c;
 }
@@ -426,9 +426,7 @@ static bool seen_matches(json_object *rec, const char *fp) {
 }
 
 static bool table_recorded(const State *state) {
-        json_object *nat;
-
-        return json_object_object_get_ex(state->root, "nat", &nat);
+        return state->nat != NULL;
 }
 
 /* --- planning ---------------------------------------------------------------- */
@@ -442,7 +440,7 @@ _printf_(2, 3) static void change(NatPlan *p, const char *fmt, ...) {
 }
 
 int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err) {
-        _cleanup_(desired_done) Desired d = {};
+        _cleanup_(natwant_done) NatWant d = {};
         _cleanup_(seen_done) Seen seen = {};
         NatPlan p = {};
         Buf b = {};
@@ -568,9 +566,9 @@ int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err) 
 
                         if (ns->n_ports == 0 || ns->n_attachments == 0)
                                 continue;
-                        a4 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET);
+                        a4 = desired_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET);
                         if (!a4)
-                                a4 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET6);
+                                a4 = desired_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET6);
                         l = json_object_new_array();
                         for (size_t j = 0; j < ns->n_ports; j++) {
                                 char *t;
@@ -615,8 +613,7 @@ int nat_apply(const NatPlan *plan, State *state, NmError *err) {
                                 errs && *errs ? errs : "nft failed");
         }
         if (plan->remove_table) {
-                json_object_object_del(state->root, "nat");
-                state->dirty = true;
+                state_set_nat(state, NULL);
                 (void) unlink(PORTS_FILE);
                 return 0;
         }
@@ -632,8 +629,7 @@ int nat_apply(const NatPlan *plan, State *state, NmError *err) {
                         json_object_object_add(c, "seen", json_object_new_string(fp ? fp : ""));
                 }
         }
-        json_object_object_add(state->root, "nat", rec);
-        state->dirty = true;
+        state_set_nat(state, rec);
         {
                 json_object *ports;
                 const char *text;

@@ -7,6 +7,7 @@
 #include "name.h"
 #include "netns.h"
 #include "ocihook.h"
+#include "owner.h"
 
 #define STATE "the container state on stdin"
 
@@ -154,7 +155,7 @@ int oci_hook_pin(const OciHookRequest *req, NmError *err) {
                         return nm_error_prefix(err, r, "cannot pin '%s' for container '%s'", req->pin, req->id);
                 }
 
-                r = netns_pin_fd(req->pin, nsfd, false, err);
+                r = netns_pin_fd(req->pin, nsfd, false, OWNER_HOOK, err);
                 if (r == -EEXIST && attempt == 0) {
                         nm_error_clear(err);
                         continue;

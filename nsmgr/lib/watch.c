@@ -632,7 +632,7 @@ static int pin_again(NsWatch *nw, char **ret_error) {
                         *ret_error = NULL;
                 return r;
         }
-        r = netns_pin_fd(nw->name, nsfd, false, &e);
+        r = netns_pin_fd(nw->name, nsfd, false, NULL, &e);
         if (r < 0) {
                 *ret_error = strdup(nm_error_message(&e));
                 return r;
