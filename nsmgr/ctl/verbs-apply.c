@@ -30,6 +30,30 @@ static int on_option(int c, const char *arg, void *userdata) {
         return 0;
 }
 
+static json_object *str_or_null(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+/* Each step as a record: what is done (action) to which object (kind),
+ * where (namespace; null: the host), on which interface, and the rest. */
+static json_object *steps_json(const ReconcileReport *report) {
+        json_object *steps = json_object_new_array();
+
+        for (size_t i = 0; i < report->n_steps; i++) {
+                const PlanStep *s = &report->steps[i];
+                json_object *o = json_object_new_object();
+
+                json_object_object_add(o, "action", str_or_null(s->action));
+                json_object_object_add(o, "kind", str_or_null(s->kind));
+                json_object_object_add(o, "namespace", str_or_null(s->netns));
+                json_object_object_add(o, "interface", str_or_null(s->ifname));
+                json_object_object_add(o, "detail", str_or_null(s->detail));
+                json_object_object_add(o, "text", str_or_null(s->text));
+                json_object_array_add(steps, o);
+        }
+        return steps;
+}
+
 int verb_apply(int argc, char **argv) {
         static const struct option opts[] = {
                 { "dry-run", no_argument,       NULL, OPT_DRY_RUN },
@@ -75,6 +99,7 @@ int verb_apply(int argc, char **argv) {
                 json_object_object_add(o, "dry_run", json_object_new_boolean(a.dry_run));
                 json_object_object_add(o, "changed", json_object_new_boolean(!a.dry_run && report.changes));
                 json_object_object_add(o, "changes", changes);
+                json_object_object_add(o, "steps", steps_json(&report));
                 json_object_object_add(o, "warnings", warnings);
                 print_json(o);
                 json_object_put(o);

@@ -129,6 +129,8 @@ static int exec_bridge(Exec *X, const Action *a) {
         if (r < 0)
                 return r;
         r = link_ifindex(h->nl, b->name, &ifindex);
+        if (r >= 0 && a->bridge.ipv6_off)
+                r = link_change(h->nl, ifindex, &(LinkChange) { .master = -1, .up = -1, .ipv6_off = true });
         if (r < 0)
                 return step_error(X, a, h->nl, r);
         remember(X, h, b->name, (size_t) ifindex);
@@ -168,22 +170,36 @@ static int exec_link_create(Exec *X, const Action *a) {
         if (r < 0)
                 return step_error(X, a, s->nl, r);
         remember(X, s, d->name, (size_t) ifindex);
-        if (!ops->has_peer)
-                return 0;
-        /* The other end is new too: what was seen of its name is stale. It
-         * was made without nsmgr's mark (linkkind.c): mark it now. */
-        remember(X, p, d->peer_name, (size_t) peer_ifindex);
-        {
+        if (ops->has_peer) {
+                /* The other end is new too: what was seen of its name is
+                 * stale. It was made without nsmgr's mark (linkkind.c). */
+                bool inner_is_peer = d->bridge != NULL;   /* libnl's "peer" end */
+                ObsScope *ms = inner_is_peer ? s : p;
                 LinkChange c = LINK_CHANGE_NONE;
-                bool inner = d->bridge != NULL;   /* the inner end was libnl's peer */
-                ObsScope *ms = inner ? s : p;
 
+                remember(X, p, d->peer_name, (size_t) peer_ifindex);
                 c.group = NSMGR_LINK_GROUP;
+                c.ipv6_off = inner_is_peer ? a->create.ipv6_off : a->create.peer_ipv6_off;
                 r = observe_open_socket(ms, X->err);
                 if (r >= 0)
-                        r = link_change(ms->nl, inner ? ifindex : peer_ifindex, &c);
+                        r = link_change(ms->nl, inner_is_peer ? ifindex : peer_ifindex, &c);
                 if (r < 0)
                         return step_error(X, a, ms->nl, r);
+                /* And the main end's IPv6, before either comes up. */
+                if (inner_is_peer ? a->create.peer_ipv6_off : a->create.ipv6_off) {
+                        ObsScope *os = inner_is_peer ? p : s;
+
+                        r = link_change(os->nl, inner_is_peer ? peer_ifindex : ifindex,
+                                        &(LinkChange) { .master = -1, .up = -1, .ipv6_off = true });
+                        if (r < 0)
+                                return step_error(X, a, os->nl, r);
+                }
+                return 0;
+        }
+        if (a->create.ipv6_off) {
+                r = link_change(s->nl, ifindex, &(LinkChange) { .master = -1, .up = -1, .ipv6_off = true });
+                if (r < 0)
+                        return step_error(X, a, s->nl, r);
         }
         return 0;
 }
@@ -210,7 +226,6 @@ static int exec_link_set(Exec *X, const Action *a) {
                 break;
         case SET_UP:
                 c.up = 1;
-                c.ipv6_off = a->set.ipv6_off;
                 break;
         case SET_DOWN:
                 c.up = 0;

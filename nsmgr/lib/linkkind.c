@@ -31,14 +31,13 @@ static int add_link(NlSock *nl, struct rtnl_link *link, const char *what, NmErro
 /* --- veth ------------------------------------------------------------------ */
 
 static int veth_create(const LinkEnv *env, const Iface *d, NmError *err) {
-        _cleanup_link_ struct rtnl_link *link = NULL;
-        struct rtnl_link *peer;
+        _cleanup_link_ struct rtnl_link *link = NULL, *peer = NULL;
         char what[128];
 
         link = rtnl_link_veth_alloc();
         if (!link)
                 return -ENOMEM;
-        peer = rtnl_link_veth_get_peer(link);
+        peer = rtnl_link_veth_get_peer(link);   /* a reference of its own */
 
         /* The request goes out through the host socket. Its main device is
          * the end that lives in the namespace (IFLA_NET_NS_FD); the peer is

@@ -612,7 +612,7 @@ static int observe_host(Observer *ob) {
 int observe(const ObserveInput *in, Observed *ret, NmError *err) {
         _cleanup_(observer_done) Observer ob = { .in = in, .err = err };
         _cleanup_close_ int host_fd = -EBADF;
-        Observed o = {};
+        Observed o = OBSERVED_INIT;
         struct observe_args oa = { .lock = PTHREAD_MUTEX_INITIALIZER, .err = err };
         size_t cap;
         int r;

@@ -104,6 +104,9 @@ typedef struct Observed {
         size_t n_gone;
 } Observed;
 
+/* An Observed nothing was read into yet (observed_done() may run on it). */
+#define OBSERVED_INIT ((Observed) { .host = { .nsfd = -EBADF, .host_nsid = -1 } })
+
 void obs_scope_done(ObsScope *s);
 void observed_done(Observed *o);
 

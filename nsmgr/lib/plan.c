@@ -264,19 +264,17 @@ static void plan_addresses(Planner *P, ObsScope *s, const char *ifname, const Ob
         }
 }
 
-static void plan_up(Planner *P, ObsScope *s, const char *ifname, const ObsLink *observed, bool want_up, bool created,
-                    bool ipv6_off) {
+static void plan_up(Planner *P, ObsScope *s, const char *ifname, const ObsLink *observed, bool want_up,
+                    bool created) {
         bool is_up = observed && (observed->flags & IFF_UP);
-        Action *a;
 
-        if (want_up && (created || !is_up)) {
-                a = act(P, PHASE_LINK_UP, ACT_LINK_SET, s);
-                if (a)
-                        a->set = (typeof(a->set)) { .what = SET_UP, .ifname = ifname, .ipv6_off = created && ipv6_off };
-        } else if (!want_up && is_up)
+        /* A link made without IPv6 gets no link-local address: the creating
+         * step sees to it (a link whose peer is up already would get one as
+         * it comes up, before a request that brings it up could say no). */
+        if (want_up && (created || !is_up))
+                plan_set(P, PHASE_LINK_UP, s, SET_UP, ifname, NULL);
+        else if (!want_up && is_up)
                 plan_set(P, PHASE_LINK_UP, s, SET_DOWN, ifname, NULL);
-        else if (created && ipv6_off)
-                plan_set(P, PHASE_LINK_SET, s, SET_IPV6_OFF, ifname, NULL);
 }
 
 static void plan_mtu(Planner *P, ObsScope *s, const char *ifname, const ObsLink *observed, uint32_t mtu) {
@@ -330,8 +328,7 @@ static void plan_outer_end(Planner *P, ObsScope *p, const Iface *d, const ObsLin
                 plan_mtu(P, p, d->peer_name, po, d->mtu);
         if (!d->bridge)
                 plan_addresses(P, p, d->peer_name, po, d->peer_addresses, d->n_peer_addresses);
-        plan_up(P, p, d->peer_name, po, d->up, created,
-                d->bridge || !ipv6_wanted(d->ipv6, d->peer_addresses, d->n_peer_addresses));
+        plan_up(P, p, d->peer_name, po, d->up, created);
 }
 
 static void plan_iface(Planner *P, ObsScope *s, const Iface *d) {
@@ -404,7 +401,13 @@ static void plan_iface(Planner *P, ObsScope *s, const Iface *d) {
                 a = act(P, ops->create_type == LINK_CREATE_STACKED ? PHASE_LINK_CREATE_STACKED : PHASE_LINK_CREATE,
                         ACT_LINK_CREATE, s);
                 if (a)
-                        a->create = (typeof(a->create)) { .iface = d, .peer = p };
+                        a->create = (typeof(a->create)) {
+                                .iface = d,
+                                .peer = p,
+                                .ipv6_off = !ipv6_wanted(d->ipv6, d->addresses, d->n_addresses),
+                                .peer_ipv6_off = ops->has_peer &&
+                                                 (d->bridge || !ipv6_wanted(d->ipv6, d->peer_addresses, d->n_peer_addresses)),
+                        };
                 P->p->kinds |= 1u << d->kind;
         }
 
@@ -427,7 +430,7 @@ static void plan_iface(Planner *P, ObsScope *s, const Iface *d) {
         if (!create)
                 plan_mtu(P, s, d->name, observed, d->mtu);
         plan_addresses(P, s, d->name, observed, d->addresses, d->n_addresses);
-        plan_up(P, s, d->name, observed, d->up, create, !ipv6_wanted(d->ipv6, d->addresses, d->n_addresses));
+        plan_up(P, s, d->name, observed, d->up, create);
 
         if (ops->has_peer)
                 plan_outer_end(P, p, d, outer, create);
@@ -622,7 +625,8 @@ static void plan_bridge(Planner *P, const Bridge *b) {
         if (create) {
                 a = act(P, PHASE_BRIDGE, ACT_BRIDGE_CREATE, h);
                 if (a)
-                        a->bridge.bridge = b;
+                        a->bridge = (typeof(a->bridge)) { .bridge = b,
+                                                          .ipv6_off = !ipv6_wanted(b->ipv6, b->addresses, b->n_addresses) };
                 P->p->kinds |= LINK_KIND_BRIDGE_BIT;
         } else {
                 plan_mtu(P, h, b->name, l, b->mtu);
@@ -641,7 +645,7 @@ static void plan_bridge(Planner *P, const Bridge *b) {
                 }
         }
         plan_addresses(P, h, b->name, l, b->addresses, b->n_addresses);
-        plan_up(P, h, b->name, l, true, create, !ipv6_wanted(b->ipv6, b->addresses, b->n_addresses));
+        plan_up(P, h, b->name, l, true, create);
 }
 
 /* A namespace no longer declared that is kept, because processes are still

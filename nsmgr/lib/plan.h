@@ -67,7 +67,7 @@ typedef enum LinkSetKind {
         SET_MTU,
         SET_UP,
         SET_DOWN,
-        SET_IPV6_OFF,        /* no IPv6 link-local address on a link just made */
+        SET_IPV6_OFF,        /* no IPv6 link-local address */
         SET_VRF,             /* enslave to a VRF */
         SET_NOVRF,           /* release from a VRF nsmgr made */
         SET_BRIDGE,          /* make a port of a bridge */
@@ -81,10 +81,14 @@ typedef struct Action {
         ObsScope *scope;
         union {
                 struct { const Sysctl *sysctl; } sysctl;
-                struct { const Bridge *bridge; } bridge;
+                struct {
+                        const Bridge *bridge;
+                        bool ipv6_off;           /* no IPv6 link-local address */
+                } bridge;
                 struct {
                         const Iface *iface;
                         ObsScope *peer;          /* veth: the scope of the other end */
+                        bool ipv6_off, peer_ipv6_off;
                 } create;
                 struct {
                         const char *ifname;
@@ -97,7 +101,6 @@ typedef struct Action {
                         const char *ifname;
                         const char *master;      /* SET_VRF, SET_BRIDGE; SET_NOVRF: the VRF it leaves */
                         uint32_t mtu;
-                        bool ipv6_off;           /* SET_UP of a link just made */
                         uint8_t mac[6];
                 } set;
                 struct {

@@ -166,7 +166,8 @@ static int plan_everything(Run *R) {
 }
 
 static int run(const Config *cfg, const char *only, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
-        _cleanup_(run_done) Run R = { .cfg = cfg, .only = only, .flags = flags, .report = report, .err = err };
+        _cleanup_(run_done) Run R = { .cfg = cfg, .only = only, .flags = flags, .report = report, .err = err,
+                                      .observed = OBSERVED_INIT };
         _cleanup_close_ int lock = -EBADF;
         bool dry = flags & RECONCILE_DRY_RUN;
         int r, saved;

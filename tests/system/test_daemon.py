@@ -667,3 +667,24 @@ def test_demo_runs_nsmgrd_and_leaves_nothing(sandbox):
     # Its own sandbox: nothing of it is left here.
     assert (sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []) == before
     assert "br-study" not in ifindexes()
+
+
+def test_pins_come_back_after_run_netns_itself_is_removed(foreground, nsmgr):
+    """Regression: nsmgrd made /run/netns ready once per process, so after
+    /run/netns was removed it could not pin anything until restarted."""
+    start, notify = foreground
+    p = start("-c", TUTORIAL)
+    notify.until("READY")
+    settled(nsmgr)
+    before = {n: inode(n) for n in ("red", "blue")}
+    for n in ("red", "blue"):
+        run(["umount", f"/run/netns/{n}"], check=True)
+    run(["umount", "/run/netns"], check=True)
+    shutil.rmtree("/run/netns")
+    wait_back(lambda: os.path.exists("/run/netns/red") and os.path.exists("/run/netns/blue") and
+              run(["stat", "-f", "-c", "%T", "/run/netns/red"]).stdout.strip() == "nsfs")
+    # The same namespaces, with their links: pinned again, not made anew.
+    assert {n: inode(n) for n in ("red", "blue")} == before
+    assert ping("red", "198.18.10.2")
+    p.terminate()
+    p.wait(timeout=10)
