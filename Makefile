@@ -11,6 +11,8 @@
 #   make install         DESTDIR=, PREFIX= (default /usr/local): binaries, systemd
 #                        units (UNITDIR= from pkg-config systemd), man pages,
 #                        /etc/nsmgr/nsmgr.conf unless one exists
+#   make torture         kill -9 at chosen points, concurrent workers, daemon
+#                        kills: many rounds of tests/system/test_trust.py
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
@@ -143,6 +145,18 @@ asan:
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_ENV   := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
+# kill -9 at chosen points of apply, tear-down, attach and detach (50 each),
+# 8 workers for 60 s, nsmgrd killed 20 times while it repairs; the figures go
+# to build/torture.jsonl (README: Reliability).
+TORTURE_ENV := TORTURE_ROUNDS=$(or $(ROUNDS),50) TORTURE_SECONDS=$(or $(SECONDS),60) \
+               TORTURE_DAEMON_KILLS=$(or $(KILLS),20) TORTURE_REPORT=$(abspath $(BUILD))/torture.jsonl
+
+torture: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all
+	$(Q)rm -f $(BUILD)/torture.jsonl
+	$(Q)$(TORTURE_ENV) tests/run-system-tests $(BUILD) -k test_trust -p no:randomly tests/system/test_trust.py
+	$(Q)cat $(BUILD)/torture.jsonl
+
 check-asan: deps asan
 	$(Q)$(ASAN_ENV) $(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' unit
 	$(Q)$(ASAN_ENV) tests/run-system-tests build-asan
@@ -167,6 +181,6 @@ format:
 
 FORCE:
 
-.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan torture install clean format FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d)

@@ -5,7 +5,7 @@ pkgs=(
         make gcc pkg-config
         libnl-3-dev libnl-route-3-dev libconfig-dev libsystemd-dev libjson-c-dev
         libnftables-dev libcmocka-dev
-        iproute2 nftables util-linux iputils-ping procps python3 python3-pytest
+        iproute2 nftables util-linux iputils-ping procps python3 python3-pytest strace
         systemd  # tests/lib/systemd_sandbox.py
         # tests/system/test_runtimes.py: real runtimes, a busybox rootfs, CNI
         runc crun busybox-static containernetworking-plugins podman conmon tar

@@ -124,7 +124,7 @@ static int exec_bridge(Exec *X, const Action *a) {
         int r, ifindex;
 
         if (X->in->machine_key)
-                bridge_mac_derive(X->in->machine_key, b->name, mac);
+                link_mac_derive(X->in->machine_key, NULL, b->name, mac);
         r = bridge_create(h->nl, b->name, b->mtu, X->in->machine_key ? mac : NULL, X->err);
         if (r < 0)
                 return r;
@@ -143,7 +143,17 @@ static int exec_link_create(Exec *X, const Action *a) {
         const LinkKindOps *ops = link_kind_ops(d->kind);
         const char *parent = link_parent(d);
         LinkEnv env = { .host = h->nl, .nl = s->nl, .nsfd = s->nsfd, .peer_nsfd = -1 };
+        uint8_t mac[6], peer_mac[6];
         int r, ifindex, peer_ifindex = 0;
+
+        if (X->in->machine_key) {
+                link_mac_derive(X->in->machine_key, s->name, d->name, mac);
+                env.mac = mac;
+                if (ops->has_peer) {
+                        link_mac_derive(X->in->machine_key, d->peer_netns, d->peer_name, peer_mac);
+                        env.peer_mac = peer_mac;
+                }
+        }
 
         if (p && p->name) {
                 env.peer_nsfd = p->nsfd;
@@ -244,6 +254,9 @@ static int exec_link_set(Exec *X, const Action *a) {
                 break;
         case SET_MAC:
                 c.mac = a->set.mac;
+                break;
+        case SET_MARK:
+                c.group = NSMGR_LINK_GROUP;
                 break;
         }
         r = scope_ifindex(X, s, a->set.ifname, &ifindex);
@@ -433,15 +446,25 @@ static int note_route_families(Exec *X) {
 
 static void forget(Exec *X) {
         STRV_FOREACH(name, X->in->plan->forget) {
-                _cleanup_free_ char *origin = NULL, *path = netns_path(*name);
-                struct stat st;
+                _cleanup_free_ char *origin = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                int r;
 
                 state_netns_remove(X->in->state, *name);
-                /* An owner record of apply's whose pin is gone for good. */
-                if (path && lstat(path, &st) < 0 && errno == ENOENT &&
-                    owner_read(*name, &(ino_t) { 0 }, NULL, &origin) > 0 && streq(origin, OWNER_CONFIG))
+                /* An owner record of apply's whose pin is gone for good, or
+                 * left as an empty placeholder by a tear-down that was
+                 * killed half-way: the tear-down is finished. */
+                if (owner_read(*name, &(ino_t) { 0 }, NULL, &origin) <= 0 || !streq(origin, OWNER_CONFIG))
+                        continue;
+                r = netns_open(*name, &fd, NULL);
+                if (r == -ENXIO)
+                        r = netns_unpin(*name, NULL);
+                if (r == -ENOENT || r == 0)
                         (void) owner_forget(*name);
         }
+        /* A NAT record of a table that is gone, with nothing declared. */
+        if (X->in->nat && X->in->nat->forget_record)
+                nat_forget(X->in->state);
 }
 
 int execute(const ExecInput *in, NmError *err) {

@@ -127,9 +127,11 @@ static int load(Ipam *ipam) {
                 if (asprintf(&path, "%s/%s", ipam->dir, de->d_name) < 0)
                         return -ENOMEM;
                 /* A temporary file a crash left behind never became a lease
-                 * (writers hold the lock we hold). */
-                if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp.") && !ipam->dry_run) {
-                        (void) unlink(path);
+                 * (".ADDR.tmp.PID" of a new lease, "ADDR.tmp.PID" of one
+                 * rewritten; writers hold the lock we hold). */
+                if (strstr(de->d_name, ".tmp.")) {
+                        if (!ipam->dry_run)
+                                (void) unlink(path);
                         continue;
                 }
                 if (de->d_name[0] == '.')

@@ -28,6 +28,18 @@ static int add_link(NlSock *nl, struct rtnl_link *link, const char *what, NmErro
         return 0;
 }
 
+static int set_mac(struct rtnl_link *link, const uint8_t *mac) {
+        _cleanup_nladdr_ struct nl_addr *a = NULL;
+
+        if (!mac)
+                return 0;
+        a = nl_addr_build(AF_LLC, mac, 6);
+        if (!a)
+                return -ENOMEM;
+        rtnl_link_set_addr(link, a);
+        return 0;
+}
+
 /* --- veth ------------------------------------------------------------------ */
 
 static int veth_create(const LinkEnv *env, const Iface *d, NmError *err) {
@@ -49,12 +61,16 @@ static int veth_create(const LinkEnv *env, const Iface *d, NmError *err) {
                 rtnl_link_set_master(link, env->bridge_ifindex);
                 rtnl_link_set_name(peer, d->name);
                 rtnl_link_set_ns_fd(peer, env->nsfd);
+                if (set_mac(link, env->peer_mac) < 0 || set_mac(peer, env->mac) < 0)
+                        return -ENOMEM;
         } else {
                 rtnl_link_set_name(link, d->name);
                 rtnl_link_set_ns_fd(link, env->nsfd);
                 rtnl_link_set_name(peer, d->peer_name);
                 if (env->peer_nsfd >= 0)
                         rtnl_link_set_ns_fd(peer, env->peer_nsfd);
+                if (set_mac(link, env->mac) < 0 || set_mac(peer, env->peer_mac) < 0)
+                        return -ENOMEM;
         }
         rtnl_link_set_group(link, NSMGR_LINK_GROUP);
         if (d->mtu) {
@@ -100,6 +116,8 @@ static int macvlan_create(const LinkEnv *env, const Iface *d, NmError *err) {
         rtnl_link_set_link(link, env->parent_ifindex);
         rtnl_link_set_ns_fd(link, env->nsfd);
         rtnl_link_set_group(link, NSMGR_LINK_GROUP);
+        if (set_mac(link, env->mac) < 0)
+                return -ENOMEM;
         mode = macvlan_mode_of(d);
         if (mode >= 0)
                 rtnl_link_macvlan_set_mode(link, (uint32_t) mode);
@@ -135,6 +153,8 @@ static int vxlan_create(const LinkEnv *env, const Iface *d, NmError *err) {
                 return -ENOMEM;
         rtnl_link_set_name(link, d->name);
         rtnl_link_set_group(link, NSMGR_LINK_GROUP);
+        if (set_mac(link, env->mac) < 0)
+                return -ENOMEM;
         rtnl_link_vxlan_set_id(link, d->vni);
         rtnl_link_vxlan_set_port(link, d->port);
         if (d->remote.family || d->group.family) {
@@ -270,15 +290,13 @@ int machine_key_read(uint8_t ret[16]) {
         return 0;
 }
 
-void bridge_mac_derive(const uint8_t key[16], const char *name, uint8_t ret[6]) {
-        static const char prefix[] = "nsmgr bridge ";
-        char msg[sizeof(prefix) + IFNAMSIZ];
-        size_t len = strnlen(name, IFNAMSIZ - 1);
+void link_mac_derive(const uint8_t key[16], const char *netns, const char *ifname, uint8_t ret[6]) {
+        _cleanup_free_ char *msg = NULL;
         uint64_t h;
+        int n;
 
-        memcpy(msg, prefix, sizeof(prefix) - 1);
-        memcpy(msg + sizeof(prefix) - 1, name, len);
-        h = siphash24(msg, sizeof(prefix) - 1 + len, key);
+        n = asprintf(&msg, "nsmgr link %s/%s", netns ? netns : "", ifname);
+        h = siphash24(n >= 0 ? msg : ifname, n >= 0 ? (size_t) n : strlen(ifname), key);
         for (int i = 0; i < 6; i++)
                 ret[i] = (uint8_t) (h >> (8 * i));
         ret[0] &= 0xfe;   /* unicast */
@@ -298,13 +316,8 @@ int bridge_create(NlSock *host, const char *name, uint32_t mtu, const uint8_t ma
         rtnl_link_set_group(link, NSMGR_LINK_GROUP);
         if (mtu)
                 rtnl_link_set_mtu(link, mtu);
-        if (mac) {
-                _cleanup_nladdr_ struct nl_addr *a = nl_addr_build(AF_LLC, mac, 6);
-
-                if (!a)
-                        return -ENOMEM;
-                rtnl_link_set_addr(link, a);
-        }
+        if (set_mac(link, mac) < 0)
+                return -ENOMEM;
         snprintf(what, sizeof(what), "bridge %s", name);
         return add_link(host, link, what, err);
 }

@@ -30,6 +30,8 @@ typedef struct LinkEnv {
         NlSock *peer_nl;         /* veth: a socket there; NULL for the host */
         int bridge_ifindex;      /* veth: host bridge for the peer, 0 for none */
         int parent_ifindex;      /* macvlan: host parent; vxlan: underlay in the namespace */
+        const uint8_t *mac;      /* the link's MAC address; NULL: the kernel's */
+        const uint8_t *peer_mac; /* veth: the other end's */
 } LinkEnv;
 
 typedef struct LinkKindOps {
@@ -59,13 +61,16 @@ const char *link_parent(const Iface *decl);
  * does not borrow its lowest port's, which changes as ports come and go). */
 int bridge_create(NlSock *host, const char *name, uint32_t mtu, const uint8_t mac[6], NmError *err);
 
-/* A stable, locally administered MAC address for a bridge nsmgr makes,
- * derived from the machine ID and the bridge's name, as systemd's
- * MACAddressPolicy=persistent derives one: the same on every boot, and
- * different on every machine. The key is the machine ID (or, where there is
- * none, this boot's ID); the address does not reveal it. */
+/* A stable, locally administered MAC address for a link nsmgr makes,
+ * derived from the machine ID, the namespace (NULL: the host) and the
+ * link's name, as systemd's MACAddressPolicy=persistent derives one: the
+ * same every time the link is made (a bridge does not borrow its lowest
+ * port's, which changes as ports come and go; a veth made anew after drift
+ * keeps the address its neighbours have cached) and different on every
+ * machine. The key is the machine ID (or, where there is none, this boot's
+ * ID); the address does not reveal it. */
 int machine_key_read(uint8_t ret[16]);
-void bridge_mac_derive(const uint8_t key[16], const char *name, uint8_t ret[6]);
+void link_mac_derive(const uint8_t key[16], const char *netns, const char *ifname, uint8_t ret[6]);
 
 /* Finds out, in a scratch namespace that vanishes afterwards, whether the
  * kernel can make links of the given kinds (bit i set: IfaceKind i; the

@@ -462,7 +462,10 @@ int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err) 
                 return r;
 
         if (d.n == 0) {
-                /* Nothing declared: the table goes, if it is the one we made. */
+                /* Nothing declared: the table goes, if it is the one we made;
+                 * a record of a table that is gone already (a tear-down
+                 * killed half-way) is forgotten. */
+                p.forget_record = !seen.table && table_recorded(state);
                 if (seen.table && table_recorded(state)) {
                         bprintf(&b, "delete table " TABLE "\n");
                         change(&p, "nat: remove table %s (no network declared)", TABLE);
@@ -642,6 +645,11 @@ int nat_apply(const NatPlan *plan, State *state, NmError *err) {
                 }
         }
         return 0;
+}
+
+void nat_forget(State *state) {
+        state_set_nat(state, NULL);
+        (void) unlink(PORTS_FILE);
 }
 
 json_object *nat_ports_load(void) {

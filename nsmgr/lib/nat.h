@@ -19,6 +19,7 @@ typedef struct NatPlan {
         char *script;           /* nft commands, run as one transaction; NULL: nothing to do */
         char **changes;         /* what they do, one line each */
         bool remove_table;
+        bool forget_record;     /* nothing declared, no table, but a record: forget it */
         json_object *record;    /* what to record once done (chains' rules, ports) */
 } NatPlan;
 
@@ -26,6 +27,8 @@ int nat_plan(const Config *cfg, const State *state, NatPlan *ret, NmError *err);
 /* Runs the plan and records what the kernel holds afterwards. */
 int nat_apply(const NatPlan *plan, State *state, NmError *err);
 void nat_plan_done(NatPlan *plan);
+/* Drops the NAT record and the ports file (forget_record). */
+void nat_forget(State *state);
 
 /* Published ports as recorded in /run/nsmgr/ports.json, for show and list
  * (a small file of its own: listing reads it, not the whole state). */

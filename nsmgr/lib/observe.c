@@ -8,6 +8,7 @@
 #include "nl.h"
 
 #include <netlink/msg.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/vrf.h>
 #include <netlink/route/link/vxlan.h>
@@ -32,11 +33,15 @@ static void link_from_nl(struct rtnl_link *l, ObsLink *o) {
 
         *o = (ObsLink) { .ifindex = rtnl_link_get_ifindex(l), .master = rtnl_link_get_master(l),
                          .link = rtnl_link_get_link(l), .link_netnsid = -1, .mtu = rtnl_link_get_mtu(l),
-                         .flags = rtnl_link_get_flags(l), .group = rtnl_link_get_group(l), .macvlan_mode = -1 };
+                         .flags = rtnl_link_get_flags(l), .group = rtnl_link_get_group(l), .macvlan_mode = -1,
+                         .addr_gen_mode = -1 };
+        uint8_t mode;
         snprintf(o->name, sizeof(o->name), "%s", rtnl_link_get_name(l));
         snprintf(o->kind, sizeof(o->kind), "%s", kind ? kind : "");
         if (rtnl_link_get_link_netnsid(l, &nsid) >= 0)
                 o->link_netnsid = nsid;
+        if (rtnl_link_inet6_get_addr_gen_mode(l, &mode) >= 0)
+                o->addr_gen_mode = mode;
         if (mac && nl_addr_get_len(mac) == 6) {
                 memcpy(o->mac, nl_addr_get_binary_addr(mac), 6);
                 o->has_mac = true;
@@ -549,8 +554,13 @@ static void pair_marks(Observed *o) {
                         out = (ObsLink *) obs_link_by_index(&o->host, in->link);
                         if (!out || out->link != in->ifindex || !streq(out->kind, "veth"))
                                 continue;
-                        if (in->group == NSMGR_LINK_GROUP || out->group == NSMGR_LINK_GROUP)
-                                in->group = out->group = NSMGR_LINK_GROUP;
+                        if (in->group == NSMGR_LINK_GROUP && out->group != NSMGR_LINK_GROUP) {
+                                out->group = NSMGR_LINK_GROUP;
+                                out->mark_inferred = true;
+                        } else if (out->group == NSMGR_LINK_GROUP && in->group != NSMGR_LINK_GROUP) {
+                                in->group = NSMGR_LINK_GROUP;
+                                in->mark_inferred = true;
+                        }
                 }
         }
 }

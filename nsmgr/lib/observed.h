@@ -25,6 +25,8 @@ typedef struct ObsLink {
         uint32_t mtu;
         unsigned flags;          /* IFF_* */
         uint32_t group;          /* NSMGR_LINK_GROUP: nsmgr made it */
+        bool mark_inferred;      /* not marked itself, but the other end of a marked veth */
+        int addr_gen_mode;       /* IN6_ADDR_GEN_MODE_*; -1: unknown */
         uint8_t mac[6];
         bool has_mac;
         /* Kind-specific, as the kernel reports them. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <stdarg.h>
 
@@ -277,6 +278,33 @@ static void plan_up(Planner *P, ObsScope *s, const char *ifname, const ObsLink *
                 plan_set(P, PHASE_LINK_UP, s, SET_DOWN, ifname, NULL);
 }
 
+/* A link nsmgr made without IPv6 stays so: no link-local address. */
+static void plan_ipv6_off(Planner *P, ObsScope *s, const char *ifname, const ObsLink *observed, bool want_off) {
+        const ObsAddr *have;
+        size_t n = 0;
+
+        if (!observed || !want_off || !link_ours(observed))
+                return;
+        if (observed->addr_gen_mode >= 0 && observed->addr_gen_mode != IN6_ADDR_GEN_MODE_NONE)
+                plan_set(P, PHASE_LINK_SET, s, SET_IPV6_OFF, ifname, NULL);
+        have = obs_addrs_of(s, observed->ifindex, &n);
+        for (size_t i = 0; i < n; i++) {
+                Action *a;
+
+                if (have[i].addr.family != AF_INET6 || have[i].addr.addr[0] != 0xfe || (have[i].addr.addr[1] & 0xc0) != 0x80)
+                        continue;
+                a = act(P, PHASE_ADDR_DEL, ACT_ADDR_DEL, s);
+                if (a)
+                        a->addr = (typeof(a->addr)) { .ifname = ifname, .ifindex = observed->ifindex, .addr = have[i].addr };
+        }
+}
+
+/* The second end of a pair a killed run made but did not mark. */
+static void plan_mark(Planner *P, ObsScope *s, const char *ifname, const ObsLink *observed) {
+        if (observed && observed->mark_inferred)
+                plan_set(P, PHASE_LINK_SET, s, SET_MARK, ifname, NULL);
+}
+
 static void plan_mtu(Planner *P, ObsScope *s, const char *ifname, const ObsLink *observed, uint32_t mtu) {
         Action *a;
 
@@ -324,8 +352,12 @@ static void plan_outer_end(Planner *P, ObsScope *p, const Iface *d, const ObsLin
                 if (!br || po->master != br->ifindex)
                         plan_set(P, PHASE_LINK_SET, p, SET_BRIDGE, d->peer_name, d->bridge);
         }
-        if (!created)
+        if (!created) {
                 plan_mtu(P, p, d->peer_name, po, d->mtu);
+                plan_mark(P, p, d->peer_name, po);
+                plan_ipv6_off(P, p, d->peer_name, po,
+                              d->bridge || !ipv6_wanted(d->ipv6, d->peer_addresses, d->n_peer_addresses));
+        }
         if (!d->bridge)
                 plan_addresses(P, p, d->peer_name, po, d->peer_addresses, d->n_peer_addresses);
         plan_up(P, p, d->peer_name, po, d->up, created);
@@ -427,8 +459,11 @@ static void plan_iface(Planner *P, ObsScope *s, const Iface *d) {
                 if (m && link_is_kind(m, "vrf") && link_ours(m))
                         plan_set(P, PHASE_LINK_SET, s, SET_NOVRF, d->name, m->name);
         }
-        if (!create)
+        if (!create) {
                 plan_mtu(P, s, d->name, observed, d->mtu);
+                plan_mark(P, s, d->name, observed);
+                plan_ipv6_off(P, s, d->name, observed, !ipv6_wanted(d->ipv6, d->addresses, d->n_addresses));
+        }
         plan_addresses(P, s, d->name, observed, d->addresses, d->n_addresses);
         plan_up(P, s, d->name, observed, d->up, create);
 
@@ -630,11 +665,12 @@ static void plan_bridge(Planner *P, const Bridge *b) {
                 P->p->kinds |= LINK_KIND_BRIDGE_BIT;
         } else {
                 plan_mtu(P, h, b->name, l, b->mtu);
+                plan_ipv6_off(P, h, b->name, l, !ipv6_wanted(b->ipv6, b->addresses, b->n_addresses));
                 /* A bridge nsmgr made keeps the address it was made with. */
                 if (P->in->machine_key && link_ours(l)) {
                         uint8_t mac[6];
 
-                        bridge_mac_derive(P->in->machine_key, b->name, mac);
+                        link_mac_derive(P->in->machine_key, NULL, b->name, mac);
                         if (!l->has_mac || memcmp(l->mac, mac, 6) != 0) {
                                 a = act(P, PHASE_LINK_SET, ACT_LINK_SET, h);
                                 if (a) {
@@ -950,11 +986,12 @@ static const char *const set_text[] = {
         [SET_NOVRF] = "release %s from VRF %s",
         [SET_BRIDGE] = "attach %s to bridge %s",
         [SET_MAC] = "set the MAC address of %s to %s",
+        [SET_MARK] = "mark %s as nsmgr's",
 };
 
 static const char *const set_action[] = {
         [SET_MTU] = "set", [SET_UP] = "up", [SET_DOWN] = "down", [SET_IPV6_OFF] = "set", [SET_VRF] = "set",
-        [SET_NOVRF] = "set", [SET_BRIDGE] = "set", [SET_MAC] = "set",
+        [SET_NOVRF] = "set", [SET_BRIDGE] = "set", [SET_MAC] = "set", [SET_MARK] = "set",
 };
 
 int action_to_step(const Action *a, bool dry_run, PlanStep *ret) {

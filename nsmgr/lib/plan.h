@@ -72,6 +72,7 @@ typedef enum LinkSetKind {
         SET_NOVRF,           /* release from a VRF nsmgr made */
         SET_BRIDGE,          /* make a port of a bridge */
         SET_MAC,
+        SET_MARK,            /* mark as nsmgr's (the second end of a pair a killed run left unmarked) */
 } LinkSetKind;
 
 typedef struct Action {

@@ -77,7 +77,7 @@ static ObsLink *link_add(ObsScope *s, const char *name, const char *kind, int if
         assert_non_null(s->links);
         l = &s->links[s->n_links++];
         *l = (ObsLink) { .ifindex = ifindex, .flags = flags, .group = group, .mtu = 1500, .link_netnsid = -1,
-                         .macvlan_mode = -1 };
+                         .macvlan_mode = -1, .addr_gen_mode = -1 };
         snprintf(l->name, sizeof(l->name), "%s", name);
         snprintf(l->kind, sizeof(l->kind), "%s", kind);
         return l;
