@@ -154,7 +154,7 @@ TORTURE_ENV := TORTURE_ROUNDS=$(or $(ROUNDS),50) TORTURE_SECONDS=$(or $(SECONDS)
 torture: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all
 	$(Q)rm -f $(BUILD)/torture.jsonl
-	$(Q)$(TORTURE_ENV) tests/run-system-tests $(BUILD) -k test_trust -p no:randomly tests/system/test_trust.py
+	$(Q)$(TORTURE_ENV) tests/run-system-tests $(BUILD) tests/system/test_trust.py
 	$(Q)cat $(BUILD)/torture.jsonl
 
 check-asan: deps asan
