@@ -279,7 +279,8 @@ def test_status_and_reload_without_a_daemon_exit_3(nsmgr):
     p = nsmgr("status")
     assert p.returncode == 3 and "nsmgrd is not running" in p.stdout
     assert nsmgr("status", "--json").returncode == 3
-    assert json.loads(nsmgr("status", "--json").stdout) == {"running": False}
+    st = json.loads(nsmgr("status", "--json").stdout)
+    assert st["running"] is False and st["pid"] == 0 and st["last_reconcile"]["time_usec"] == 0
     p = nsmgr("reload")
     assert p.returncode == 3 and "nsmgrd is not running" in p.stderr
     assert nsmgr("reload", "--timeout", "0").returncode == 2
@@ -296,6 +297,34 @@ def test_status_of_a_dead_daemon_is_not_running(foreground, nsmgr):
     s = nsmgr("status")
     assert s.returncode == 3 and "is gone without stopping" in s.stdout
     assert json.loads(nsmgr("status", "--json").stdout)["running"] is False
+
+
+def shape(o):
+    """The keys of a JSON value, nested, with the type of each leaf that is
+    not null: what a script reading it relies on."""
+    if isinstance(o, dict):
+        return {k: shape(v) for k, v in o.items()}
+    return None if o is None else type(o).__name__
+
+
+def test_status_json_has_one_shape_before_during_and_after(foreground, nsmgr):
+    """Issue 16: before nsmgrd ever ran it was {"running": false}, another
+    shape than once it had run."""
+    never = json.loads(nsmgr("status", "--json").stdout)
+    start, notify = foreground
+    p = start("-c", TUTORIAL)
+    notify.until("READY")
+    running = json.loads(nsmgr.ok("status", "--json").stdout)
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+    stopped = json.loads(nsmgr("status", "--json").stdout)
+    assert (never["running"], running["running"], stopped["running"]) == (False, True, False)
+    assert never.keys() == running.keys() == stopped.keys()
+    assert never["last_reconcile"].keys() == running["last_reconcile"].keys()
+    # Where never has a value, it is of the same type as a running daemon's.
+    for k, v in shape(never).items():
+        if v is not None and not isinstance(v, dict):
+            assert v == shape(running)[k], k
 
 
 # --- make install ---------------------------------------------------------------
