@@ -17,7 +17,7 @@ static const VerbOption create_options[] = {
 };
 
 static const VerbOption pin_options[] = {
-        { "pid", 'p', OPT_PID, "PID", ARG_PID,
+        { "pid", 0, OPT_PID, "PID", ARG_PID,
           "pin the namespace process PID is in; it is addressed through a pidfd, so a reused PID is never taken for it" },
         { "path", 0, OPT_PATH, "FILE", ARG_FILE,
           "pin the namespace FILE refers to: /proc/PID/task/TID/ns/net, another bind mount" },

@@ -152,9 +152,10 @@ void table_print(const Table *t, bool legend) {
 
         if (!width)
                 return;
-        if (legend)
-                for (size_t i = 0; i < t->n_columns; i++)
-                        width[i] = display_width(t->header[i]);
+        /* The header counts even when it is left out: the rows are the
+         * same either way. */
+        for (size_t i = 0; i < t->n_columns; i++)
+                width[i] = display_width(t->header[i]);
         for (size_t r = 0; r < t->n_rows; r++)
                 for (size_t i = 0; i < sized_cells(t, t->rows[r].cells); i++) {
                         size_t w = display_width(t->rows[r].cells[i]);

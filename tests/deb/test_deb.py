@@ -5,7 +5,6 @@ nsmgrctl and nsmgrd are run."""
 
 import os
 import re
-import subprocess
 
 import pytest
 
@@ -200,7 +199,7 @@ def test_install_run_remove_purge(root):
     with open(root.path(CONF), "a") as f:
         f.write("# edited\n")
 
-    p = root.run(["apt-get", "remove", "-y", "nsmgr"], check=True)
+    root.run(["apt-get", "remove", "-y", "nsmgr"], check=True)
     assert installed(root) == "deinstall ok config-files"
     assert not root.exists("/usr/bin/nsmgrctl") and not root.exists("/usr/sbin/nsmgrd")
     assert open(root.path(CONF)).read().endswith("# edited\n")
