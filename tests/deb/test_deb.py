@@ -68,8 +68,8 @@ def test_lintian_reports_no_errors_and_no_unknown_warnings(deb, tmp_path):
     assert len(changes) == 1, changes
     # As a user, as lintian prefers; pedantic and info tags are shown too.
     os.chmod(tmp_path, 0o777)
-    p = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "lintian", "--display-level",
-             ">=pedantic", "--display-experimental", "--info", os.path.join(DEBDIR, changes[0])],
+    p = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "lintian", "--show-overrides",
+             "--display-level", ">=pedantic", "--display-experimental", "--info", os.path.join(DEBDIR, changes[0])],
             env=dict(os.environ, HOME=str(tmp_path), TMPDIR=str(tmp_path)))
     print(p.stdout, p.stderr)
     tags = [l.split(": ", 2) for l in p.stdout.splitlines() if re.match(r"^[EWIPXO]: ", l)]
@@ -135,7 +135,7 @@ def test_everything_make_install_installs_is_in_the_package(deb, tmp_path):
     assert installed - packaged == set()
     # What Debian adds, and nothing else.
     assert packaged - installed == {"/usr/share/doc/nsmgr/copyright", "/usr/share/doc/nsmgr/changelog.gz",
-                                    "/usr/share/doc/nsmgr/README.md.gz"}
+                                    "/usr/share/doc/nsmgr/README.md.gz", "/usr/share/lintian/overrides/nsmgr"}
     for f in ("/usr/bin/nsmgrctl", "/usr/sbin/nsmgrd", "/usr/share/man/man8/nsmgrctl.8.gz",
               "/usr/share/man/man5/nsmgr.conf.5.gz", "/usr/share/bash-completion/completions/nsmgrctl",
               "/usr/share/zsh/vendor-completions/_nsmgrctl", "/usr/share/doc/nsmgr/examples/bridge-tutorial.conf",
