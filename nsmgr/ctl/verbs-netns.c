@@ -672,19 +672,21 @@ int verb_exec(const Verb *verb, int argc, char **argv) {
                 return r;
         if (optind >= argc)
                 return usage_error("exec: missing NAME");
-        name = argv[optind];
+        name = argv[optind++];
         /* A command never starts with '-': such a word after NAME is one of
          * our options, or a misspelt one, and not a command to run. With
          * NAME as its argv[0], the rest is parsed up to '--' or the command. */
-        if (optind + 1 < argc && argv[optind + 1][0] == '-' && !streq(argv[optind + 1], "--")) {
+        if (optind < argc && argv[optind][0] == '-' && !streq(argv[optind], "--")) {
                 int more;
 
-                r = parse_options(verb, argc - optind, argv + optind, on_option, &a, &more);
+                r = parse_options(verb, argc - optind + 1, argv + optind - 1, on_option, &a, &more);
                 if (r != ARGS_PARSED)
                         return r;
                 optind += more - 1;
+                /* getopt steps over the '--' that ends the options. */
+                if (streq(argv[optind - 1], "--"))
+                        optind--;
         }
-        optind++;
         if (optind < argc && streq(argv[optind], "--"))
                 optind++;
         if (optind >= argc)
