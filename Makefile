@@ -9,8 +9,16 @@
 #                        tests/vm/test-*.sh in a qemu VM with Debian's kernel
 #                        (for what this machine's kernel lacks, e.g. VRF)
 #   make install         DESTDIR=, PREFIX= (default /usr/local): binaries, systemd
-#                        units (UNITDIR= from pkg-config systemd), man pages,
-#                        /etc/nsmgr/nsmgr.conf unless one exists
+#                        units (UNITDIR= from pkg-config systemd), tmpfiles.d,
+#                        man pages, bash and zsh completion, examples,
+#                        /etc/nsmgr/nsmgr.conf unless one exists; CPPFLAGS,
+#                        CFLAGS and LDFLAGS from the environment are used
+#   make uninstall       the same DESTDIR=, PREFIX=: removes what install
+#                        installed (the config only if it was not changed)
+#   make deb             a Debian package in build/deb/ (dpkg-buildpackage -b on
+#                        a copy of the tree as git sees it)
+#   make check-deb       build it, lintian, hardening-check, install it into a
+#                        copy-on-write root, run it, purge it (tests/deb/)
 #   make torture         kill -9 at chosen points, concurrent workers, daemon
 #                        kills: many rounds of tests/system/test_trust.py
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
@@ -25,10 +33,17 @@ BINDIR      ?= $(PREFIX)/bin
 SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 SYSCONFDIR  ?= /etc
+DOCDIR      ?= $(PREFIX)/share/doc/nsmgr
+EXAMPLEDIR  ?= $(DOCDIR)/examples
+# bash-completion and zsh look under /usr/local too. Debian's zsh looks in
+# vendor-completions for packaged ones (debian/rules says so).
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 BUILD       ?= build
-# systemd's unit folder, as systemd.pc says (the machine's, whatever PREFIX is:
-# systemd does not look in /usr/local for system units).
+# systemd's unit and tmpfiles.d folders, as systemd.pc says (the machine's,
+# whatever PREFIX is: systemd does not look in /usr/local for them).
 UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+TMPFILESDIR ?= $(or $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null),/usr/lib/tmpfiles.d)
 
 PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd libnftables
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -42,8 +57,11 @@ WARNINGS    += -Werror
 endif
 OPTFLAGS    ?= -O2 -g
 CFLAGS      ?=
-override CFLAGS += -std=gnu11 $(OPTFLAGS) $(WARNINGS) -D_GNU_SOURCE -DNSMGR_VERSION='"$(VERSION)"' \
-               -Insmgr/lib $(PKG_CFLAGS) -MMD -MP
+override CFLAGS += -std=gnu11 $(OPTFLAGS) $(WARNINGS) -MMD -MP
+# The preprocessor's flags come after the caller's (dpkg-buildflags puts
+# -D_FORTIFY_SOURCE=2 there).
+CPPFLAGS    ?=
+override CPPFLAGS += -D_GNU_SOURCE -DNSMGR_VERSION='"$(VERSION)"' -Insmgr/lib $(PKG_CFLAGS)
 LDFLAGS     ?=
 LIBS        := $(PKG_LIBS) -lpthread
 
@@ -60,6 +78,7 @@ CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNITS       := $(patsubst units/%.in,$(BUILD)/units/%,$(wildcard units/*.in))
 MANPAGES    := $(wildcard man/*.[58])
+EXAMPLES    := $(wildcard conf/*.conf)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed
@@ -92,23 +111,23 @@ $(BUILD)/units/%: units/%.in $(BUILD)/paths
 $(BUILD)/%.o: %.c
 	$(call quiet,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 $(BUILD)/bench/floor-%: bench/floor-%.c
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
 
 # No libraries: its own pages count in the RSS it reports.
 $(BUILD)/bench/timed: bench/timed.c
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
@@ -168,10 +187,55 @@ install: all
 	install -Dm755 $(BUILD)/nsmgrd $(DESTDIR)$(SBINDIR)/nsmgrd
 	install -d $(DESTDIR)$(UNITDIR)
 	install -m644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+	install -Dm644 tmpfiles.d/nsmgr.conf $(DESTDIR)$(TMPFILESDIR)/nsmgr.conf
 	for m in $(MANPAGES); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; done
+	install -Dm644 shell-completion/bash/nsmgrctl $(DESTDIR)$(BASHCOMPDIR)/nsmgrctl
+	install -Dm644 shell-completion/zsh/_nsmgrctl $(DESTDIR)$(ZSHCOMPDIR)/_nsmgrctl
+	install -d $(DESTDIR)$(EXAMPLEDIR)
+	install -m644 $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
 	install -d $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf || \
 		install -m644 conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf
+
+# What install installed. The config goes only as the reference installed it
+# (an edited one is the administrator's), folders only when empty; the state
+# under /var/lib/nsmgr (leases) stays.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nsmgrctl $(DESTDIR)$(SBINDIR)/nsmgrd
+	rm -f $(patsubst $(BUILD)/units/%,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
+	rm -f $(DESTDIR)$(TMPFILESDIR)/nsmgr.conf
+	rm -f $(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/nsmgrctl $(DESTDIR)$(ZSHCOMPDIR)/_nsmgrctl
+	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLES)))
+	-rmdir $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+	if cmp -s conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf ]; then \
+		echo "$(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf was changed: kept"; \
+	fi
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d $(DESTDIR)$(SYSCONFDIR)/nsmgr 2>/dev/null
+
+# dpkg-buildpackage writes next to the source folder: the copy in
+# $(DEBDIR)/nsmgr-$(VERSION) keeps it all under build/. The copy holds what
+# git would commit now (tracked and new files, nothing ignored), so a build
+# from it is one from a clean clone with the work tree's changes.
+DEBDIR := $(BUILD)/deb
+
+deb-deps:
+	$(Q)tests/deb/deps.sh
+
+deb: deb-deps
+	$(Q)rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/nsmgr-$(VERSION)
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard; \
+	else \
+		find . -path ./build -prune -o -path ./build-asan -prune -o -type f -print0; \
+	fi | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C $(DEBDIR)/nsmgr-$(VERSION) -xf -
+	$(Q)cd $(DEBDIR)/nsmgr-$(VERSION) && dpkg-buildpackage -us -uc -b $(DEB_BUILD_ARGS)
+	$(Q)ls $(DEBDIR)/*.deb
+
+check-deb: deps deb
+	$(Q)tests/deb/run-deb-tests $(DEBDIR)
 
 clean:
 	rm -rf build build-asan
@@ -181,6 +245,7 @@ format:
 
 FORCE:
 
-.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan torture install clean format FORCE
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan torture install uninstall \
+	deb-deps deb check-deb clean format FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d)

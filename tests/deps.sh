@@ -7,6 +7,7 @@ pkgs=(
         libnftables-dev libcmocka-dev
         iproute2 nftables util-linux iputils-ping procps python3 python3-pytest strace
         systemd  # tests/lib/systemd_sandbox.py
+        bash-completion zsh  # tests/system/test_cli.py: completion as the shells run it
         # tests/system/test_runtimes.py: real runtimes, a busybox rootfs, CNI
         runc crun busybox-static containernetworking-plugins podman conmon tar
 )

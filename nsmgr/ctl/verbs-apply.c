@@ -4,12 +4,6 @@
 #include "reconcile.h"
 #include "strv.h"
 
-enum {
-        OPT_JSON = 0x100,
-        OPT_DRY_RUN,
-        OPT_CONFIG,
-};
-
 struct apply_args {
         bool json;
         bool dry_run;
@@ -21,10 +15,8 @@ static int on_option(int c, const char *arg, void *userdata) {
 
         switch (c) {
         case OPT_JSON:    a->json = true; break;
-        case OPT_DRY_RUN:
-        case 'n':         a->dry_run = true; break;
-        case OPT_CONFIG:
-        case 'c':         a->config = arg; break;
+        case OPT_DRY_RUN: a->dry_run = true; break;
+        case OPT_CONFIG:  a->config = arg; break;
         default:          return EXIT_USAGE;
         }
         return 0;
@@ -54,21 +46,15 @@ static json_object *steps_json(const ReconcileReport *report) {
         return steps;
 }
 
-int verb_apply(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "dry-run", no_argument,       NULL, OPT_DRY_RUN },
-                { "config",  required_argument, NULL, OPT_CONFIG },
-                { "json",    no_argument,       NULL, OPT_JSON },
-                {}
-        };
+int verb_apply(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         ReconcileReport report = {};
         struct apply_args a = {};
         int optind, r;
 
-        r = parse_options(argc, argv, "apply", opts, "c:n", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind < argc)
                 return usage_error("apply: unexpected argument '%s'", argv[optind]);

@@ -9,12 +9,6 @@
 #include "ocihook.h"
 #include "owner.h"
 
-enum {
-        OPT_BUNDLE = 0x100,
-        OPT_JSON,
-        OPT_CONFIG,
-};
-
 static int on_option(int c, const char *arg, void *userdata) {
         const char **bundle = userdata;
 
@@ -26,12 +20,7 @@ static int on_option(int c, const char *arg, void *userdata) {
         return 0;
 }
 
-int verb_oci(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "bundle", required_argument, NULL, OPT_BUNDLE },
-                { "json",   no_argument,       NULL, OPT_JSON },
-                {}
-        };
+int verb_oci(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *path = NULL;
@@ -39,8 +28,8 @@ int verb_oci(int argc, char **argv) {
         json_object *entry;
         int optind, r;
 
-        r = parse_options(argc, argv, "oci", opts, "", on_option, &bundle, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &bundle, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind >= argc)
                 return usage_error("oci: missing NAME");
@@ -76,7 +65,6 @@ static int on_hook_option(int c, const char *arg, void *userdata) {
 
         switch (c) {
         case OPT_CONFIG:
-        case 'c':
                 *config = arg;
                 return 0;
         default:
@@ -121,11 +109,7 @@ static int hook_attach(const OciHookRequest *req, const char *config, NmError *e
         return 0;
 }
 
-int verb_oci_hook(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "config", required_argument, NULL, OPT_CONFIG },
-                {}
-        };
+int verb_oci_hook(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_free_ char *text = NULL;
         const char *config = NULL;
@@ -133,8 +117,8 @@ int verb_oci_hook(int argc, char **argv) {
         size_t len;
         int optind, r;
 
-        r = parse_options(argc, argv, "oci-hook", opts, "c:", on_hook_option, &config, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_hook_option, &config, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind < argc)
                 return usage_error("oci-hook: unexpected argument '%s'", argv[optind]);

@@ -8,6 +8,7 @@ journal."""
 
 import json
 import os
+import stat
 import shutil
 import signal
 import socket
@@ -279,7 +280,8 @@ def test_status_and_reload_without_a_daemon_exit_3(nsmgr):
     p = nsmgr("status")
     assert p.returncode == 3 and "nsmgrd is not running" in p.stdout
     assert nsmgr("status", "--json").returncode == 3
-    assert json.loads(nsmgr("status", "--json").stdout) == {"running": False}
+    st = json.loads(nsmgr("status", "--json").stdout)
+    assert st["running"] is False and st["pid"] == 0 and st["last_reconcile"]["time_usec"] == 0
     p = nsmgr("reload")
     assert p.returncode == 3 and "nsmgrd is not running" in p.stderr
     assert nsmgr("reload", "--timeout", "0").returncode == 2
@@ -296,6 +298,34 @@ def test_status_of_a_dead_daemon_is_not_running(foreground, nsmgr):
     s = nsmgr("status")
     assert s.returncode == 3 and "is gone without stopping" in s.stdout
     assert json.loads(nsmgr("status", "--json").stdout)["running"] is False
+
+
+def shape(o):
+    """The keys of a JSON value, nested, with the type of each leaf that is
+    not null: what a script reading it relies on."""
+    if isinstance(o, dict):
+        return {k: shape(v) for k, v in o.items()}
+    return None if o is None else type(o).__name__
+
+
+def test_status_json_has_one_shape_before_during_and_after(foreground, nsmgr):
+    """Issue 16: before nsmgrd ever ran it was {"running": false}, another
+    shape than once it had run."""
+    never = json.loads(nsmgr("status", "--json").stdout)
+    start, notify = foreground
+    p = start("-c", TUTORIAL)
+    notify.until("READY")
+    running = json.loads(nsmgr.ok("status", "--json").stdout)
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+    stopped = json.loads(nsmgr("status", "--json").stdout)
+    assert (never["running"], running["running"], stopped["running"]) == (False, True, False)
+    assert never.keys() == running.keys() == stopped.keys()
+    assert never["last_reconcile"].keys() == running["last_reconcile"].keys()
+    # Where never has a value, it is of the same type as a running daemon's.
+    for k, v in shape(never).items():
+        if v is not None and not isinstance(v, dict):
+            assert v == shape(running)[k], k
 
 
 # --- make install ---------------------------------------------------------------
@@ -334,6 +364,55 @@ def test_make_install(staged, tmp_path):
          "install"], check=True)
     assert open(dest + ETC_CONF).read() == "# mine\n"
     assert os.path.isfile(f"{dest}{ud}/nsmgrd.service")
+
+
+def tmpfilesdir():
+    p = run(["pkg-config", "--variable=tmpfilesdir", "systemd"])
+    return p.stdout.strip() or "/usr/lib/tmpfiles.d"
+
+
+def test_make_install_for_packagers(staged, tmp_path):
+    """Issue 16: what a package needs besides the programs, where the tools
+    look for it (PREFIX /usr/local here)."""
+    for f in ("/usr/local/share/bash-completion/completions/nsmgrctl",
+              "/usr/local/share/zsh/site-functions/_nsmgrctl",
+              "/usr/local/share/man/man5/nsmgr.conf.5",
+              f"{tmpfilesdir()}/nsmgr.conf"):
+        assert os.path.isfile(staged + f), f
+    # The examples nsmgr.conf(5) points to, every one of conf/.
+    ex = staged + "/usr/local/share/doc/nsmgr/examples"
+    assert sorted(os.listdir(ex)) == sorted(f for f in os.listdir(CONF) if f.endswith(".conf"))
+    assert "/usr/share/doc/nsmgr/examples" in open(os.path.join(ROOT, "man", "nsmgr.conf.5")).read()
+    # systemd-tmpfiles makes /var/lib/nsmgr from the entry (in a root of
+    # the test's own).
+    r = tmp_path / "root"
+    r.mkdir()
+    run(["systemd-tmpfiles", f"--root={r}", "--create", f"{staged}{tmpfilesdir()}/nsmgr.conf"], check=True)
+    st = os.stat(r / "var/lib/nsmgr")
+    assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o755
+    assert "StateDirectory=nsmgr\n" in open(f"{staged}{unitdir()}/nsmgrd.service").read()
+
+
+def make_in(dest, *targets):
+    run(["make", "-C", ROOT, "--no-print-directory", f"BUILD={os.path.relpath(BUILD, ROOT)}", f"DESTDIR={dest}",
+         *targets], check=True)
+
+
+def test_make_uninstall_removes_what_install_installed(tmp_path):
+    dest = str(tmp_path / "dest")
+    make_in(dest, "install")
+    make_in(dest, "uninstall")
+    # Nothing left but empty folders install made.
+    left = [os.path.join(d, f) for d, _, files in os.walk(dest) for f in files]
+    assert left == []
+
+    # An edited config is the administrator's: kept.
+    make_in(dest, "install")
+    with open(dest + ETC_CONF, "a") as f:
+        f.write("# mine\n")
+    make_in(dest, "uninstall")
+    left = [os.path.relpath(os.path.join(d, f), dest) for d, _, files in os.walk(dest) for f in files]
+    assert left == ["etc/nsmgr/nsmgr.conf"]
 
 
 # --- under systemd ---------------------------------------------------------------
