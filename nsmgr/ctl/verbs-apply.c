@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 #include "ctl.h"
+#include "fileio.h"
 #include "reconcile.h"
 #include "strv.h"
 
@@ -63,6 +64,7 @@ int verb_apply(const Verb *verb, int argc, char **argv) {
         if (r < 0)
                 return fail(&err);
 
+        (void) rlimit_nofile_raise();
         r = reconcile(cfg, a.dry_run ? RECONCILE_DRY_RUN : 0, &report, &err);
         STRV_FOREACH(w, report.warnings)
                 log_warning("%s", *w);

@@ -482,13 +482,10 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
  * namespace: a thousand namespaces need more than the default soft limit
  * of 1024. select() is not used, so the hard limit is safe to take. */
 static void raise_nofile(Daemon *d) {
-        struct rlimit rl;
+        int r = rlimit_nofile_raise();
 
-        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
-                return;
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-                dlog(d, LOG_WARNING, "cannot raise the limit of open files: %m; ignoring");
+        if (r < 0)
+                dlog(d, LOG_WARNING, "cannot raise the limit of open files: %s; ignoring", strerror(-r));
 }
 
 typedef struct Lost {

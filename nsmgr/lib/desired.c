@@ -191,7 +191,7 @@ static int find_or_add_netns(Desired *d, const char *name, Source src, size_t *r
         return 0;
 }
 
-static int build_netns(Desired *d, const Config *cfg, const LeaseTable *lt) {
+static int build_netns(Desired *d, const Config *cfg, const LeaseTable *lt, const StrMap *only) {
         Config *m = &d->model;
         _cleanup_free_ size_t *extra = NULL, *owner = NULL;
         _cleanup_free_ bool *soft4 = NULL, *soft6 = NULL;
@@ -206,14 +206,20 @@ static int build_netns(Desired *d, const Config *cfg, const LeaseTable *lt) {
         if (!m->netns || !extra || !owner || !soft4 || !soft6)
                 return -ENOMEM;
         for (size_t i = 0; i < cfg->n_netns; i++) {
-                m->netns[m->n_netns++] = cfg->netns[i];
-                r = strmap_put(&m->netns_index, cfg->netns[i].name, i);
+                if (only && !strmap_get(only, cfg->netns[i].name, NULL))
+                        continue;
+                r = strmap_put(&m->netns_index, cfg->netns[i].name, m->n_netns);
                 if (r < 0)
                         return r;
+                m->netns[m->n_netns++] = cfg->netns[i];
         }
 
         /* Which namespace each attachment goes to, and how many each gets. */
         for (size_t j = 0; j < lt->n; j++) {
+                if (only && !strmap_get(only, lt->v[j].netns, NULL)) {
+                        owner[j] = SIZE_MAX;
+                        continue;
+                }
                 r = find_or_add_netns(d, lt->v[j].netns, lt->v[j].src, &owner[j]);
                 if (r < 0)
                         return r;
@@ -241,8 +247,13 @@ static int build_netns(Desired *d, const Config *cfg, const LeaseTable *lt) {
         }
         for (size_t j = 0; j < lt->n; j++) {
                 const LeasedAttachment *la = &lt->v[j];
-                Netns *ns = &m->netns[owner[j]];
-                Iface *it = &ns->ifaces[ns->n_ifaces];
+                Netns *ns;
+                Iface *it;
+
+                if (owner[j] == SIZE_MAX)
+                        continue;
+                ns = &m->netns[owner[j]];
+                it = &ns->ifaces[ns->n_ifaces];
 
                 r = attachment_iface(d, ns, la, it);
                 if (r < 0)
@@ -272,7 +283,7 @@ static int build_netns(Desired *d, const Config *cfg, const LeaseTable *lt) {
         return 0;
 }
 
-int desired_build(const Config *cfg, const LeaseTable *lt, Desired **ret) {
+int desired_build_only(const Config *cfg, const LeaseTable *lt, const StrMap *only, Desired **ret) {
         _cleanup_desired_ Desired *d = NULL;
         int r;
 
@@ -287,11 +298,15 @@ int desired_build(const Config *cfg, const LeaseTable *lt, Desired **ret) {
         if (r >= 0)
                 r = build_host_sysctls(d, cfg);
         if (r >= 0)
-                r = build_netns(d, cfg, lt);
+                r = build_netns(d, cfg, lt, only);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);
         return 0;
+}
+
+int desired_build(const Config *cfg, const LeaseTable *lt, Desired **ret) {
+        return desired_build_only(cfg, lt, NULL, ret);
 }
 
 const Cidr *desired_address_of(const Config *model, const char *netns, const char *network, int family) {
@@ -311,9 +326,10 @@ const Cidr *desired_address_of(const Config *model, const char *netns, const cha
 
 char **desired_host_links(const Config *m) {
         char **names = NULL;
+        size_t n = 0;
 
         for (size_t i = 0; i < m->n_bridges; i++)
-                if (strv_extend(&names, m->bridges[i].name) < 0)
+                if (strv_push_at(&names, n++, strdup(m->bridges[i].name)) < 0)
                         return strv_free(names);
         for (size_t i = 0; i < m->n_netns; i++)
                 for (size_t j = 0; j < m->netns[i].n_ifaces; j++) {
@@ -322,7 +338,7 @@ char **desired_host_links(const Config *m) {
                                          : it->kind == IFACE_MACVLAN ? it->parent : NULL;
 
                         /* A name twice (a shared macvlan parent) does no harm. */
-                        if (host && strv_extend(&names, host) < 0)
+                        if (host && strv_push_at(&names, n++, strdup(host)) < 0)
                                 return strv_free(names);
                 }
         /* Never NULL: an empty list means no host link matters. */

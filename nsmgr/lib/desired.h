@@ -27,6 +27,9 @@ typedef struct Desired {
 } Desired;
 
 int desired_build(const Config *cfg, const LeaseTable *leases, Desired **ret);
+/* The model of some namespaces only (a scoped run: O(its namespaces), not
+ * O(all)), with every bridge and host sysctl; NULL: all. */
+int desired_build_only(const Config *cfg, const LeaseTable *leases, const StrMap *only, Desired **ret);
 Desired *desired_free(Desired *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Desired *, desired_free);
 #define _cleanup_desired_ _cleanup_(desired_freep)

@@ -32,14 +32,22 @@ int report_add_step(ReconcileReport *report, const Action *a, bool dry_run) {
         r = action_to_step(a, dry_run, &s);
         if (r < 0)
                 return r;
-        v = realloc(report->steps, (report->n_steps + 1) * sizeof(PlanStep));
-        if (!v || strv_extend(&report->changes, s.text) < 0) {
-                if (v)
+        /* Reports of thousands of steps: room doubles (report->changes
+         * has as many lines as steps). */
+        v = report->steps;
+        if (report->n_steps == report->cap_steps) {
+                size_t cap = report->cap_steps ? report->cap_steps * 2 : 16;
+
+                v = realloc(report->steps, cap * sizeof(PlanStep));
+                if (v) {
                         report->steps = v;
+                        report->cap_steps = cap;
+                }
+        }
+        if (!v || strv_push_at(&report->changes, report->n_steps, strdup(s.text)) < 0) {
                 plan_step_done(&s);
                 return -ENOMEM;
         }
-        report->steps = v;
         report->steps[report->n_steps++] = s;
         return 0;
 }
@@ -112,8 +120,11 @@ static int exec_sysctl(Exec *X, const Action *a) {
 
         if (!s->name)
                 r = sysctl_write(a->sysctl.sysctl->key, a->sysctl.sysctl->value);
-        else
-                r = ns_run_in(s->nsfd, write_sysctl_in_thread, &(struct sysctl_args) { .sc = a->sysctl.sysctl });
+        else {
+                _cleanup_close_ int fd = obs_scope_nsfd(s);
+
+                r = fd < 0 ? fd : ns_run_in(fd, write_sysctl_in_thread, &(struct sysctl_args) { .sc = a->sysctl.sysctl });
+        }
         return r < 0 ? step_error(X, a, NULL, r) : 0;
 }
 
@@ -142,9 +153,16 @@ static int exec_link_create(Exec *X, const Action *a) {
         const Iface *d = a->create.iface;
         const LinkKindOps *ops = link_kind_ops(d->kind);
         const char *parent = link_parent(d);
-        LinkEnv env = { .host = h->nl, .nl = s->nl, .nsfd = s->nsfd, .peer_nsfd = -1 };
+        LinkEnv env = { .host = h->nl, .nl = s->nl, .peer_nsfd = -1 };
+        _cleanup_close_ int nsfd = -EBADF, peer_nsfd = -EBADF;
         uint8_t mac[6], peer_mac[6];
         int r, ifindex, peer_ifindex = 0;
+
+        /* The namespaces' fds for the requests that make links there,
+         * from their sockets: a scope holds no more than that one handle. */
+        nsfd = env.nsfd = obs_scope_nsfd(s);
+        if (nsfd < 0)
+                return step_error(X, a, NULL, nsfd);
 
         if (X->in->machine_key) {
                 link_mac_derive(X->in->machine_key, s->name, d->name, mac);
@@ -156,7 +174,9 @@ static int exec_link_create(Exec *X, const Action *a) {
         }
 
         if (p && p->name) {
-                env.peer_nsfd = p->nsfd;
+                peer_nsfd = env.peer_nsfd = obs_scope_nsfd(p);
+                if (peer_nsfd < 0)
+                        return step_error(X, a, NULL, peer_nsfd);
                 env.peer_nl = p->nl;
         }
         if (d->bridge) {
@@ -355,7 +375,6 @@ static int exec_netns_delete(Exec *X, const Action *a) {
         if (!s->nl_borrowed)
                 nls_close(s->nl);
         s->nl = NULL;
-        s->nsfd = safe_close(s->nsfd);
         r = netns_unpin(s->name, X->err);
         if (r < 0 && r != -ENOENT)
                 return step_error(X, a, NULL, r);
@@ -386,7 +405,8 @@ static int exec_netns_create(Exec *X, Action *first, size_t count) {
 
                 if (!v[i].created)
                         continue;
-                s->nsfd = v[i].fd;
+                /* The socket is handle enough (obs_scope_nsfd). */
+                safe_close(v[i].fd);
                 s->nl = v[i].nl;
                 s->ino = v[i].ino;
                 s->cookie = v[i].cookie;

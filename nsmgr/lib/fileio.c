@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -178,4 +179,15 @@ int read_one_line(const char *path, char **ret) {
                 buf[--len] = 0;
         *ret = buf;
         return 0;
+}
+
+int rlimit_nofile_raise(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return negative_errno();
+        if (rl.rlim_cur >= rl.rlim_max)
+                return 0;
+        rl.rlim_cur = rl.rlim_max;
+        return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? negative_errno() : 0;
 }

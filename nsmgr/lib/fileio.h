@@ -27,3 +27,8 @@ int mkdir_p(const char *path, mode_t mode);
 /* Writes a short string to an existing file (sysctls, /proc). */
 int write_string_file(const char *path, const char *s);
 int read_one_line(const char *path, char **ret);
+
+/* Raises the soft limit of open files to the hard one: a run over
+ * thousands of namespaces holds a socket in each of those it changes (and
+ * nsmgrd a watch in each). select() is not used, so it is safe. */
+int rlimit_nofile_raise(void);

@@ -116,14 +116,18 @@ static bool netns_pinned(const char *name) {
 
 /* Leases whose use is over: given back at the end of the run, after what
  * used them is gone. Until then their addresses stay out of use. */
-static int collect_releases(LeaseTable *t, const Config *cfg, const Network *nw, Ipam *ipam, const char *only) {
+static bool in_scope(const StrMap *only, const char *netns) {
+        return !only || strmap_get(only, netns, NULL);
+}
+
+static int collect_releases(LeaseTable *t, const Config *cfg, const Network *nw, Ipam *ipam, const StrMap *only) {
         int r;
 
         for (size_t i = 0; i < ipam->n_leases; i++) {
                 const Lease *l = &ipam->leases[i];
                 const char *why = NULL;
 
-                if (!l->netns || (only && !streq(l->netns, only)))
+                if (!l->netns || !in_scope(only, l->netns))
                         continue;
                 if (l->releasing)
                         why = "detached";
@@ -198,7 +202,7 @@ static int lease_cmp(const void *a, const void *b) {
 }
 
 /* Run-time attachments that hold on: both families of one make one veth. */
-static int collect_runtime(LeaseTable *t, const Config *cfg, const Network *nw, Ipam *ipam) {
+static int collect_runtime(LeaseTable *t, const Config *cfg, const Network *nw, Ipam *ipam, const StrMap *only) {
         _cleanup_free_ const Lease **v = calloc(ipam->n_leases + 1, sizeof(Lease *));
         size_t n = 0;
         int r;
@@ -208,7 +212,7 @@ static int collect_runtime(LeaseTable *t, const Config *cfg, const Network *nw, 
         for (size_t i = 0; i < ipam->n_leases; i++) {
                 const Lease *l = &ipam->leases[i];
 
-                if (!l->netns || l->retired || l->releasing || !streq(l->origin, LEASE_ATTACH) ||
+                if (!l->netns || !in_scope(only, l->netns) || l->retired || l->releasing || !streq(l->origin, LEASE_ATTACH) ||
                     released(t, nw->name, &l->addr) || declared_attachment(cfg, nw->name, l->netns, l->ifname))
                         continue;
                 /* The IPv6 lease rides with the IPv4 one of the same owner. */
@@ -263,8 +267,9 @@ static int collect_undeclared(LeaseTable *t, const Config *cfg, NmError *err) {
         return 0;
 }
 
-int leases_sync(const Config *cfg, const char *only, LeaseSyncFlags flags, LeaseTable *ret, NmError *err) {
+int leases_sync(const Config *cfg, const StrMap *only, LeaseSyncFlags flags, LeaseTable *ret, NmError *err) {
         LeaseTable t = { .dry_run = flags & LEASE_SYNC_DRY_RUN };
+        const StrMap *model_only = flags & LEASE_SYNC_SCOPED_MODEL ? only : NULL;
         int r = 0;
 
         for (size_t k = 0; r >= 0 && k < cfg->n_networks; k++) {
@@ -281,12 +286,14 @@ int leases_sync(const Config *cfg, const char *only, LeaseSyncFlags flags, Lease
                 for (size_t i = 0; r >= 0 && i < cfg->n_netns; i++) {
                         const Netns *ns = &cfg->netns[i];
 
+                        if (ns->n_attachments == 0 || !in_scope(model_only, ns->name))
+                                continue;
                         for (size_t j = 0; r >= 0 && j < ns->n_attachments; j++)
                                 if (streq(ns->attachments[j].network, nw->name))
                                         r = lease_declared(&t, nw, &ipam, ns, &ns->attachments[j], err);
                 }
                 if (r >= 0)
-                        r = collect_runtime(&t, cfg, nw, &ipam);
+                        r = collect_runtime(&t, cfg, nw, &ipam, model_only);
         }
         if (r >= 0 && !only)
                 r = collect_undeclared(&t, cfg, err);

@@ -52,13 +52,16 @@ typedef struct LeaseTable {
 } LeaseTable;
 
 typedef enum LeaseSyncFlags {
-        LEASE_SYNC_DRY_RUN = 1 << 0,    /* compute, write nothing */
+        LEASE_SYNC_DRY_RUN = 1 << 0,       /* compute, write nothing */
+        LEASE_SYNC_SCOPED_MODEL = 1 << 1,  /* `only` limits the attachments too */
 } LeaseSyncFlags;
 
 /* Reads every network's leases and leases what declared attachments lack.
- * `only` (a scoped run) limits what is given back to that namespace's
- * leases; the attachments of every namespace are returned all the same. */
-int leases_sync(const Config *cfg, const char *only, LeaseSyncFlags flags, LeaseTable *ret, NmError *err);
+ * `only` (a scoped run; NULL: everything) limits what is given back to the
+ * leases of these namespaces; with LEASE_SYNC_SCOPED_MODEL also the
+ * attachments returned (and leased), for a model of these namespaces
+ * alone. */
+int leases_sync(const Config *cfg, const StrMap *only, LeaseSyncFlags flags, LeaseTable *ret, NmError *err);
 void lease_table_done(LeaseTable *t);
 /* Gives back the leases this run wrote: it was refused. */
 void leases_rollback(const LeaseTable *t);

@@ -3,7 +3,9 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include "nl.h"
 
@@ -170,6 +172,39 @@ static int dump_addrs(NlSock *nl, ObsScope *s) {
         return r < 0 ? r : 0;
 }
 
+/* The addresses of the links a scope holds, one filtered dump each
+ * (NETLINK_GET_STRICT_CHK, Linux 4.20): the kernel visits only that link. */
+static int dump_addrs_of(NlSock *nl, ObsScope *s) {
+        struct addr_dump d = { .s = s };
+        int one = 1, r = 0;
+
+        if (setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one)) < 0)
+                return dump_addrs(nl, s);
+        for (size_t i = 0; r >= 0 && i < s->n_links; i++) {
+                _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+                struct ifaddrmsg hdr = { .ifa_family = AF_UNSPEC, .ifa_index = (unsigned) s->links[i].ifindex };
+                struct nl_cb *cb, *orig;
+
+                msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP);
+                if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0)
+                        return -NLE_NOMEM;
+                r = nl_send_auto(nl->sk, msg);
+                if (r < 0)
+                        break;
+                orig = nl_socket_get_cb(nl->sk);
+                cb = nl_cb_clone(orig);
+                nl_cb_put(orig);
+                if (!cb)
+                        return -NLE_NOMEM;
+                nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_addr, &d);
+                r = nl_recvmsgs(nl->sk, cb);
+                nl_cb_put(cb);
+                if (d.oom)
+                        return -NLE_NOMEM;
+        }
+        return r < 0 ? r : 0;
+}
+
 static int dump_routes_family(NlSock *nl, ObsScope *s, int family) {
         _cleanup_cache_ struct nl_cache *cache = NULL;
         ObsRoute *v;
@@ -231,13 +266,15 @@ static int dump_scope(ObsScope *s, bool routes4, bool routes6) {
 
 typedef struct Visit {
         ObsScope *s;
+        const StateNetns *rec;   /* gone: the record it must still match; NULL: any */
+        bool gone;               /* recorded or made by an earlier run, no longer desired */
         bool routes4, routes6;
-        bool want_host_nsid;
         bool dns;                /* it has a folder under /etc/netns */
 } Visit;
 
 struct observe_args {
         Visit *v;
+        const Config *model;
         int host_fd;
         pthread_mutex_t lock;    /* err: several threads observe */
         NmError *err;
@@ -280,6 +317,23 @@ static int read_dns(ObsScope *s) {
         return 0;
 }
 
+/* The nsid each namespace a veth of this one reaches has here: the inner
+ * end's IFLA_LINK_NETNSID must be it. A lookup among this namespace's few
+ * ids (the host's own would walk one id per namespace). */
+static void peer_nsids(ObsScope *s) {
+        for (size_t j = 0; s->decl && j < s->decl->n_ifaces; j++) {
+                const Iface *it = &s->decl->ifaces[j];
+                _cleanup_close_ int fd = -EBADF;
+                int nsid = -1;
+
+                if (it->kind != IFACE_VETH || !it->peer_netns || strmap_get(&s->peer_nsid, it->peer_netns, NULL))
+                        continue;
+                if (netns_open(it->peer_netns, &fd, NULL) < 0 || nls_get_nsid(s->nl, fd, &nsid) < 0 || nsid < 0)
+                        continue;
+                (void) strmap_put(&s->peer_nsid, it->peer_netns, (size_t) nsid);
+        }
+}
+
 static int visit(Visit *v, int host_fd, NmError *err) {
         ObsScope *s = v->s;
         int r;
@@ -300,8 +354,9 @@ static int visit(Visit *v, int host_fd, NmError *err) {
          * assigns it for a veth to the host): a lookup among the few ids
          * this namespace has. The other way round, the host's lookup of a
          * namespace's id walks every id the host has, O(N) each. */
-        if (host_fd >= 0 && v->want_host_nsid)
+        if (host_fd >= 0)
                 (void) nls_get_nsid(s->nl, host_fd, &s->host_nsid);
+        peer_nsids(s);
         if (v->dns)
                 return read_dns(s);
         return 0;
@@ -313,6 +368,11 @@ static int visit_in_thread(size_t i, void *userdata) {
         int r;
 
         r = visit(&a->v[i], a->host_fd, &err);
+        /* No handle outlives the visit: with thousands of namespaces (and
+         * nsmgrd's watch sockets beside them) they would not fit under the
+         * limit of open files. A step that needs one opens it again. */
+        nls_close(a->v[i].s->nl);
+        a->v[i].s->nl = NULL;
         if (r < 0) {
                 pthread_mutex_lock(&a->lock);
                 if (err.msg)
@@ -324,13 +384,15 @@ static int visit_in_thread(size_t i, void *userdata) {
 
 /* --- the whole observation ------------------------------------------------------------- */
 
+/* Namespace handles open at a time while visiting. */
+#define VISIT_BATCH 256
+
 typedef struct Observer {
         const ObserveInput *in;
         Observed *o;
         NmError *err;
         Visit *visits;
-        int *fds;
-        size_t n_visits;
+        size_t n_visits, cap_visits;
         StrMap etc_dirs;         /* names with a folder under /etc/netns */
         ProcScan ps;
         bool ps_done;
@@ -338,15 +400,22 @@ typedef struct Observer {
 
 static void observer_done(Observer *ob) {
         free(ob->visits);
-        free(ob->fds);
         strmap_done(&ob->etc_dirs);
         proc_scan_done(&ob->ps);
 }
 
+static bool in_scope(const ObserveInput *in, const char *name) {
+        return !in->only || strmap_get(in->only, name, NULL);
+}
+
 static int read_etc_dirs(Observer *ob) {
-        _cleanup_closedir_ DIR *d = opendir(NETNS_ETC_DIR);
+        _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 
+        /* A scoped run looks up its few names one by one. */
+        if (ob->in->only)
+                return 0;
+        d = opendir(NETNS_ETC_DIR);
         if (!d)
                 return errno == ENOENT ? 0 : negative_errno();
         while ((de = readdir(d)))
@@ -355,18 +424,28 @@ static int read_etc_dirs(Observer *ob) {
         return 0;
 }
 
-/* The host's nsid is asked in every namespace: it tells which host veths
- * pair with links there, and costs a lookup among the namespace's few ids. */
-static void add_visit(Observer *ob, ObsScope *s, bool routes4, bool routes6) {
-        ob->visits[ob->n_visits] = (Visit) { .s = s, .routes4 = routes4, .routes6 = routes6,
-                                             .want_host_nsid = true,
-                                             .dns = strmap_get(&ob->etc_dirs, s->name, NULL) };
-        ob->fds[ob->n_visits++] = s->nsfd;
+static bool has_etc_dir(Observer *ob, const char *name) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!ob->in->only)
+                return strmap_get(&ob->etc_dirs, name, NULL);
+        if (asprintf(&path, NETNS_ETC_DIR "/%s", name) < 0)
+                return true;   /* then the files are read, and found absent */
+        return access(path, F_OK) >= 0;
+}
+
+static int add_visit(Observer *ob, const Visit *v) {
+        if (GREEDY_REALLOC(ob->visits, ob->cap_visits, ob->n_visits + 1) < 0)
+                return -ENOMEM;
+        ob->visits[ob->n_visits] = *v;
+        ob->visits[ob->n_visits].dns = has_etc_dir(ob, v->s->name);
+        ob->n_visits++;
+        return 0;
 }
 
 /* What to read in a desired namespace: the route families declared or
  * put there before. */
-static void visit_desired(Observer *ob, ObsScope *s) {
+static int visit_desired(Observer *ob, ObsScope *s) {
         const StateNetns *rec = state_netns(ob->in->state, s->name);
         bool r4 = ob->in->rebuild, r6 = ob->in->rebuild;
 
@@ -378,17 +457,7 @@ static void visit_desired(Observer *ob, ObsScope *s) {
                 r4 |= rec->routes4;
                 r6 |= rec->routes6;
         }
-        add_visit(ob, s, r4, r6);
-}
-
-/* A scoped run looks at its namespace and at those its veths reach. */
-static bool needed_by_only(const Config *m, const char *only, const char *name) {
-        const Netns *ns = config_find_netns(m, only);
-
-        for (size_t i = 0; ns && i < ns->n_ifaces; i++)
-                if (ns->ifaces[i].peer_netns && streq(ns->ifaces[i].peer_netns, name))
-                        return true;
-        return false;
+        return add_visit(ob, &(Visit) { .s = s, .routes4 = r4, .routes6 = r6 });
 }
 
 static int observe_desired(Observer *ob) {
@@ -400,38 +469,24 @@ static int observe_desired(Observer *ob) {
                 return -ENOMEM;
         /* Every scope is valid (no fd 0) before any can fail. */
         for (size_t i = 0; i < m->n_netns; i++)
-                o->scopes[i] = (ObsScope) { .decl = &m->netns[i], .nsfd = -EBADF, .host_nsid = -1 };
+                o->scopes[i] = (ObsScope) { .decl = &m->netns[i], .host_nsid = -1 };
         o->n_scopes = m->n_netns;
 
         for (size_t i = 0; i < m->n_netns; i++) {
                 ObsScope *s = &o->scopes[i];
-                _cleanup_error_ NmError e = NM_ERROR_INIT;
-                const char *only = ob->in->only;
                 int r;
 
                 s->name = strdup(s->decl->name);
                 if (!s->name)
                         return -ENOMEM;
-                if (only && !streq(s->name, only)) {
+                if (!in_scope(ob->in, s->name)) {
                         s->skip = true;
-                        if (!needed_by_only(m, only, s->name))
-                                continue;
-                }
-                r = netns_open(s->name, &s->nsfd, &e);
-                if (r == -ENOENT || r == -ENXIO) {
-                        /* A namespace that is only there for run-time
-                         * attachments is never made by nsmgr. */
-                        if (s->decl->transient)
-                                s->skip = true;
-                        else if (!s->skip)
-                                s->create = true;
                         continue;
                 }
+                /* Whether it exists is known once the visits open it. */
+                r = visit_desired(ob, s);
                 if (r < 0)
-                        return nm_error(ob->err, r, "%s", nm_error_message(&e));
-                s->exists = true;
-                (void) netns_fd_inode(s->nsfd, &s->ino);
-                visit_desired(ob, s);
+                        return r;
         }
         return 0;
 }
@@ -444,34 +499,52 @@ static int scan_processes(Observer *ob) {
 }
 
 static bool gone_candidate(Observer *ob, const char *name) {
-        if (config_find_netns(ob->in->model, name))
-                return false;
-        return !ob->in->only || streq(name, ob->in->only);
+        return !config_find_netns(ob->in->model, name) && in_scope(ob->in, name);
 }
 
 static int add_gone(Observer *ob, const char *name, const StateNetns *rec) {
-        _cleanup_error_ NmError e = NM_ERROR_INIT;
         ObsScope *g = &ob->o->gone[ob->o->n_gone];
-        int r;
 
-        *g = (ObsScope) { .nsfd = -EBADF, .host_nsid = -1, .name = strdup(name) };
+        *g = (ObsScope) { .host_nsid = -1, .name = strdup(name) };
         if (!g->name)
                 return -ENOMEM;
         ob->o->n_gone++;
-        r = netns_open(name, &g->nsfd, &e);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0 || netns_fd_inode(g->nsfd, &g->ino) < 0 || (rec && g->ino != rec->ino)) {
-                /* Gone, or another namespace by that name now. */
-                g->nsfd = safe_close(g->nsfd);
-                return 0;
+        return add_visit(ob, &(Visit) { .s = g, .rec = rec, .gone = true, .routes4 = true, .routes6 = true });
+}
+
+/* The owner records of a scoped run's names, one readlink each. */
+static int owner_load_names(const StrMap *names, OwnerRecord **ret, size_t *ret_n) {
+        OwnerRecord *v = calloc(names->n + 1, sizeof(OwnerRecord));
+        size_t n = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < names->cap; i++) {
+                OwnerRecord *o = &v[n];
+                int r;
+
+                if (!names->slots[i].key)
+                        continue;
+                r = owner_read(names->slots[i].key, &o->ino, &o->cookie, &o->origin);
+                if (r == 0)
+                        continue;
+                if (r > 0)
+                        o->name = strdup(names->slots[i].key);
+                if (r < 0 || !o->name) {
+                        free(o->origin);
+                        owner_records_free(v, n);
+                        return r < 0 ? r : -ENOMEM;
+                }
+                n++;
         }
-        g->exists = true;
+        *ret = v;
+        *ret_n = n;
         return 0;
 }
 
 /* Namespaces an earlier run wired that the model no longer has, and those
- * apply made (by their owner records). */
+ * apply made (by their owner records). A scoped run looks only at its own
+ * names: one record each, not every record there is. */
 static int observe_gone(Observer *ob) {
         const State *st = ob->in->state;
         OwnerRecord *owners = NULL;
@@ -481,21 +554,41 @@ static int observe_gone(Observer *ob) {
         /* Owner records are written before the pin: a namespace apply
          * made is found even when the run that made it was killed before
          * it recorded anything else. */
-        r = owner_load_all(&owners, &n_owners);
+        if (!ob->in->only)
+                r = owner_load_all(&owners, &n_owners);
+        else
+                r = owner_load_names(ob->in->only, &owners, &n_owners);
         if (r < 0)
                 return nm_error(ob->err, r, "cannot read nsmgr's owner records: %s", strerror(-r));
-        cap = st->n_netns + n_owners;
+        cap = (ob->in->only ? ob->in->only->n : st->n_netns) + n_owners;
         ob->o->gone = calloc(cap + 1, sizeof(ObsScope));
         if (!ob->o->gone) {
                 owner_records_free(owners, n_owners);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < st->n_netns; i++) {
-                if (!gone_candidate(ob, st->netns[i].name))
-                        continue;
-                r = add_gone(ob, st->netns[i].name, &st->netns[i]);
-                if (r < 0)
-                        goto out;
+        if (!ob->in->only) {
+                for (size_t i = 0; i < st->n_netns; i++) {
+                        if (!gone_candidate(ob, st->netns[i].name))
+                                continue;
+                        r = add_gone(ob, st->netns[i].name, &st->netns[i]);
+                        if (r < 0)
+                                goto out;
+                }
+        } else {
+                const StrMap *only = ob->in->only;
+
+                for (size_t i = 0; i < only->cap; i++) {
+                        const StateNetns *rec;
+
+                        if (!only->slots[i].key || !gone_candidate(ob, only->slots[i].key))
+                                continue;
+                        rec = state_netns(st, only->slots[i].key);
+                        if (!rec)
+                                continue;
+                        r = add_gone(ob, rec->name, rec);
+                        if (r < 0)
+                                goto out;
+                }
         }
         for (size_t i = 0; i < n_owners; i++) {
                 if (!streq(owners[i].origin, OWNER_CONFIG) || state_netns(st, owners[i].name) ||
@@ -508,6 +601,73 @@ static int observe_gone(Observer *ob) {
         r = 0;
 out:
         owner_records_free(owners, n_owners);
+        return r;
+}
+
+/* Opens a batch of namespaces by name: what exists is visited, what does
+ * not is made (desired) or forgotten (gone). fds[k] < 0: nothing to visit. */
+static int open_batch(Observer *ob, Visit *v, size_t n, int *fds, Visit *to_visit, size_t *ret_n) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_error_ NmError e = NM_ERROR_INIT;
+                ObsScope *s = v[i].s;
+                int fd = -EBADF, r;
+
+                r = netns_open(s->name, &fd, &e);
+                if (r == -ENOMEM)
+                        return r;
+                if (v[i].gone) {
+                        if (r < 0 || netns_fd_inode(fd, &s->ino) < 0 || (v[i].rec && s->ino != v[i].rec->ino)) {
+                                /* Gone, or another namespace by that name now. */
+                                safe_close(fd);
+                                continue;
+                        }
+                } else if (r == -ENOENT || r == -ENXIO) {
+                        /* A namespace that is only there for run-time
+                         * attachments is never made by nsmgr. */
+                        if (s->decl->transient)
+                                s->skip = true;
+                        else
+                                s->create = true;
+                        continue;
+                } else if (r < 0)
+                        return nm_error(ob->err, r, "%s", nm_error_message(&e));
+                else
+                        (void) netns_fd_inode(fd, &s->ino);
+                s->exists = true;
+                fds[k] = fd;
+                to_visit[k++] = v[i];
+        }
+        *ret_n = k;
+        return 0;
+}
+
+/* A few threads (one per CPU) visit the namespaces: a socket bound to
+ * each, the sysctls that can only be read from inside, and the dumps of
+ * its links, addresses and routes. At most VISIT_BATCH handles are open at
+ * a time. */
+static int visit_all(Observer *ob) {
+        _cleanup_close_ int host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        struct observe_args oa = { .lock = PTHREAD_MUTEX_INITIALIZER, .err = ob->err, .host_fd = host_fd,
+                                   .model = ob->in->model };
+        int fds[VISIT_BATCH];
+        Visit batch[VISIT_BATCH];
+        int r = 0;
+
+        for (size_t start = 0; r >= 0 && start < ob->n_visits; start += VISIT_BATCH) {
+                size_t n = ob->n_visits - start < VISIT_BATCH ? ob->n_visits - start : VISIT_BATCH, k = 0;
+
+                r = open_batch(ob, ob->visits + start, n, fds, batch, &k);
+                if (r >= 0) {
+                        oa.v = batch;
+                        r = ns_run_batch_parallel(fds, k, visit_in_thread, &oa, 0, NULL);
+                        if (r < 0)
+                                nm_error(ob->err, r, "cannot look into the namespaces: %s", strerror(-r));
+                }
+                for (size_t i = 0; i < k; i++)
+                        safe_close(fds[i]);
+        }
         return r;
 }
 
@@ -565,29 +725,33 @@ static void pair_marks(Observed *o) {
         }
 }
 
-/* The nsid a namespace has in another one its veth reaches. */
-static void peer_nsids(Observer *ob) {
-        const Config *m = ob->in->model;
-        Observed *o = ob->o;
+/* The host's links a scoped run needs, asked for by name: a dump of every
+ * host link costs O(N) (and, for each veth, the kernel's O(N) lookup of
+ * its peer's nsid) where a repair needs a few. */
+static int read_host_links(ObsScope *h, char *const *names) {
+        size_t n = strv_length(names), k = 0;
 
-        for (size_t i = 0; i < o->n_scopes; i++) {
-                ObsScope *s = &o->scopes[i];
+        h->links = calloc(n + 1, sizeof(ObsLink));
+        if (!h->links)
+                return -NLE_NOMEM;
+        STRV_FOREACH(name, names) {
+                _cleanup_link_ struct rtnl_link *l = NULL;
+                bool dup = false;
+                int r;
 
-                if (!s->exists || !s->nl)
+                for (size_t i = 0; i < k && !dup; i++)
+                        dup = streq(h->links[i].name, *name);
+                if (dup)
                         continue;
-                for (size_t j = 0; j < s->decl->n_ifaces; j++) {
-                        const Iface *it = &s->decl->ifaces[j];
-                        ObsScope *p;
-                        int nsid = -1;
-
-                        if (it->kind != IFACE_VETH || !it->peer_netns || strmap_get(&s->peer_nsid, it->peer_netns, NULL))
-                                continue;
-                        p = observed_scope(o, m, it->peer_netns);
-                        if (!p || !p->nl || nls_get_nsid(p->nl, s->nsfd, &nsid) < 0 || nsid < 0)
-                                continue;
-                        (void) strmap_put(&s->peer_nsid, it->peer_netns, (size_t) nsid);
-                }
+                r = rtnl_link_get_kernel(h->nl->sk, 0, *name, &l);
+                if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
+                        continue;
+                if (r < 0)
+                        return r;
+                link_from_nl(l, &h->links[k++]);
         }
+        h->n_links = k;
+        return 0;
 }
 
 static int observe_host(Observer *ob) {
@@ -595,14 +759,22 @@ static int observe_host(Observer *ob) {
         ObsScope *h = &ob->o->host;
         int r;
 
-        *h = (ObsScope) { .nsfd = -EBADF, .host_nsid = -1, .exists = true };
+        *h = (ObsScope) { .host_nsid = -1, .exists = true };
         r = nls_open(&h->nl);
         if (r < 0)
                 return nm_error(ob->err, r, "cannot open a netlink socket: %s", strerror(-r));
         /* The host's dump holds an end of every veth: room for it. */
         (void) nl_socket_set_buffer_size(h->nl->sk, 1 << 20, 1 << 20);
         h->cookie = netns_cookie_of_socket(nl_socket_get_fd(h->nl->sk));
-        r = dump_scope(h, false, false);
+        nls_reset_error(h->nl);
+        if (ob->in->only) {
+                r = read_host_links(h, ob->in->host_links);
+                if (r >= 0)
+                        r = dump_addrs_of(h->nl, h);
+                if (r >= 0)
+                        r = obs_scope_sort(h) < 0 ? -NLE_NOMEM : 0;
+        } else
+                r = dump_scope(h, false, false);
         if (r < 0)
                 return nm_error(ob->err, nls_errno(h->nl, r), "cannot read the interfaces of the host: %s",
                                 nl_geterror(r));
@@ -621,61 +793,23 @@ static int observe_host(Observer *ob) {
 
 int observe(const ObserveInput *in, Observed *ret, NmError *err) {
         _cleanup_(observer_done) Observer ob = { .in = in, .err = err };
-        _cleanup_close_ int host_fd = -EBADF;
         Observed o = OBSERVED_INIT;
-        struct observe_args oa = { .lock = PTHREAD_MUTEX_INITIALIZER, .err = err };
-        size_t cap;
         int r;
 
         ob.o = &o;
         r = read_etc_dirs(&ob);
         if (r >= 0)
                 r = observe_host(&ob);
-        if (r >= 0) {
-                cap = in->model->n_netns + in->state->n_netns + 1;
-                ob.visits = calloc(cap, sizeof(Visit));
-                ob.fds = calloc(cap, sizeof(int));
-                if (!ob.visits || !ob.fds)
-                        r = -ENOMEM;
-        }
         if (r >= 0)
                 r = observe_desired(&ob);
         if (r >= 0)
                 r = observe_gone(&ob);
+        if (r >= 0)
+                r = visit_all(&ob);
         if (r >= 0) {
-                /* Room for what observe_gone found beyond the records. */
-                Visit *v = realloc(ob.visits, (ob.n_visits + o.n_gone + 1) * sizeof(Visit));
-                int *f = v ? realloc(ob.fds, (ob.n_visits + o.n_gone + 1) * sizeof(int)) : NULL;
-
-                if (v)
-                        ob.visits = v;
-                if (f)
-                        ob.fds = f;
-                if (!v || !f)
-                        r = -ENOMEM;
+                pair_marks(&o);
+                r = settle_gone(&ob);
         }
-        if (r < 0) {
-                observed_done(&o);
-                return r;
-        }
-        for (size_t i = 0; i < o.n_gone; i++)
-                if (o.gone[i].exists)
-                        add_visit(&ob, &o.gone[i], true, true);
-
-        /* A few threads (one per CPU) visit the namespaces: a socket bound
-         * to each, the sysctls that can only be read from inside, and the
-         * dumps of its links, addresses and routes. */
-        host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        oa.v = ob.visits;
-        oa.host_fd = host_fd;
-        r = ns_run_batch_parallel(ob.fds, ob.n_visits, visit_in_thread, &oa, 0, NULL);
-        if (r < 0) {
-                observed_done(&o);
-                return nm_error(err, r, "cannot look into the namespaces: %s", strerror(-r));
-        }
-        peer_nsids(&ob);
-        pair_marks(&o);
-        r = settle_gone(&ob);
         if (r < 0) {
                 observed_done(&o);
                 return r;
@@ -684,13 +818,44 @@ int observe(const ObserveInput *in, Observed *ret, NmError *err) {
         return 0;
 }
 
+/* The handle of a scope, opened again by name for a step to be taken in
+ * it: it must be the namespace observed (or made) earlier in the run. */
 int observe_open_socket(ObsScope *s, NmError *err) {
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t cookie;
+        ino_t ino = 0;
         int r;
 
-        if (s->nl || s->nsfd < 0)
+        if (s->nl || !s->name)
                 return 0;
-        r = nls_open_in(s->nsfd, &s->nl);
+        r = netns_open(s->name, &fd, err);
+        if (r < 0)
+                return r;
+        (void) netns_fd_inode(fd, &ino);
+        if (s->ino && ino != s->ino)
+                return nm_error(err, -ESTALE, "namespace '%s' was replaced by another one while nsmgr was at work; nothing more is done in it this time (the next run sees the new one)",
+                                s->name);
+        r = nls_open_in(fd, &s->nl);
         if (r < 0)
                 return nm_error(err, r, "cannot open a netlink socket in namespace '%s': %s", s->name, strerror(-r));
+        cookie = netns_cookie_of_socket(nl_socket_get_fd(s->nl->sk));
+        if (s->cookie && cookie && cookie != s->cookie) {
+                nls_close(s->nl);
+                s->nl = NULL;
+                return nm_error(err, -ESTALE, "namespace '%s' was replaced by another one while nsmgr was at work; nothing more is done in it this time (the next run sees the new one)",
+                                s->name);
+        }
+        s->cookie = s->cookie ?: cookie;
+        s->ino = s->ino ?: ino;
         return 0;
+}
+
+int obs_scope_nsfd(const ObsScope *s) {
+        int fd;
+
+        if (!s->nl)
+                return -EBADF;
+        /* The namespace the socket lives in (SIOCGSKNS, Linux 4.9). */
+        fd = ioctl(nl_socket_get_fd(s->nl->sk), SIOCGSKNS);
+        return fd < 0 ? negative_errno() : fd;
 }

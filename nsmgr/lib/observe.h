@@ -10,17 +10,29 @@
  * observed.h) for the host, every desired namespace that exists, and every
  * namespace an earlier run wired that is no longer desired. A few threads
  * (one per CPU) look into the namespaces, each joining them in turn; the
- * caller never moves. */
+ * caller never moves.
+ *
+ * No namespace handle outlives its visit (with ten thousand namespaces, and
+ * nsmgrd's watch socket in each, they would not fit under the limit of
+ * open files): a scope records the inode and cookie of what it saw, and a
+ * step to be taken in it opens it again by name, checked to be the same
+ * namespace (observe_open_socket). */
 
 typedef struct ObserveInput {
         const Config *model;         /* the desired model */
         const State *state;
-        const char *only;            /* a scoped run: this namespace (and the host) */
+        const StrMap *only;          /* a scoped run: these namespaces (and the host); NULL: all */
+        char *const *host_links;     /* a scoped run: the host links to read, by name (no dump of them all) */
         bool rebuild;                /* the state was lost: look for nsmgr's routes in every family */
 } ObserveInput;
 
 int observe(const ObserveInput *in, Observed *ret, NmError *err);
 
-/* Opens a netlink socket (and its nsfd) in a scope that has none yet: one a
- * run made bare, and now wires after all. */
+/* Opens a netlink socket in a scope that has none: a namespace observed
+ * earlier in the run (by name, checked to be that same namespace: -ESTALE
+ * if another one took its name meanwhile), or one a run made bare and now
+ * wires after all. */
 int observe_open_socket(ObsScope *s, NmError *err);
+/* An fd of the scope's namespace, from its socket (which must be open);
+ * the caller closes it. */
+int obs_scope_nsfd(const ObsScope *s);

@@ -14,7 +14,6 @@ const char *dns_file_name(DnsFile f) {
 
 void obs_scope_done(ObsScope *s) {
         free(s->name);
-        safe_close(s->nsfd);
         if (!s->nl_borrowed)
                 nls_close(s->nl);
         free(s->links);
@@ -27,7 +26,7 @@ void obs_scope_done(ObsScope *s) {
         for (size_t i = 0; i < _DNS_FILE_MAX; i++)
                 free(s->dns[i]);
         strmap_done(&s->peer_nsid);
-        *s = (ObsScope) { .nsfd = -EBADF, .host_nsid = -1 };
+        *s = (ObsScope) { .host_nsid = -1 };
 }
 
 void observed_done(Observed *o) {

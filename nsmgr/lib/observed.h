@@ -64,8 +64,8 @@ const char *dns_file_name(DnsFile f);
 
 struct NlSock;
 
-/* The host or one namespace, as this run sees it. The handles (nsfd, nl)
- * are for the execute stage; the planner never uses them. */
+/* The host or one namespace, as this run sees it. The handle (nl) is
+ * for the execute stage; the planner never uses it. */
 typedef struct ObsScope {
         char *name;              /* NULL: the host */
         const Netns *decl;       /* the desired namespace; NULL: the host, or one being torn down */
@@ -74,8 +74,7 @@ typedef struct ObsScope {
         bool skip;               /* out of this run's reach (a scoped run, a run-time namespace that is gone) */
         ino_t ino;
         uint64_t cookie;         /* SO_NETNS_COOKIE; 0: unknown */
-        int nsfd;
-        struct NlSock *nl;
+        struct NlSock *nl;       /* open while a stage works in it (observe.h) */
         bool nl_borrowed;
 
         ObsLink *links;          /* sorted by name */
@@ -92,7 +91,7 @@ typedef struct ObsScope {
         char *dns[_DNS_FILE_MAX];   /* current content of the namespace's DNS files; NULL: none */
 
         int host_nsid;           /* the host as an nsid of this namespace; -1: none */
-        StrMap peer_nsid;        /* peer namespace name -> this namespace's nsid there */
+        StrMap peer_nsid;        /* peer namespace name -> its nsid here */
 
         bool created_by_config;  /* owner record: apply made it (tear-down deletes it) */
         size_t n_procs;          /* processes inside (namespaces being torn down) */
@@ -107,7 +106,7 @@ typedef struct Observed {
 } Observed;
 
 /* An Observed nothing was read into yet (observed_done() may run on it). */
-#define OBSERVED_INIT ((Observed) { .host = { .nsfd = -EBADF, .host_nsid = -1 } })
+#define OBSERVED_INIT ((Observed) { .host = { .host_nsid = -1 } })
 
 void obs_scope_done(ObsScope *s);
 void observed_done(Observed *o);

@@ -330,8 +330,9 @@ static bool veth_pair_ok(const ObsScope *s, const ObsLink *inner, const ObsScope
                 /* Checked from the inside: the inner end's peer is in the
                  * host, and has the outer end's ifindex. */
                 return inner->link_netnsid >= 0 && inner->link_netnsid == s->host_nsid;
-        return strmap_get(&s->peer_nsid, p->name, &want) && outer->link_netnsid >= 0 &&
-               (size_t) outer->link_netnsid == want;
+        /* The same with the peer's namespace as an nsid of this one. */
+        return strmap_get(&s->peer_nsid, p->name, &want) && inner->link_netnsid >= 0 &&
+               (size_t) inner->link_netnsid == want;
 }
 
 /* The VRF a declared interface is a member of, or NULL. */
@@ -820,12 +821,22 @@ static void plan_releases(Planner *P) {
         }
 }
 
-static bool bridge_used_by(const Config *m, const char *only, const char *bridge) {
-        const Netns *ns = config_find_netns(m, only);
+/* A scoped run checks the bridges its namespaces use, and those it was
+ * asked to (an event about the bridge itself). */
+static bool bridge_in_scope(Planner *P, const char *bridge) {
+        const Observed *o = P->o;
 
-        for (size_t i = 0; ns && i < ns->n_ifaces; i++)
-                if (ns->ifaces[i].bridge && streq(ns->ifaces[i].bridge, bridge))
-                        return true;
+        if (!P->in->only || strv_contains(P->in->bridges, bridge))
+                return true;
+        for (size_t i = 0; i < o->n_scopes; i++) {
+                const Netns *ns = o->scopes[i].decl;
+
+                if (o->scopes[i].skip)
+                        continue;
+                for (size_t j = 0; j < ns->n_ifaces; j++)
+                        if (ns->ifaces[j].bridge && streq(ns->ifaces[j].bridge, bridge))
+                                return true;
+        }
         return false;
 }
 
@@ -856,7 +867,7 @@ int plan_build(const PlanInput *in, Plan *ret) {
 
         plan_sysctls(&P, &o->host, P.m->host_sysctls, P.m->n_host_sysctls);
         for (size_t i = 0; i < P.m->n_bridges; i++)
-                if (!in->only || bridge_used_by(P.m, in->only, P.m->bridges[i].name))
+                if (bridge_in_scope(&P, P.m->bridges[i].name))
                         plan_bridge(&P, &P.m->bridges[i]);
 
         for (size_t i = 0; i < o->n_scopes; i++) {

@@ -135,7 +135,8 @@ typedef struct PlanInput {
         Observed *observed;
         const State *state;
         const LeaseTable *leases;
-        const char *only;        /* a scoped run: this namespace alone (and what it needs) */
+        const StrMap *only;      /* a scoped run: these namespaces (and what they need); NULL: all */
+        char *const *bridges;    /* a scoped run: host bridges to check beyond those its namespaces use */
         const uint8_t *machine_key;  /* 16 bytes for bridges' MAC addresses (linkkind.h); NULL: leave them */
         bool dry_run;
 } PlanInput;

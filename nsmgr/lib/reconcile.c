@@ -42,14 +42,17 @@ void reconcile_report_done(ReconcileReport *r) {
         for (size_t i = 0; i < r->n_steps; i++)
                 plan_step_done(&r->steps[i]);
         r->steps = mfree(r->steps);
-        r->n_steps = 0;
+        r->n_steps = r->cap_steps = 0;
         r->changes = strv_free(r->changes);
         r->warnings = strv_free(r->warnings);
 }
 
 typedef struct Run {
         const Config *cfg;
-        const char *only;
+        const ReconcileScope *scope;  /* NULL: everything */
+        StrMap only_set;
+        const StrMap *only;           /* the scope's namespaces and those their veths join; NULL: all */
+        char **host_links;            /* a scoped run: the host links it reads */
         ReconcileFlags flags;
         ReconcileReport *report;
         NmError *err;
@@ -59,11 +62,14 @@ typedef struct Run {
         Observed observed;
         Plan plan;
         NatPlan nat;
+        bool want_nat;
         uint8_t machine_key[16];
         bool have_key;
 } Run;
 
 static void run_done(Run *R) {
+        strmap_done(&R->only_set);
+        strv_free(R->host_links);
         nat_plan_done(&R->nat);
         plan_done(&R->plan);
         observed_done(&R->observed);
@@ -128,7 +134,7 @@ static int record_wired(Run *R) {
                 const ObsScope *s = &R->observed.scopes[i];
                 int r;
 
-                if (!s->exists || (s->skip && (!R->only || !streq(s->name, R->only))))
+                if (!s->exists || s->skip)
                         continue;
                 r = state_netns_set(&R->state, s->name, s->ino, s->cookie);
                 if (r < 0)
@@ -144,6 +150,7 @@ static int plan_everything(Run *R) {
                 .state = &R->state,
                 .leases = &R->leases,
                 .only = R->only,
+                .bridges = R->scope ? R->scope->bridges : NULL,
                 .machine_key = R->have_key ? R->machine_key : NULL,
                 .dry_run = R->flags & RECONCILE_DRY_RUN,
         };
@@ -152,6 +159,10 @@ static int plan_everything(Run *R) {
         r = plan_build(&in, &R->plan);
         if (r < 0)
                 return r;
+        if (!R->want_nat) {
+                plan_sort(&R->plan);
+                return 0;
+        }
         /* NAT last: it needs only the addresses the model settles. */
         r = nat_plan(&R->desired->model, &R->state, &R->nat, R->err);
         if (r < 0)
@@ -165,20 +176,102 @@ static int plan_everything(Run *R) {
         return 0;
 }
 
-static int run(const Config *cfg, const char *only, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
-        _cleanup_(run_done) Run R = { .cfg = cfg, .only = only, .flags = flags, .report = report, .err = err,
+/* A scoped run's namespaces, closed over veths between namespaces (both
+ * ways: a pair is planned by the namespace that declares it, and its far
+ * end is declared there too, so neither side may be looked at alone). */
+static int scope_close(Run *R) {
+        const Config *cfg = R->cfg;
+        bool grew = true;
+
+        STRV_FOREACH(n, R->scope->netns)
+                if (strmap_put(&R->only_set, *n, 1) < 0)
+                        return -ENOMEM;
+        while (grew) {
+                grew = false;
+                for (size_t i = 0; i < cfg->n_netns; i++) {
+                        const Netns *ns = &cfg->netns[i];
+
+                        for (size_t j = 0; j < ns->n_ifaces; j++) {
+                                const char *peer = ns->ifaces[j].peer_netns;
+                                bool a, b;
+
+                                if (!peer)
+                                        continue;
+                                a = strmap_get(&R->only_set, ns->name, NULL);
+                                b = strmap_get(&R->only_set, peer, NULL);
+                                if (a == b)
+                                        continue;
+                                if (strmap_put(&R->only_set, a ? peer : ns->name, 1) < 0)
+                                        return -ENOMEM;
+                                grew = true;
+                        }
+                }
+        }
+        R->only = &R->only_set;
+        return 0;
+}
+
+/* The host links a scoped run reads: the bridges it checks, the host ends
+ * of its veths, the host parents of its macvlans, and the host ends of the
+ * attachments whose leases it gives back. */
+static int scope_host_links(Run *R) {
+        const Config *m = &R->desired->model;
+        size_t n = 0;
+
+        STRV_FOREACH(b, R->scope->bridges)
+                if (strv_push_at(&R->host_links, n++, strdup(*b)) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < m->n_netns; i++)
+                for (size_t j = 0; j < m->netns[i].n_ifaces; j++) {
+                        const Iface *it = &m->netns[i].ifaces[j];
+                        const char *parent = link_parent(it);
+
+                        if (it->bridge && strv_push_at(&R->host_links, n++, strdup(it->bridge)) < 0)
+                                return -ENOMEM;
+                        if (link_kind_ops(it->kind)->has_peer && !it->peer_netns && it->peer_name &&
+                            strv_push_at(&R->host_links, n++, strdup(it->peer_name)) < 0)
+                                return -ENOMEM;
+                        if (parent && link_kind_ops(it->kind)->parent_in_host &&
+                            strv_push_at(&R->host_links, n++, strdup(parent)) < 0)
+                                return -ENOMEM;
+                }
+        for (size_t i = 0; i < R->leases.n_release; i++) {
+                const LeaseRelease *rel = &R->leases.release[i];
+
+                if (strv_push_at(&R->host_links, n++, veth_peer_name_derive(rel->netns, rel->ifname)) < 0)
+                        return -ENOMEM;
+        }
+        if (!R->host_links)
+                R->host_links = calloc(1, sizeof(char *));
+        return R->host_links ? 0 : -ENOMEM;
+}
+
+static int run(const Config *cfg, const ReconcileScope *scope, ReconcileFlags flags, ReconcileReport *report,
+               NmError *err) {
+        _cleanup_(run_done) Run R = { .cfg = cfg, .scope = scope, .flags = flags, .report = report, .err = err,
                                       .observed = OBSERVED_INIT };
         _cleanup_close_ int lock = -EBADF;
         bool dry = flags & RECONCILE_DRY_RUN;
+        LeaseSyncFlags lflags = dry ? LEASE_SYNC_DRY_RUN : 0;
         int r, saved;
 
         report->n_netns = (unsigned) cfg->n_netns;
         report->n_networks = (unsigned) cfg->n_networks;
+        /* NAT takes the whole model: the addresses and ports of every
+         * namespace. A scoped run plans it only when asked to. */
+        R.want_nat = !scope || scope->nat;
 
         if (!(flags & RECONCILE_LOCKED)) {
                 lock = reconcile_lock(err);
                 if (lock < 0)
                         return lock;
+        }
+        if (scope) {
+                r = scope_close(&R);
+                if (r < 0)
+                        return r;
+                if (!R.want_nat)
+                        lflags |= LEASE_SYNC_SCOPED_MODEL;
         }
         r = state_load(&R.state, dry);
         if (r < 0)
@@ -187,14 +280,16 @@ static int run(const Config *cfg, const char *only, ReconcileFlags flags, Reconc
                 (void) strv_extend(&report->warnings, R.state.lost_reason);
         R.have_key = machine_key_read(R.machine_key) >= 0;
 
-        r = leases_sync(cfg, only, dry ? LEASE_SYNC_DRY_RUN : 0, &R.leases, err);
+        r = leases_sync(cfg, R.only, lflags, &R.leases, err);
         if (r < 0)
                 return r;
         warn_all(&R, R.leases.warnings);
-        r = desired_build(cfg, &R.leases, &R.desired);
+        r = desired_build_only(cfg, &R.leases, R.want_nat ? NULL : R.only, &R.desired);
+        if (r >= 0 && scope)
+                r = scope_host_links(&R);
         if (r >= 0)
-                r = observe(&(ObserveInput) { .model = &R.desired->model, .state = &R.state, .only = only,
-                                              .rebuild = R.state.lost },
+                r = observe(&(ObserveInput) { .model = &R.desired->model, .state = &R.state, .only = R.only,
+                                              .host_links = R.host_links, .rebuild = R.state.lost },
                             &R.observed, err);
         if (r >= 0)
                 r = plan_everything(&R);
@@ -232,7 +327,15 @@ int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, 
         return run(cfg, NULL, flags, report, err);
 }
 
+int reconcile_scoped(const Config *cfg, const ReconcileScope *scope, ReconcileFlags flags, ReconcileReport *report,
+                     NmError *err) {
+        return run(cfg, scope, flags, report, err);
+}
+
 int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, ReconcileReport *report,
                     NmError *err) {
-        return run(cfg, netns, flags, report, err);
+        char *names[] = { (char *) netns, NULL };
+
+        /* A lease changed: the addresses NAT rules point at may have too. */
+        return run(cfg, &(ReconcileScope) { .netns = names, .nat = true }, flags, report, err);
 }

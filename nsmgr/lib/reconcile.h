@@ -31,7 +31,7 @@ typedef struct PlanStep {
 
 typedef struct ReconcileReport {
         PlanStep *steps;              /* every step taken (or planned), in order */
-        size_t n_steps;
+        size_t n_steps, cap_steps;
         char **changes;               /* one line per step taken (or planned): steps[].text */
         char **warnings;              /* "..., kept" */
         unsigned n_netns;             /* declared namespaces */
@@ -43,6 +43,22 @@ void reconcile_report_done(ReconcileReport *r);
 /* The config is extended with what its networks expand to (network.h)
  * for the duration of the call, and restored before it returns. */
 int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err);
+
+/* What a scoped run looks at and may change: some namespaces (and those
+ * their veths join, and the host objects they need: their bridges, the host
+ * ends of their veths), and only when asked, NAT. Everything else -- other
+ * namespaces, host links nobody in the scope needs, namespaces to tear
+ * down that are not named -- is neither read nor touched; its cost does
+ * not grow with the number of namespaces the config declares. nsmgrd
+ * repairs drift this way. */
+typedef struct ReconcileScope {
+        char *const *netns;           /* namespaces by name (declared, or wired for run-time attachments) */
+        char *const *bridges;         /* host bridges to check besides those the namespaces use */
+        bool nat;                     /* plan NAT too, from the whole model */
+} ReconcileScope;
+
+int reconcile_scoped(const Config *cfg, const ReconcileScope *scope, ReconcileFlags flags, ReconcileReport *report,
+                     NmError *err);
 
 /* The same, for one namespace only (and the bridges and NAT rules it
  * needs): what `nsmgrctl attach/detach` run after changing a lease. Nothing

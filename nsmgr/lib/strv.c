@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <malloc.h>
+
 #include "strv.h"
 
 char **strv_free(char **l) {
@@ -18,21 +20,31 @@ size_t strv_length(char *const *l) {
         return n;
 }
 
-int strv_push(char ***l, char *value) {
-        size_t n = strv_length(*l);
-        char **nl;
+int strv_push_at(char ***l, size_t n, char *value) {
+        char **nl = *l;
 
         if (!value)
                 return -ENOMEM;
-        nl = realloc(*l, (n + 2) * sizeof(char *));
-        if (!nl) {
-                free(value);
-                return -ENOMEM;
+        /* Room doubles: a list of thousands is built in linear time. */
+        if (!nl || (n + 2) * sizeof(char *) > malloc_usable_size(nl)) {
+                size_t cap = 4;
+
+                while (cap < n + 2)
+                        cap *= 2;
+                nl = realloc(*l, cap * sizeof(char *));
+                if (!nl) {
+                        free(value);
+                        return -ENOMEM;
+                }
         }
         nl[n] = value;
         nl[n + 1] = NULL;
         *l = nl;
         return 0;
+}
+
+int strv_push(char ***l, char *value) {
+        return strv_push_at(l, strv_length(*l), value);
 }
 
 int strv_extend(char ***l, const char *value) {

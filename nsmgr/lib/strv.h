@@ -10,6 +10,9 @@
 char **strv_free(char **l);
 size_t strv_length(char *const *l);
 int strv_push(char ***l, char *value);          /* takes ownership */
+/* The same for a caller that knows the length n: amortized O(1), for
+ * lists of thousands. */
+int strv_push_at(char ***l, size_t n, char *value);
 int strv_extend(char ***l, const char *value);  /* copies */
 int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
 int strv_extendv(char ***l, const char *fmt, va_list ap) _printf_(2, 0);

@@ -47,13 +47,13 @@ static void load(World *w, const char *text) {
         unlink(path);
         assert_int_equal(desired_build(w->cfg, &w->leases, &w->d), 0);
         /* One scope per desired namespace, as observe() makes them. */
-        w->o.host = (ObsScope) { .exists = true, .nsfd = -EBADF, .host_nsid = -1 };
+        w->o.host = (ObsScope) { .exists = true, .host_nsid = -1 };
         w->o.scopes = calloc(w->d->model.n_netns + 1, sizeof(ObsScope));
         assert_non_null(w->o.scopes);
         w->o.n_scopes = w->d->model.n_netns;
         for (size_t i = 0; i < w->o.n_scopes; i++)
                 w->o.scopes[i] = (ObsScope) { .name = strdup(w->d->model.netns[i].name), .decl = &w->d->model.netns[i],
-                                              .nsfd = -EBADF, .host_nsid = -1 };
+                                              .host_nsid = -1 };
 }
 
 static void world_done(World *w) {
@@ -300,10 +300,10 @@ static void a_namespace_no_longer_declared_goes_unless_inhabited(void **unused) 
         tutorial_applied(&w);
         w.o.gone = calloc(3, sizeof(ObsScope));
         w.o.n_gone = 2;
-        w.o.gone[0] = (ObsScope) { .name = strdup("blue"), .exists = true, .created_by_config = true, .nsfd = -EBADF,
+        w.o.gone[0] = (ObsScope) { .name = strdup("blue"), .exists = true, .created_by_config = true,
                                    .host_nsid = -1 };
         w.o.gone[1] = (ObsScope) { .name = strdup("green"), .exists = true, .created_by_config = true, .n_procs = 2,
-                                   .nsfd = -EBADF, .host_nsid = -1 };
+                                   .host_nsid = -1 };
         make_plan(&w);
         assert_steps(&w, "blue: delete namespace (no longer declared)", NULL);
         assert_non_null(w.plan.warnings);
@@ -320,7 +320,7 @@ static void a_wired_namespace_only_loses_what_nsmgr_put_there(void **unused) {
         w.o.gone = calloc(2, sizeof(ObsScope));
         w.o.n_gone = 1;
         g = &w.o.gone[0];
-        *g = (ObsScope) { .name = strdup("shared"), .exists = true, .nsfd = -EBADF, .host_nsid = -1 };
+        *g = (ObsScope) { .name = strdup("shared"), .exists = true, .host_nsid = -1 };
         link_add(g, "lo", "", 1, IFF_UP, 0);
         link_add(g, "eth0", "veth", 2, IFF_UP, OURS);
         link_add(g, "eth9", "veth", 3, IFF_UP, 0);
