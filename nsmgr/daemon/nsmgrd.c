@@ -66,13 +66,16 @@ static void help(void) {
                "Options:\n"
                "  -c, --config FILE     read FILE only (default: %s and %s/*.conf)\n"
                "      --debounce MSEC   wait this long after a change before repairing (default: %u)\n"
+               "      --sweep SEC       look at everything this often, for drift no event told of;\n"
+               "                        0: never (default: %u)\n"
                "      --log-level LEVEL emerg, alert, crit, err, warning, notice, info (default), debug\n"
                "  -h, --help            show this help\n"
                "      --version         show the version\n\n"
                "Exit status: 0 stopped by SIGTERM or SIGINT, 1 could not start, 2 usage error,\n"
                "78 the config is broken (systemd does not restart it for that).\n"
                "See nsmgrd(8), nsmgrctl(8).\n",
-               program_name, "/etc/nsmgr/nsmgr.conf", "/etc/nsmgr/conf.d", DAEMON_DEBOUNCE_USEC / 1000);
+               program_name, "/etc/nsmgr/nsmgr.conf", "/etc/nsmgr/conf.d", DAEMON_DEBOUNCE_USEC / 1000,
+               (unsigned) (DAEMON_SWEEP_USEC / 1000000));
 }
 
 static int usage_error(const char *fmt, ...) _printf_(1, 2);
@@ -94,12 +97,13 @@ static int parse_level(const char *s) {
         return -1;
 }
 
-enum { OPT_DEBOUNCE = 0x100, OPT_LOG_LEVEL, OPT_VERSION };
+enum { OPT_DEBOUNCE = 0x100, OPT_SWEEP, OPT_LOG_LEVEL, OPT_VERSION };
 
 int main(int argc, char **argv) {
         static const struct option opts[] = {
                 { "config",    required_argument, NULL, 'c' },
                 { "debounce",  required_argument, NULL, OPT_DEBOUNCE },
+                { "sweep",     required_argument, NULL, OPT_SWEEP },
                 { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
                 { "help",      no_argument,       NULL, 'h' },
                 { "version",   no_argument,       NULL, OPT_VERSION },
@@ -127,6 +131,17 @@ int main(int argc, char **argv) {
                                                    optarg);
                         /* 0 would mean "the default" to the library. */
                         o.debounce_usec = ms ? ms * 1000 : 1;
+                        break;
+                }
+                case OPT_SWEEP: {
+                        char *end;
+                        unsigned long sec;
+
+                        errno = 0;
+                        sec = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || sec > 7 * 24 * 3600)
+                                return usage_error("--sweep: '%s' is not a number of seconds from 0 to 604800", optarg);
+                        o.sweep_usec = sec ? (uint64_t) sec * 1000000 : DAEMON_SWEEP_OFF;
                         break;
                 }
                 case OPT_LOG_LEVEL:

@@ -14,9 +14,11 @@
 #include "fileio.h"
 #include "netns.h"
 #include "desired.h"
+#include "drift.h"
 #include "leases.h"
 #include "procscan.h"
 #include "reconcile.h"
+#include "runcache.h"
 #include "state.h"
 #include "status.h"
 #include "strv.h"
@@ -39,8 +41,13 @@ typedef struct Daemon {
         DaemonStatus status;
         sd_event_source *debounce;
         sd_event_source *retry;
+        sd_event_source *sweep;
         sd_event_source *sig_hup, *sig_term, *sig_int;
-        bool net_dirty;             /* netlink or nftables events since the last repair */
+        Drift drift;                /* what events touched since the last repair (drift.h) */
+        DriftIndex index;           /* host links -> what they belong to, from the last model */
+        RunCache cache;             /* what scoped repairs need not read again (runcache.h) */
+        FileStamp *lease_stamps;    /* of each network's lease folder at the last sync of the watches */
+        size_t n_lease_stamps;
         char **notes;               /* what the first of them said */
         size_t more_notes;
         unsigned retry_sec;
@@ -122,22 +129,31 @@ static void set_state(Daemon *d, const char *state) {
 
 /* --- reconcile, watches ----------------------------------------------------- */
 
-static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, ReconcileReport *report, NmError *err) {
+/* A full reconcile (scope NULL) or a scoped one. */
+static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, const ReconcileScope *scope,
+                         ReconcileReport *report, NmError *err) {
         uint64_t begun = now_monotonic_usec();
         int r;
 
-        r = reconcile(cfg, 0, report, err);
+        /* A full run reads everything again, and fills the cache anew. */
+        r = reconcile_scoped(cfg, scope, &d->cache, 0, report, err);
         status_run_set(&d->status.reconcile, trigger, begun, r, err, (unsigned) strv_length(report->changes));
         /* A warning stands until its cause goes ("... is kept"): said when
-         * it appears, not at every check after a drift. */
+         * it appears, not at every check after a drift. A scoped run only
+         * sees its own part of them. */
         STRV_FOREACH(w, report->warnings)
                 if (!strv_contains(d->warnings, *w))
                         dlog(d, LOG_WARNING, "%s", *w);
-        strv_free(d->warnings);
-        d->warnings = strv_copy(report->warnings);
-        /* The dumps of every namespace are freed by now; give the memory
-         * back instead of keeping the high-water mark for good. */
-        (void) malloc_trim(0);
+        if (!scope) {
+                strv_free(d->warnings);
+                d->warnings = strv_copy(report->warnings);
+                /* The dumps of every namespace are freed by now; give the
+                 * memory back instead of keeping the high-water mark for
+                 * good. */
+                (void) malloc_trim(0);
+        }
+        if (r < 0)
+                run_cache_forget(&d->cache);
         return r;
 }
 
@@ -155,38 +171,88 @@ static void arm_debounce(Daemon *d) {
 /* What to watch: the namespaces the config declares, those that run-time
  * attachments to its networks wire (leases: nsmgr did not make them), and
  * the host links of both -- from the desired model, with the leases read
- * as a dry run that writes nothing. */
+ * as a dry run that writes nothing. The model also says which host link
+ * belongs to which namespace (drift.h). */
 static void watch_targets(Daemon *d, char ***ret_declared, char ***ret_wired, char ***ret_host) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_(lease_table_done) LeaseTable lt = {};
         _cleanup_desired_ Desired *des = NULL;
+        size_t n_declared = 0, n_wired = 0;
         int r;
 
         *ret_declared = *ret_wired = *ret_host = NULL;
-        r = leases_sync(d->cfg, NULL, LEASE_SYNC_DRY_RUN, &lt, &err);
+        r = leases_sync(d->cfg, NULL, LEASE_SYNC_DRY_RUN, NULL, &lt, &err);
         if (r < 0)
                 dlog(d, LOG_DEBUG, "cannot read the leases to watch their attachments: %s", nm_error_message(&err));
+        drift_index_done(&d->index);
         r = desired_build(d->cfg, &lt, &des);
         if (r < 0) {
                 for (size_t i = 0; i < d->cfg->n_netns; i++)
-                        (void) strv_extend(ret_declared, d->cfg->netns[i].name);
+                        (void) strv_push_at(ret_declared, n_declared++, strdup(d->cfg->netns[i].name));
                 *ret_host = calloc(1, sizeof(char *));
                 return;
         }
-        for (size_t i = 0; i < des->model.n_netns; i++)
-                (void) strv_extend(des->model.netns[i].transient ? ret_wired : ret_declared, des->model.netns[i].name);
+        for (size_t i = 0; i < des->model.n_netns; i++) {
+                const Netns *ns = &des->model.netns[i];
+
+                if (ns->transient)
+                        (void) strv_push_at(ret_wired, n_wired++, strdup(ns->name));
+                else
+                        (void) strv_push_at(ret_declared, n_declared++, strdup(ns->name));
+        }
         *ret_host = desired_host_links(&des->model);
+        /* Without it every host event asks for a full reconcile. */
+        if (drift_index_build(&des->model, &d->index) < 0)
+                dlog(d, LOG_DEBUG, "cannot index the host links: out of memory; host events are repaired in full");
+}
+
+#define IPAM_DIR NSMGR_STATE_DIR "/ipam"
+
+static char *lease_dir(const Network *nw) {
+        char *p;
+
+        return asprintf(&p, IPAM_DIR "/%s", nw->name) < 0 ? NULL : p;
+}
+
+/* The lease folders as the watches were made from them: a lease taken or
+ * given back meanwhile (attach, detach) may add or drop a namespace. */
+static void stamp_leases(Daemon *d) {
+        free(d->lease_stamps);
+        d->n_lease_stamps = 0;
+        d->lease_stamps = calloc(d->cfg->n_networks + 1, sizeof(FileStamp));
+        if (!d->lease_stamps)
+                return;
+        for (size_t k = 0; k < d->cfg->n_networks; k++) {
+                _cleanup_free_ char *dir = lease_dir(&d->cfg->networks[k]);
+
+                if (dir)
+                        file_stamp(dir, &d->lease_stamps[k]);
+        }
+        d->n_lease_stamps = d->cfg->n_networks;
+}
+
+static bool leases_changed(Daemon *d) {
+        if (!d->lease_stamps || d->n_lease_stamps != d->cfg->n_networks)
+                return true;
+        for (size_t k = 0; k < d->cfg->n_networks; k++) {
+                _cleanup_free_ char *dir = lease_dir(&d->cfg->networks[k]);
+
+                if (!dir || !file_stamp_holds(dir, &d->lease_stamps[k]))
+                        return true;
+        }
+        return false;
 }
 
 static void sync_watches(Daemon *d, bool arm_for_new) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_strv_free_ char **names = NULL, **wired = NULL, **host = NULL, **warnings = NULL;
+        _cleanup_strv_free_ char **names = NULL, **wired = NULL, **host = NULL, **warnings = NULL, **opened = NULL;
         int r;
 
+        stamp_leases(d);
         watch_targets(d, &names, &wired, &host);
         /* Without the list (no memory), every host change is looked at. */
         (void) watch_set_host_links(d->watch, host);
-        r = watch_sync(d->watch, names, wired, &warnings, &err);
+        r = watch_sync(d->watch, names, wired, &opened, &warnings, &err);
         STRV_FOREACH(w, warnings)
                 dlog(d, LOG_WARNING, "%s", *w);
         if (r < 0) {
@@ -196,14 +262,16 @@ static void sync_watches(Daemon *d, bool arm_for_new) {
         /* A namespace just made was not watched between its creation and
          * now: look once more, so a change in that moment is not missed. */
         if (r > 0 && arm_for_new) {
-                d->net_dirty = true;
+                STRV_FOREACH(n, opened)
+                        (void) drift_add_netns(&d->drift, *n);
                 arm_debounce(d);
         }
 }
 
 /* Restores pins that were removed while nsmgrd watched their namespaces.
- * Returns how many pins changed (restored or replaced by someone). */
-static unsigned check_pins(Daemon *d, char ***repairs) {
+ * Returns how many pins changed (restored or replaced by someone); each
+ * such namespace goes into the drift to repair (dr). */
+static unsigned check_pins(Daemon *d, Drift *dr, char ***repairs) {
         PinEvent *ev = NULL;
         size_t n = 0;
         unsigned changed = 0;
@@ -249,6 +317,11 @@ static unsigned check_pins(Daemon *d, char ***repairs) {
                 }
                 if (line)
                         (void) strv_push(repairs, line);
+                if (ev[i].kind != PIN_FAILED)
+                        (void) drift_add_netns(dr, ev[i].name);
+                /* Another namespace to watch, or one no longer to. */
+                if (ev[i].kind == PIN_REPLACED || ev[i].kind == PIN_GONE)
+                        dr->resync = true;
         }
         pin_events_free(ev, n);
         return changed;
@@ -262,9 +335,19 @@ static void arm_retry(Daemon *d) {
         (void) sd_event_source_set_enabled(d->retry, SD_EVENT_ONESHOT);
 }
 
+static void arm_sweep(Daemon *d) {
+        uint64_t usec = d->o->sweep_usec ? d->o->sweep_usec : DAEMON_SWEEP_USEC;
+
+        if (usec == DAEMON_SWEEP_OFF)
+                return;
+        (void) sd_event_source_set_time_relative(d->sweep, usec);
+        (void) sd_event_source_set_enabled(d->sweep, SD_EVENT_ONESHOT);
+}
+
 static void retry_done(Daemon *d) {
         d->retry_sec = 0;
         (void) sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(d->sweep, SD_EVENT_OFF);
 }
 
 /* Something taken away: what needs repairing (watch.c says "deleted",
@@ -295,28 +378,70 @@ static char *notes_text(char **notes, size_t more) {
         return text;
 }
 
+/* What a repair looked at, for the log: "namespace red", "namespaces
+ * red, blue and 3 more; bridge br0", or "everything". */
+static char *where_text(char **netns, char **bridges, bool nat) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                return NULL;
+        for (int k = 0; k < 2; k++) {
+                char **l = k == 0 ? netns : bridges;
+                size_t n = strv_length(l);
+
+                if (n == 0)
+                        continue;
+                fprintf(f, "%s%s%s ", ftell(f) > 0 ? "; " : "", k == 0 ? "namespace" : "bridge", n == 1 ? "" : "s");
+                for (size_t i = 0; i < n && i < 5; i++)
+                        fprintf(f, "%s%s", i ? ", " : "", l[i]);
+                if (n > 5)
+                        fprintf(f, " and %zu more", n - 5);
+        }
+        if (nat)
+                fprintf(f, "%sNAT", ftell(f) > 0 ? "; " : "");
+        if (ftell(f) == 0)
+                fputs("nothing", f);
+        if (fclose(f) != 0)
+                return mfree(text);
+        return text;
+}
+
 /* One repair: pins first (a reconcile would otherwise make a new namespace
- * where the old one only lost its name), then reconcile if the network
- * changed or a pin had to be restored. */
+ * where the old one only lost its name), then a reconcile of what the
+ * events touched (drift.h) -- or of everything, for the periodic sweep, a
+ * retry, or events that cannot be placed. */
 static void repair(Daemon *d, const char *trigger) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes), **repairs = NULL;
-        _cleanup_free_ char *what = NULL;
+        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes), **repairs = NULL, **netns = NULL, **bridges = NULL;
+        _cleanup_(drift_done) Drift dr = d->drift;
+        _cleanup_free_ char *what = NULL, *where = NULL;
         ReconcileReport report = {};
         size_t more = d->more_notes;
-        bool net = d->net_dirty || streq(trigger, "retry");
-        unsigned pins;
+        bool full = dr.full || !streq(trigger, "drift");
+        unsigned pins = 0;
         int r;
 
+        d->drift = (Drift) {};
         d->more_notes = 0;
-        d->net_dirty = false;
 
-        pins = check_pins(d, &repairs);
-        if (!net && pins == 0)
+        /* The mount table changed (or everything is looked at). */
+        if (dr.pins || full)
+                pins = check_pins(d, &dr, &repairs);
+        if (!full && !drift_any(&dr)) {
+                if (dr.resync)
+                        sync_watches(d, true);
                 return;
+        }
+        if (!full && drift_lists(&dr, &netns, &bridges) < 0)
+                full = true;
 
-        what = notes_text(notes, more);
-        r = run_reconcile(d, d->cfg, trigger, &report, &err);
+        what = streq(trigger, "sweep") && !notes ? strdup("found by the periodic sweep") : notes_text(notes, more);
+        where = full ? strdup("everything") : where_text(netns, bridges, dr.nat);
+        r = run_reconcile(d, d->cfg, trigger,
+                          full ? NULL : &(ReconcileScope) { .netns = netns, .bridges = bridges, .nat = dr.nat },
+                          &report, &err);
         if (report.changes) {
                 dlog(d, LOG_WARNING, "drift: %s", what ? what : "?");
                 STRV_FOREACH(c, report.changes) {
@@ -324,14 +449,15 @@ static void repair(Daemon *d, const char *trigger) {
                         (void) strv_extend(&repairs, *c);
                 }
         } else if (r >= 0 && pins == 0)
-                dlog(d, LOG_DEBUG, "checked after %s: nothing to repair", what ? what : "a change");
+                dlog(d, LOG_DEBUG, "checked %s after %s: nothing to repair", where ? where : "?",
+                     what ? what : "a change");
 
         if (repairs) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
                 d->status.last_repair = TAKE_PTR(repairs);
-                dlog(d, LOG_NOTICE, "drift repaired (%zu %s, %.1f ms)", strv_length(d->status.last_repair),
-                     plural(strv_length(d->status.last_repair), "step", "steps"),
+                dlog(d, LOG_NOTICE, "drift repaired in %s (%zu %s, %.1f ms)", where ? where : "?",
+                     strv_length(d->status.last_repair), plural(strv_length(d->status.last_repair), "step", "steps"),
                      (double) d->status.reconcile.duration / 1000.0);
         }
         if (r < 0) {
@@ -342,7 +468,13 @@ static void repair(Daemon *d, const char *trigger) {
                 retry_done(d);
         reconcile_report_done(&report);
 
-        sync_watches(d, true);
+        /* What to watch changes with the namespaces: after a full run, a
+         * pin replaced or gone, a lease taken or given back. */
+        if (full || dr.resync || leases_changed(d))
+                sync_watches(d, true);
+        /* The next sweep is due that long after the last full look. */
+        if (full)
+                arm_sweep(d);
         publish(d, NULL);
 }
 
@@ -383,13 +515,12 @@ static void add_note(Daemon *d, const char *scope, const char *what) {
         free(note);
 }
 
-static void on_watch(WatchSource src, const char *scope, const char *what, void *userdata) {
+static void on_watch(const WatchEvent *ev, void *userdata) {
         Daemon *d = userdata;
 
-        if (src != WATCH_MOUNTS)
-                d->net_dirty = true;
-        if (what && !note_known(d, scope, what))
-                add_note(d, scope, what);
+        drift_add_event(&d->drift, &d->index, ev);
+        if (ev->what && !note_known(d, ev->scope, ev->what))
+                add_note(d, ev->scope, ev->what);
         /* The mount table changes for many reasons; only a pin check
          * follows, which is one stat per watched namespace. */
         arm_debounce(d);
@@ -405,11 +536,20 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* The safety net under the scoped repairs: now and then everything is
+ * looked at, for drift no event told of (a notification lost without a
+ * trace, a lease file edited in place). */
+static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
+        repair(userdata, "sweep");
+        return 0;
+}
+
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Daemon *d = userdata;
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         _cleanup_strv_free_ char **repairs = NULL;
+        _cleanup_(drift_done) Drift pinned = {};
         ReconcileReport report = {};
         uint64_t begun = now_monotonic_usec();
         int r;
@@ -428,13 +568,14 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 goto finish;
         }
 
-        /* A pin removed in the meantime is restored first, as for drift. */
-        if (check_pins(d, &repairs) > 0) {
+        /* A pin removed in the meantime is restored first, as for drift
+         * (the reconcile that follows looks at everything). */
+        if (check_pins(d, &pinned, &repairs) > 0) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
                 d->status.last_repair = TAKE_PTR(repairs);
         }
-        r = run_reconcile(d, cfg, "reload", &report, &err);
+        r = run_reconcile(d, cfg, "reload", NULL, &report, &err);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
         status_run_set(&d->status.reload, "reload", begun, r, &err, (unsigned) strv_length(report.changes));
@@ -461,6 +602,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         }
         reconcile_report_done(&report);
         sync_watches(d, true);
+        arm_sweep(d);
 
 finish:
         set_state(d, "running");
@@ -648,10 +790,14 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
         r = sd_event_add_time(d->event, &d->debounce, CLOCK_MONOTONIC, 0, DEBOUNCE_ACCURACY_USEC, on_debounce, d);
         if (r >= 0)
                 r = sd_event_add_time(d->event, &d->retry, CLOCK_MONOTONIC, 0, 0, on_retry, d);
+        /* The sweep need not be punctual: a second of slack. */
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &d->sweep, CLOCK_MONOTONIC, 0, 1000000, on_sweep, d);
         if (r < 0)
                 return nm_error(err, r, "cannot make timers: %s", strerror(-r));
         (void) sd_event_source_set_enabled(d->debounce, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(d->sweep, SD_EVENT_OFF);
         /* WATCHDOG=1 at half the interval systemd asks for (WATCHDOG_USEC),
          * from the loop itself, so a stuck loop is noticed. */
         r = sd_event_set_watchdog(d->event, true);
@@ -689,7 +835,7 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
          * while the config is applied goes unnoticed. */
         sync_watches(d, false);
 
-        r = run_reconcile(d, d->cfg, "start", &report, err);
+        r = run_reconcile(d, d->cfg, "start", NULL, &report, err);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
         reconcile_report_done(&report);
@@ -699,7 +845,10 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
         dlog(d, LOG_INFO, "%s", d->status.reconcile.changes ? "the config is applied" :
                                 "everything is as the config declares: adopted as it is, nothing changed");
 
-        sync_watches(d, true);
+        /* Adopted as it was: the watches made before are the ones. */
+        if (d->status.reconcile.changes > 0)
+                sync_watches(d, true);
+        arm_sweep(d);
         set_state(d, "running");
         publish(d, "READY=1\n");
         dlog(d, LOG_NOTICE, "ready: %zu %s, %u %s, %zu watched; started in %.1f ms", d->cfg->n_netns,
@@ -713,6 +862,7 @@ static void daemon_done(Daemon *d) {
         watch_free(d->watch);
         sd_event_source_disable_unref(d->debounce);
         sd_event_source_disable_unref(d->retry);
+        sd_event_source_disable_unref(d->sweep);
         sd_event_source_disable_unref(d->sig_hup);
         sd_event_source_disable_unref(d->sig_term);
         sd_event_source_disable_unref(d->sig_int);
@@ -721,6 +871,10 @@ static void daemon_done(Daemon *d) {
         daemon_status_done(&d->status);
         strv_free(d->notes);
         strv_free(d->warnings);
+        drift_done(&d->drift);
+        drift_index_done(&d->index);
+        run_cache_done(&d->cache);
+        free(d->lease_stamps);
         safe_close(d->lock_fd);
 }
 

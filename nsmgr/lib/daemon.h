@@ -15,8 +15,9 @@
  * SIGHUP (reload: re-read the config, apply the difference; a broken
  * config keeps the running one) and for SIGTERM/SIGINT (stop: nothing is
  * torn down, the next start adopts everything again). Events are
- * debounced for a few tens of milliseconds and then repaired by one
- * reconcile. The status record (status.h) says how it went.
+ * debounced for a few milliseconds and then repaired by one reconcile of
+ * what they touched alone (drift.h); every few minutes a sweep looks at
+ * everything. The status record (status.h) says how it went.
  *
  * The library does not print: every line to log goes to the log callback,
  * with a syslog priority. */
@@ -26,11 +27,14 @@ typedef void (*daemon_log_fn)(int priority, const char *msg, void *userdata);
 typedef struct DaemonOptions {
         const char *config;         /* NULL: /etc/nsmgr/nsmgr.conf and conf.d */
         uint64_t debounce_usec;     /* 0: DAEMON_DEBOUNCE_USEC */
+        uint64_t sweep_usec;        /* 0: DAEMON_SWEEP_USEC; DAEMON_SWEEP_OFF: never */
         daemon_log_fn log;
         void *log_userdata;
 } DaemonOptions;
 
 #define DAEMON_DEBOUNCE_USEC (50 * 1000)
+#define DAEMON_SWEEP_USEC (300ull * 1000 * 1000)
+#define DAEMON_SWEEP_OFF UINT64_MAX
 
 /* Runs until SIGTERM or SIGINT; returns 0 then. Returns a negative errno
  * when it cannot start, with err saying why; *ret_bad_config is set when

@@ -398,6 +398,7 @@ static int exec_netns_create(Exec *X, Action *first, size_t count) {
                 /* Interfaces and routes are made through a socket bound to
                  * the namespace; a bare namespace needs none. */
                 v[i].want_socket = d->n_ifaces > 0 || d->n_routes > 0;
+                v[i].no_fd = true;
         }
         r = netns_create_many(v, count, false, X->err);
         for (size_t i = 0; i < count; i++) {
@@ -406,7 +407,6 @@ static int exec_netns_create(Exec *X, Action *first, size_t count) {
                 if (!v[i].created)
                         continue;
                 /* The socket is handle enough (obs_scope_nsfd). */
-                safe_close(v[i].fd);
                 s->nl = v[i].nl;
                 s->ino = v[i].ino;
                 s->cookie = v[i].cookie;

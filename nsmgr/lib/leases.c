@@ -5,6 +5,7 @@
 #include "leases.h"
 #include "netns.h"
 #include "paths.h"
+#include "runcache.h"
 #include "strv.h"
 
 #define IPAM_DIR NSMGR_STATE_DIR "/ipam"
@@ -175,12 +176,14 @@ static int lease_declared(LeaseTable *t, const Network *nw, Ipam *ipam, const Ne
                         if (r < 0)
                                 return r;
                         ipam_retire(ipam, &old);
+                        t->ipam_changed = true;
                 }
                 r = ipam_lease(ipam, fam, ns->name, at->ifname, want, LEASE_CONFIG, t->dry_run, got, err);
                 if (r < 0)
                         return nm_error_prefix(err, r, "%s:%d: namespace '%s', network '%s'", at->src.file,
                                                at->src.line, ns->name, nw->name);
                 if (r > 0) {
+                        t->ipam_changed = true;
                         (void) strv_extendf(&t->notes, "leased %s to %s:%s on network '%s'",
                                             cidr_format(got, false, buf), ns->name, at->ifname, nw->name);
                         if (!t->dry_run) {
@@ -267,33 +270,170 @@ static int collect_undeclared(LeaseTable *t, const Config *cfg, NmError *err) {
         return 0;
 }
 
-int leases_sync(const Config *cfg, const StrMap *only, LeaseSyncFlags flags, LeaseTable *ret, NmError *err) {
+/* A scoped run's declared attachment from cached leases: it must hold its
+ * lease already, at the address asked for; -EAGAIN if anything is to be
+ * written (the leases are then read and locked as usual). */
+static int declared_cached(LeaseTable *t, const Network *nw, const Ipam *ipam, const Netns *ns, const Attachment *at) {
+        Cidr a4 = {}, a6 = {};
+
+        for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+                const Cidr *want = fam == AF_INET ? &at->address : &at->address6;
+                const Cidr *subnet = fam == AF_INET ? &nw->subnet : &nw->subnet6;
+                const Lease *have;
+
+                if (!subnet->family)
+                        continue;
+                have = ipam_find(ipam, fam, ns->name, at->ifname);
+                if (!have || have->retired || have->releasing || !streq_ptr(have->origin, LEASE_CONFIG) ||
+                    (want->family && !cidr_addr_equal(&have->addr, want)))
+                        return -EAGAIN;
+                *(fam == AF_INET ? &a4 : &a6) = have->addr;
+        }
+        return add_attachment(t, nw, ns->name, at->ifname, a4.family ? &a4 : NULL, a6.family ? &a6 : NULL, false,
+                              at->src);
+}
+
+static int netns_index_cmp(const void *a, const void *b) {
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* The config's namespaces with attachments that a run leases for, in the
+ * config's order (addresses are handed out in it): the scope's alone in a
+ * scoped run, found by name rather than among all. */
+static int attaching_netns(const Config *cfg, const StrMap *model_only, size_t **ret, size_t *ret_n) {
+        size_t *v, n = 0;
+
+        v = calloc((model_only ? model_only->n : cfg->n_netns) + 1, sizeof(size_t));
+        if (!v)
+                return -ENOMEM;
+        if (!model_only) {
+                for (size_t i = 0; i < cfg->n_netns; i++)
+                        if (cfg->netns[i].n_attachments > 0)
+                                v[n++] = i;
+        } else {
+                for (size_t i = 0; i < model_only->cap; i++) {
+                        const Netns *ns;
+
+                        if (!model_only->slots[i].key)
+                                continue;
+                        ns = config_find_netns(cfg, model_only->slots[i].key);
+                        if (ns && ns->n_attachments > 0)
+                                v[n++] = (size_t) (ns - cfg->netns);
+                }
+                if (n > 1)
+                        qsort(v, n, sizeof(size_t), netns_index_cmp);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* One network: what is given back, the declared attachments (leased now
+ * if new), and the run-time ones. From cached leases (read-only) the
+ * declared ones must all be leased already: -EAGAIN otherwise. */
+static int sync_network(LeaseTable *t, const Config *cfg, const Network *nw, Ipam *ipam, bool cached,
+                        const StrMap *only, const StrMap *model_only, const size_t *attaching, size_t n_attaching,
+                        NmError *err) {
+        int r;
+
+        STRV_FOREACH(w, ipam->warnings)
+                (void) strv_extend(&t->warnings, *w);
+        r = collect_releases(t, cfg, nw, ipam, only);
+        for (size_t k = 0; r >= 0 && k < n_attaching; k++) {
+                const Netns *ns = &cfg->netns[attaching[k]];
+
+                for (size_t j = 0; r >= 0 && j < ns->n_attachments; j++) {
+                        if (!streq(ns->attachments[j].network, nw->name))
+                                continue;
+                        r = cached ? declared_cached(t, nw, ipam, ns, &ns->attachments[j])
+                                   : lease_declared(t, nw, ipam, ns, &ns->attachments[j], err);
+                }
+        }
+        if (r >= 0)
+                r = collect_runtime(t, cfg, nw, ipam, model_only);
+        return r;
+}
+
+/* Appends what src holds to dst (src is left empty). */
+static int lease_table_take(LeaseTable *dst, LeaseTable *src) {
+        LeasedAttachment *v = realloc(dst->v, (dst->n + src->n + 1) * sizeof(LeasedAttachment));
+        LeaseRelease *rel;
+
+        if (v)
+                dst->v = v;
+        rel = v ? realloc(dst->release, (dst->n_release + src->n_release + 1) * sizeof(LeaseRelease)) : NULL;
+        if (rel)
+                dst->release = rel;
+        if (!v || !rel)
+                return -ENOMEM;
+        memcpy(dst->v + dst->n, src->v, src->n * sizeof(LeasedAttachment));
+        dst->n += src->n;
+        memcpy(dst->release + dst->n_release, src->release, src->n_release * sizeof(LeaseRelease));
+        dst->n_release += src->n_release;
+        STRV_FOREACH(w, src->warnings)
+                (void) strv_extend(&dst->warnings, *w);
+        free(src->v);
+        free(src->release);
+        src->v = NULL;
+        src->release = NULL;
+        src->n = src->n_release = 0;
+        lease_table_done(src);
+        return 0;
+}
+
+int leases_sync(const Config *cfg, const StrMap *only, LeaseSyncFlags flags, RunCache *cache, LeaseTable *ret,
+                NmError *err) {
         LeaseTable t = { .dry_run = flags & LEASE_SYNC_DRY_RUN };
         const StrMap *model_only = flags & LEASE_SYNC_SCOPED_MODEL ? only : NULL;
+        _cleanup_free_ size_t *attaching = NULL;
+        size_t n_attaching = 0;
         int r = 0;
 
+        if (cfg->n_networks > 0)
+                r = attaching_netns(cfg, model_only, &attaching, &n_attaching);
+        /* A cache serves scoped runs; a full one reads everything, and
+         * fills it anew. A dry run neither uses nor fills it. */
+        if (t.dry_run)
+                cache = NULL;
         for (size_t k = 0; r >= 0 && k < cfg->n_networks; k++) {
                 const Network *nw = &cfg->networks[k];
                 _cleanup_(ipam_close) Ipam ipam = { .lockfd = -EBADF };
+                const Ipam *cached = cache && only ? run_cache_leases(cache, nw) : NULL;
+                FileStamp stamp = {};
+                size_t made;
 
+                if (cached) {
+                        LeaseTable part = { .dry_run = t.dry_run };
+
+                        r = sync_network(&part, cfg, nw, (Ipam *) cached, true, only, model_only, attaching,
+                                         n_attaching, err);
+                        if (r >= 0)
+                                r = lease_table_take(&t, &part);
+                        lease_table_done(&part);
+                        if (r != -EAGAIN)
+                                continue;
+                        r = 0;
+                }
+                if (cache) {
+                        _cleanup_free_ char *dir = NULL;
+
+                        if (asprintf(&dir, IPAM_DIR "/%s", nw->name) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        file_stamp(dir, &stamp);
+                }
                 r = open_network(nw, t.dry_run, &ipam, err);
                 if (r < 0)
                         break;
-                STRV_FOREACH(w, ipam.warnings)
-                        (void) strv_extend(&t.warnings, *w);
-                r = collect_releases(&t, cfg, nw, &ipam, only);
-                /* Declared attachments, in the config's order. */
-                for (size_t i = 0; r >= 0 && i < cfg->n_netns; i++) {
-                        const Netns *ns = &cfg->netns[i];
-
-                        if (ns->n_attachments == 0 || !in_scope(model_only, ns->name))
-                                continue;
-                        for (size_t j = 0; r >= 0 && j < ns->n_attachments; j++)
-                                if (streq(ns->attachments[j].network, nw->name))
-                                        r = lease_declared(&t, nw, &ipam, ns, &ns->attachments[j], err);
-                }
-                if (r >= 0)
-                        r = collect_runtime(&t, cfg, nw, &ipam, model_only);
+                made = t.n_made;
+                t.ipam_changed = false;
+                r = sync_network(&t, cfg, nw, &ipam, false, only, model_only, attaching, n_attaching, err);
+                /* What was read, as long as nothing was written to it. */
+                if (r >= 0 && cache && t.n_made == made && !t.ipam_changed)
+                        run_cache_keep_leases(cache, nw, &ipam, &stamp);
         }
         if (r >= 0 && !only)
                 r = collect_undeclared(&t, cfg, err);

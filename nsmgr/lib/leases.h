@@ -49,6 +49,7 @@ typedef struct LeaseTable {
         char **notes;            /* "leased 198.18.20.2 to web:eth0 on network 'lab'" */
         char **warnings;
         bool dry_run;
+        bool ipam_changed;       /* the network being synced was written to, or changed in memory */
 } LeaseTable;
 
 typedef enum LeaseSyncFlags {
@@ -61,7 +62,11 @@ typedef enum LeaseSyncFlags {
  * leases of these namespaces; with LEASE_SYNC_SCOPED_MODEL also the
  * attachments returned (and leased), for a model of these namespaces
  * alone. */
-int leases_sync(const Config *cfg, const StrMap *only, LeaseSyncFlags flags, LeaseTable *ret, NmError *err);
+struct RunCache;
+/* A cache (runcache.h; NULL: none) spares a scoped run the reading of
+ * leases nothing changed since it was filled. */
+int leases_sync(const Config *cfg, const StrMap *only, LeaseSyncFlags flags, struct RunCache *cache, LeaseTable *ret,
+                NmError *err);
 void lease_table_done(LeaseTable *t);
 /* Gives back the leases this run wrote: it was refused. */
 void leases_rollback(const LeaseTable *t);

@@ -442,6 +442,8 @@ static int create_one_in_thread(size_t i, void *userdata) {
                 e->nl = TAKE_PTR(nl);
         else
                 nl = (nls_close(nl), NULL);
+        if (e->no_fd)
+                e->fd = safe_close(e->fd);
         return 0;
 
 fail:

@@ -65,6 +65,8 @@ typedef struct NetnsNew {
         const char *name;
         const char *origin;     /* owner record to write before the pin; NULL: none */
         bool want_socket;       /* keep a socket bound to it (want_sockets, or this) */
+        bool no_fd;             /* keep no fd (fd is -EBADF): thousands at once would not fit under
+                                 * the limit of open files; the socket, or the pin, stands for it */
         int fd;
         struct NlSock *nl;
         ino_t ino;

@@ -10,3 +10,4 @@
 #define NSMGR_CONF_DIR   "/etc/nsmgr"
 #define NSMGR_CONF_FILE  NSMGR_CONF_DIR "/nsmgr.conf"
 #define NSMGR_CONF_D     NSMGR_CONF_DIR "/conf.d"
+#define NSMGR_STATE_FILE NSMGR_RUN_DIR "/state.json"

@@ -16,6 +16,7 @@
 #include "paths.h"
 #include "plan.h"
 #include "reconcile.h"
+#include "runcache.h"
 #include "state.h"
 #include "strv.h"
 
@@ -50,6 +51,7 @@ void reconcile_report_done(ReconcileReport *r) {
 typedef struct Run {
         const Config *cfg;
         const ReconcileScope *scope;  /* NULL: everything */
+        RunCache *cache;
         StrMap only_set;
         const StrMap *only;           /* the scope's namespaces and those their veths join; NULL: all */
         char **host_links;            /* a scoped run: the host links it reads */
@@ -246,10 +248,41 @@ static int scope_host_links(Run *R) {
         return R->host_links ? 0 : -ENOMEM;
 }
 
-static int run(const Config *cfg, const ReconcileScope *scope, ReconcileFlags flags, ReconcileReport *report,
-               NmError *err) {
-        _cleanup_(run_done) Run R = { .cfg = cfg, .scope = scope, .flags = flags, .report = report, .err = err,
-                                      .observed = OBSERVED_INIT };
+/* The state: from the cache in a scoped run when the file is as it was,
+ * else read (and stamped first, for the cache). */
+static int load_state(Run *R, FileStamp *ret_stamp) {
+        bool dry = R->flags & RECONCILE_DRY_RUN;
+
+        *ret_stamp = (FileStamp) {};
+        if (R->cache && !dry && R->scope && run_cache_take_state(R->cache, &R->state, ret_stamp))
+                return 0;
+        if (R->cache && !dry)
+                file_stamp(NSMGR_STATE_FILE, ret_stamp);
+        return state_load(&R->state, dry);
+}
+
+/* After the run: the state goes back to the cache, stamped as the file is
+ * now if this run wrote it (and then read again next time: it is too
+ * recent to be trusted). */
+static void keep_state(Run *R, const FileStamp *stamp, bool saved) {
+        FileStamp now;
+
+        if (!R->cache || (R->flags & RECONCILE_DRY_RUN))
+                return;
+        if (!saved) {
+                run_cache_keep_state(R->cache, &R->state, stamp);
+                return;
+        }
+        file_stamp(NSMGR_STATE_FILE, &now);
+        run_cache_keep_state(R->cache, &R->state, &now);
+}
+
+static int run(const Config *cfg, const ReconcileScope *scope, RunCache *cache, ReconcileFlags flags,
+               ReconcileReport *report, NmError *err) {
+        _cleanup_(run_done) Run R = { .cfg = cfg, .scope = scope, .cache = cache, .flags = flags, .report = report,
+                                      .err = err, .observed = OBSERVED_INIT };
+        FileStamp stamp = {};
+        bool wrote;
         _cleanup_close_ int lock = -EBADF;
         bool dry = flags & RECONCILE_DRY_RUN;
         LeaseSyncFlags lflags = dry ? LEASE_SYNC_DRY_RUN : 0;
@@ -273,14 +306,14 @@ static int run(const Config *cfg, const ReconcileScope *scope, ReconcileFlags fl
                 if (!R.want_nat)
                         lflags |= LEASE_SYNC_SCOPED_MODEL;
         }
-        r = state_load(&R.state, dry);
+        r = load_state(&R, &stamp);
         if (r < 0)
                 return nm_error(err, r, "cannot read " NSMGR_RUN_DIR "/state.json: %s", strerror(-r));
         if (R.state.lost_reason)
                 (void) strv_extend(&report->warnings, R.state.lost_reason);
         R.have_key = machine_key_read(R.machine_key) >= 0;
 
-        r = leases_sync(cfg, R.only, lflags, &R.leases, err);
+        r = leases_sync(cfg, R.only, lflags, cache, &R.leases, err);
         if (r < 0)
                 return r;
         warn_all(&R, R.leases.warnings);
@@ -306,6 +339,7 @@ static int run(const Config *cfg, const ReconcileScope *scope, ReconcileFlags fl
                         leases_rollback(&R.leases);
                 for (size_t i = 0; r >= 0 && i < R.plan.n; i++)
                         r = report_add_step(report, &R.plan.v[i], true);
+                keep_state(&R, &stamp, false);
                 return r;
         }
 
@@ -314,7 +348,12 @@ static int run(const Config *cfg, const ReconcileScope *scope, ReconcileFlags fl
                 r = execute(&(ExecInput) { .plan = &R.plan, .observed = &R.observed, .state = &R.state, .nat = &R.nat,
                                            .machine_key = R.have_key ? R.machine_key : NULL, .report = report },
                             err);
+        wrote = R.state.dirty;
         saved = state_save(&R.state);
+        if (saved >= 0)
+                keep_state(&R, &stamp, wrote);
+        else if (cache)
+                run_cache_forget(cache);
         if (r < 0)
                 return r;
         if (saved < 0)
@@ -324,12 +363,12 @@ static int run(const Config *cfg, const ReconcileScope *scope, ReconcileFlags fl
 }
 
 int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
-        return run(cfg, NULL, flags, report, err);
+        return run(cfg, NULL, NULL, flags, report, err);
 }
 
-int reconcile_scoped(const Config *cfg, const ReconcileScope *scope, ReconcileFlags flags, ReconcileReport *report,
-                     NmError *err) {
-        return run(cfg, scope, flags, report, err);
+int reconcile_scoped(const Config *cfg, const ReconcileScope *scope, RunCache *cache, ReconcileFlags flags,
+                     ReconcileReport *report, NmError *err) {
+        return run(cfg, scope, cache, flags, report, err);
 }
 
 int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, ReconcileReport *report,
@@ -337,5 +376,5 @@ int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, 
         char *names[] = { (char *) netns, NULL };
 
         /* A lease changed: the addresses NAT rules point at may have too. */
-        return run(cfg, &(ReconcileScope) { .netns = names, .nat = true }, flags, report, err);
+        return run(cfg, &(ReconcileScope) { .netns = names, .nat = true }, NULL, flags, report, err);
 }

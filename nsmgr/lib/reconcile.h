@@ -57,8 +57,12 @@ typedef struct ReconcileScope {
         bool nat;                     /* plan NAT too, from the whole model */
 } ReconcileScope;
 
-int reconcile_scoped(const Config *cfg, const ReconcileScope *scope, ReconcileFlags flags, ReconcileReport *report,
-                     NmError *err);
+/* scope NULL: everything, as reconcile(). A cache (runcache.h; NULL:
+ * none) spares scoped runs the reading of what did not change; full runs
+ * fill it. */
+struct RunCache;
+int reconcile_scoped(const Config *cfg, const ReconcileScope *scope, struct RunCache *cache, ReconcileFlags flags,
+                     ReconcileReport *report, NmError *err);
 
 /* The same, for one namespace only (and the bridges and NAT rules it
  * needs): what `nsmgrctl attach/detach` run after changing a lease. Nothing

@@ -17,10 +17,15 @@
 #include "strv.h"
 #include "watch.h"
 
+typedef struct HostIndex {
+        int ifindex;
+        const char *name;       /* in names */
+} HostIndex;
+
 typedef struct HostFilter {
         bool set;
         char **names;           /* sorted */
-        int *ifindexes;         /* sorted */
+        HostIndex *ifindexes;   /* sorted by ifindex */
         size_t n_ifindexes;
 } HostFilter;
 
@@ -33,6 +38,7 @@ typedef struct NsWatch {
         Watch *watch;
         const HostFilter *filter;  /* the host's only */
         bool restore_pin;          /* nsmgr made it: a pin removed is made again */
+        bool kept;                 /* watch_sync(): still wanted */
 } NsWatch;
 
 struct Watch {
@@ -108,8 +114,8 @@ static int str_cmp(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static int int_cmp(const void *a, const void *b) {
-        int x = *(const int *) a, y = *(const int *) b;
+static int index_cmp(const void *a, const void *b) {
+        int x = ((const HostIndex *) a)->ifindex, y = ((const HostIndex *) b)->ifindex;
 
         return (x > y) - (x < y);
 }
@@ -123,10 +129,18 @@ static bool filter_has_name(const HostFilter *f, const char *name) {
         return name && n && bsearch(&name, f->names, n, sizeof(char *), str_cmp);
 }
 
+static const HostIndex *filter_index(const HostFilter *f, int ifindex) {
+        HostIndex key = { .ifindex = ifindex };
+
+        if (!f || !f->n_ifindexes)
+                return NULL;
+        return bsearch(&key, f->ifindexes, f->n_ifindexes, sizeof(HostIndex), index_cmp);
+}
+
 static bool filter_has_index(const HostFilter *f, int ifindex) {
         if (!f || !f->set)
                 return true;
-        return f->n_ifindexes && bsearch(&ifindex, f->ifindexes, f->n_ifindexes, sizeof(int), int_cmp);
+        return filter_index(f, ifindex);
 }
 
 /* libnl checks these lengths, and that strings end in NUL, as it parses. */
@@ -144,14 +158,54 @@ static struct nla_policy route_policy[RTA_MAX + 1] = {
         [RTA_OIF] = { .type = NLA_U32 },
 };
 
-/* These return 1 if the notification can mean drift (and describe it in
- * what), 0 if not, and a negative libnl error if it does not parse. */
+/* Which host links the notifications of one drain touched, by name, for
+ * a repair of what they belong to alone. */
+typedef struct Touched {
+        char **links;
+        size_t n_links;
+        char **deleted;          /* of them, those deleted */
+        size_t n_deleted;
+        bool ports;              /* a link that is not ours joined or left one of our bridges */
+        bool everything;         /* cannot be told (lost notifications, no link to go by) */
+} Touched;
 
-static int link_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+static void touched_done(Touched *t) {
+        strv_free(t->links);
+        strv_free(t->deleted);
+        *t = (Touched) {};
+}
+
+static void touch(Touched *t, const char *name, bool deleted) {
+        if (!t)
+                return;
+        if (!name) {
+                t->everything = true;
+                return;
+        }
+        if (!strv_contains(t->links, name) && strv_push_at(&t->links, t->n_links, strdup(name)) >= 0)
+                t->n_links++;
+        else if (!strv_contains(t->links, name))
+                t->everything = true;
+        if (deleted && !strv_contains(t->deleted, name) && strv_push_at(&t->deleted, t->n_deleted, strdup(name)) >= 0)
+                t->n_deleted++;
+}
+
+static const char *index_name(const HostFilter *f, int ifindex) {
+        const HostIndex *i = filter_index(f, ifindex);
+
+        return i ? i->name : NULL;
+}
+
+/* These return 1 if the notification can mean drift (and describe it in
+ * what, and note the host link it touched in t), 0 if not, and a negative
+ * libnl error if it does not parse. */
+
+static int link_notable(struct nlmsghdr *h, const HostFilter *f, Touched *t, char *what, size_t len) {
         const struct ifinfomsg *ifi = nlmsg_data(h);
         struct nlattr *tb[IFLA_MAX + 1];
         const char *name;
         int master, r;
+        bool by_name, by_index;
 
         r = nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, link_policy);
         if (r < 0)
@@ -161,14 +215,27 @@ static int link_notable(struct nlmsghdr *h, const HostFilter *f, char *what, siz
         /* By name: a link made again under its name has a new index. A port
          * of one of our bridges counts too: `nsmgrctl attach` adds one, and
          * the next reconcile then watches it. */
-        if (!filter_has_name(f, name) && !filter_has_index(f, ifi->ifi_index) &&
-            !(master > 0 && filter_has_index(f, master)))
+        by_name = filter_has_name(f, name);
+        by_index = !by_name && filter_has_index(f, ifi->ifi_index);
+        if (!by_name && !by_index && !(master > 0 && filter_has_index(f, master)))
                 return 0;
         snprintf(what, len, "link %s %s", name ?: "?", h->nlmsg_type == RTM_DELLINK ? "deleted" : "changed");
+        if (f && f->set) {
+                if (by_name)
+                        touch(t, name, h->nlmsg_type == RTM_DELLINK);
+                else if (by_index)
+                        /* Renamed: what it was is what is missing now. */
+                        touch(t, index_name(f, ifi->ifi_index), true);
+                else {
+                        touch(t, index_name(f, master), false);
+                        if (t)
+                                t->ports = true;
+                }
+        }
         return 1;
 }
 
-static int addr_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+static int addr_notable(struct nlmsghdr *h, const HostFilter *f, Touched *t, char *what, size_t len) {
         const struct ifaddrmsg *ifa = nlmsg_data(h);
         struct nlattr *tb[IFA_MAX + 1];
         char addr[INET6_ADDRSTRLEN];
@@ -187,10 +254,12 @@ static int addr_notable(struct nlmsghdr *h, const HostFilter *f, char *what, siz
                          nla_get_string(tb[IFA_LABEL]));
         else
                 snprintf(what, len, "address %s/%u removed from link %u", addr, ifa->ifa_prefixlen, ifa->ifa_index);
+        if (f && f->set)
+                touch(t, index_name(f, (int) ifa->ifa_index), false);
         return 1;
 }
 
-static int route_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+static int route_notable(struct nlmsghdr *h, const HostFilter *f, Touched *t, char *what, size_t len) {
         const struct rtmsg *rt = nlmsg_data(h);
         const char *verb = h->nlmsg_type == RTM_DELROUTE ? "deleted" : "added or replaced";
         struct nlattr *tb[RTA_MAX + 1];
@@ -215,6 +284,8 @@ static int route_notable(struct nlmsghdr *h, const HostFilter *f, char *what, si
                 snprintf(what, len, "route %s/%u %s", addr, rt->rtm_dst_len, verb);
         } else
                 snprintf(what, len, "default route (%s) %s", rt->rtm_family == AF_INET6 ? "IPv6" : "IPv4", verb);
+        if (f && f->set)
+                touch(t, oif ? index_name(f, oif) : NULL, false);
         return 1;
 }
 
@@ -224,26 +295,29 @@ static int route_notable(struct nlmsghdr *h, const HostFilter *f, char *what, si
  * the config declares, and they come in bursts when links go up. In the
  * host, only the links the config puts there count (f). One that does not
  * parse may have been anything. */
-static bool rtnl_notable(struct nlmsghdr *h, const HostFilter *f, char *what, size_t len) {
+static bool rtnl_notable(struct nlmsghdr *h, const HostFilter *f, Touched *t, char *what, size_t len) {
         int r;
 
         switch (h->nlmsg_type) {
         case RTM_NEWLINK:
         case RTM_DELLINK:
-                r = link_notable(h, f, what, len);
+                r = link_notable(h, f, t, what, len);
                 break;
         case RTM_DELADDR:
-                r = addr_notable(h, f, what, len);
+                r = addr_notable(h, f, t, what, len);
                 break;
         case RTM_NEWROUTE:
         case RTM_DELROUTE:
-                r = route_notable(h, f, what, len);
+                r = route_notable(h, f, t, what, len);
                 break;
         default:
                 return false;
         }
-        if (r < 0)
+        if (r < 0) {
                 snprintf(what, len, "a notification that does not parse");
+                if (t)
+                        t->everything = true;
+        }
         return r != 0;
 }
 
@@ -256,6 +330,7 @@ static int note_rank(const char *what) {
 /* What one drain() has seen so far. */
 typedef struct Drain {
         const HostFilter *filter;
+        Touched *touched;       /* the host's: which of its links */
         bool rtnl;              /* false: nftables, where any message counts */
         bool notable;
         char what[192];         /* the most telling notable one */
@@ -273,7 +348,7 @@ static int on_message(struct nl_msg *msg, void *arg) {
 
         if (!d->rtnl)
                 drain_note(d, "nftables ruleset changed");
-        else if (rtnl_notable(nlmsg_hdr(msg), d->filter, one, sizeof(one)))
+        else if (rtnl_notable(nlmsg_hdr(msg), d->filter, d->touched, one, sizeof(one)))
                 drain_note(d, one);
         return NL_OK;
 }
@@ -288,12 +363,17 @@ static bool drain(struct nl_sock *sk, Drain *d) {
         for (unsigned batch = 0; batch < 256; batch++) {
                 int r = nl_recvmsgs_default(sk);
 
-                if (r == -NLE_NOMEM)
+                if (r == -NLE_NOMEM) {
                         /* ENOBUFS: the queue overflowed and notifications
                          * were lost, so anything may have changed. */
                         drain_note(d, "notifications were lost (receive queue overflow)");
-                else if (r == -NLE_MSG_TRUNC)
+                        if (d->touched)
+                                d->touched->everything = true;
+                } else if (r == -NLE_MSG_TRUNC) {
                         drain_note(d, d->rtnl ? "a long notification" : "nftables ruleset changed");
+                        if (d->touched)
+                                d->touched->everything = true;
+                }
                 else if (r < 0)
                         break;  /* NLE_AGAIN: all read */
         }
@@ -302,10 +382,15 @@ static bool drain(struct nl_sock *sk, Drain *d) {
 
 static int on_rtnl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         NsWatch *nw = userdata;
-        Drain d = { .filter = nw->filter, .rtnl = true };
+        Touched t = {};
+        Drain d = { .filter = nw->filter, .touched = nw->name ? NULL : &t, .rtnl = true };
 
         if (drain(nw->sk, &d))
-                nw->watch->fn(WATCH_NETLINK, nw->name, d.what, nw->watch->userdata);
+                nw->watch->fn(&(WatchEvent) { .src = WATCH_NETLINK, .scope = nw->name, .what = d.what,
+                                              .links = t.links, .deleted = t.deleted, .ports = t.ports,
+                                              .everything = t.everything || (!nw->name && !(nw->filter && nw->filter->set)) },
+                              nw->watch->userdata);
+        touched_done(&t);
         return 0;
 }
 
@@ -314,7 +399,7 @@ static int on_nft(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         Drain d = {};
 
         if (drain(w->nft_sk, &d))
-                w->fn(WATCH_NFTABLES, NULL, d.what, w->userdata);
+                w->fn(&(WatchEvent) { .src = WATCH_NFTABLES, .what = d.what }, w->userdata);
         return 0;
 }
 
@@ -324,7 +409,7 @@ static int on_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdat
         /* Reading is not needed: polling mountinfo reports a change once
          * (the kernel compares the namespace's event counter with the one
          * it saw at the last poll; proc_namespace.c, mounts_poll()). */
-        w->fn(WATCH_MOUNTS, NULL, NULL, w->userdata);
+        w->fn(&(WatchEvent) { .src = WATCH_MOUNTS }, w->userdata);
         return 0;
 }
 
@@ -414,22 +499,28 @@ int watch_set_host_links(Watch *w, char *const *names) {
 
         if (f.set) {
                 f.names = strv_copy(names);
-                f.ifindexes = calloc(n + 1, sizeof(int));
+                f.ifindexes = calloc(n + 1, sizeof(HostIndex));
                 if ((n && !f.names) || !f.ifindexes) {
                         filter_done(&f);
                         return -ENOMEM;
                 }
                 if (n > 1)
                         qsort(f.names, n, sizeof(char *), str_cmp);
-                /* The host is this thread's namespace: names resolve here. */
-                STRV_FOREACH(name, names) {
-                        unsigned idx = if_nametoindex(*name);
+                /* The host is this thread's namespace: names resolve here,
+                 * through one socket (if_nametoindex() makes one per name,
+                 * and a dump would cost the kernel an nsid lookup per veth). */
+                _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                STRV_FOREACH(name, f.names) {
+                        struct ifreq ifr = {};
 
-                        if (idx > 0)
-                                f.ifindexes[f.n_ifindexes++] = (int) idx;
+                        if (fd < 0 || strlen(*name) >= sizeof(ifr.ifr_name))
+                                continue;
+                        strcpy(ifr.ifr_name, *name);
+                        if (ioctl(fd, SIOCGIFINDEX, &ifr) >= 0 && ifr.ifr_ifindex > 0)
+                                f.ifindexes[f.n_ifindexes++] = (HostIndex) { .ifindex = ifr.ifr_ifindex, .name = *name };
                 }
                 if (f.n_ifindexes > 1)
-                        qsort(f.ifindexes, f.n_ifindexes, sizeof(int), int_cmp);
+                        qsort(f.ifindexes, f.n_ifindexes, sizeof(HostIndex), index_cmp);
         }
         filter_done(&w->filter);
         w->filter = f;
@@ -500,31 +591,68 @@ static void open_sockets(const int *nsfds, size_t n, struct nl_sock **ret_socks,
         }
 }
 
-int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_warnings, NmError *err) {
+/* Namespace handles open at a time while watches are made: with thousands
+ * of namespaces, a handle for each beside its socket would not fit under
+ * the limit of open files. */
+#define OPEN_BATCH 256
+
+/* Opens the sockets of a batch of fresh watches (their namespaces' fds in
+ * nsfds, closed here), and keeps those that work. */
+static int flush_fresh(Watch *w, NsWatch **fresh, int *nsfds, size_t n, NsWatch **keep, size_t *n_keep,
+                       size_t *opened, char ***ret_opened, char ***ret_warnings) {
+        struct nl_sock *socks[OPEN_BATCH] = {};
+        int errors[OPEN_BATCH] = {};
+
+        open_sockets(nsfds, n, socks, errors);
+        for (size_t i = 0; i < n; i++) {
+                NsWatch *nw = fresh[i];
+
+                nsfds[i] = safe_close(nsfds[i]);
+                fresh[i] = NULL;
+                if (!socks[i]) {
+                        warn(ret_warnings, "cannot watch namespace '%s' for drift: %s; changes in it are repaired only with the next change elsewhere",
+                             nw->name, strerror(-errors[i]));
+                        ns_watch_free(nw);
+                        continue;
+                }
+                nw->sk = socks[i];
+                if (sd_event_add_io(w->event, &nw->src, nl_socket_get_fd(nw->sk), EPOLLIN, on_rtnl, nw) < 0) {
+                        warn(ret_warnings, "cannot watch namespace '%s' for drift: too many event sources", nw->name);
+                        ns_watch_free(nw);
+                        continue;
+                }
+                nw->kept = true;
+                keep[(*n_keep)++] = nw;
+                if (ret_opened)
+                        (void) strv_push_at(ret_opened, *opened, strdup(nw->name));
+                (*opened)++;
+        }
+        return 0;
+}
+
+int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_opened, char ***ret_warnings,
+               NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
-        _cleanup_free_ NsWatch **fresh = NULL;
-        _cleanup_free_ struct nl_sock **socks = NULL;
-        _cleanup_free_ int *nsfds = NULL, *errors = NULL;
         _cleanup_strv_free_ char **all = NULL;
+        NsWatch *fresh[OPEN_BATCH] = {};
+        int nsfds[OPEN_BATCH];
         size_t n_names, n_declared = strv_length(names), n_keep = 0, n_fresh = 0, opened = 0;
         int r = 0;
 
         all = strv_copy(names);
+        n_names = n_declared;
         STRV_FOREACH(x, wired)
-                if (!strv_contains(names, *x) && strv_extend(&all, *x) < 0)
+                if (!strv_contains(names, *x) && strv_push_at(&all, n_names++, strdup(*x)) < 0)
                         return -ENOMEM;
         if (!all && (names || wired))
                 return -ENOMEM;
         names = all;
-        n_names = strv_length(names);
 
-        keep = calloc(n_names + 1, sizeof(NsWatch *));
-        fresh = calloc(n_names + 1, sizeof(NsWatch *));
-        nsfds = calloc(n_names + 1, sizeof(int));
-        socks = calloc(n_names + 1, sizeof(struct nl_sock *));
-        errors = calloc(n_names + 1, sizeof(int));
-        if (!keep || !fresh || !nsfds || !socks || !errors)
+        keep = calloc(n_names + w->n + 1, sizeof(NsWatch *));
+        if (!keep)
                 return -ENOMEM;
+        for (size_t i = 0; i < w->n; i++)
+                w->v[i]->kept = false;
 
         /* What to keep, and what to open: one open + fstat per name. */
         STRV_FOREACH(name, names) {
@@ -539,8 +667,10 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
                         /* Not pinned (yet, or any more): a watch we have
                          * stays, for its pin to be restored -- if nsmgr
                          * made the namespace. */
-                        if (old && restore)
+                        if (old && restore) {
+                                old->kept = true;
                                 keep[n_keep++] = old;
+                        }
                         continue;
                 }
                 if (fstat(fd, &st) < 0) {
@@ -548,6 +678,7 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
                         continue;
                 }
                 if (old && old->dev == st.st_dev && old->ino == st.st_ino) {
+                        old->kept = true;
                         keep[n_keep++] = old;
                         safe_close(fd);
                         continue;
@@ -560,54 +691,36 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
                 }
                 fresh[n_fresh]->restore_pin = restore;
                 nsfds[n_fresh++] = fd;
-        }
-
-        if (r >= 0)
-                open_sockets(nsfds, n_fresh, socks, errors);
-        for (size_t i = 0; i < n_fresh; i++) {
-                NsWatch *nw = fresh[i];
-
-                safe_close(nsfds[i]);
-                if (r < 0 || !socks[i]) {
-                        if (r >= 0)
-                                warn(ret_warnings, "cannot watch namespace '%s' for drift: %s; changes in it are repaired only with the next change elsewhere",
-                                     nw->name, strerror(-errors[i]));
-                        ns_watch_free(nw);
-                        fresh[i] = NULL;
-                        continue;
+                if (n_fresh == OPEN_BATCH) {
+                        flush_fresh(w, fresh, nsfds, n_fresh, keep, &n_keep, &opened, ret_opened, ret_warnings);
+                        n_fresh = 0;
                 }
-                nw->sk = TAKE_PTR(socks[i]);
-                if (sd_event_add_io(w->event, &nw->src, nl_socket_get_fd(nw->sk), EPOLLIN, on_rtnl, nw) < 0) {
-                        warn(ret_warnings, "cannot watch namespace '%s' for drift: too many event sources", nw->name);
-                        ns_watch_free(nw);
-                        fresh[i] = NULL;
-                        continue;
-                }
-                keep[n_keep++] = nw;
-                fresh[i] = NULL;
-                opened++;
         }
         if (r < 0) {
-                for (size_t i = 0; i < n_fresh; i++)
+                for (size_t i = 0; i < n_fresh; i++) {
+                        safe_close(nsfds[i]);
                         ns_watch_free(fresh[i]);
-                return nm_error(err, r, "cannot update the drift watches: %s", strerror(-r));
-        }
+                }
+                /* What was opened is kept, with what was there. */
+                for (size_t i = 0; i < w->n; i++)
+                        if (!w->v[i]->kept)
+                                keep[n_keep++] = w->v[i];
+        } else
+                flush_fresh(w, fresh, nsfds, n_fresh, keep, &n_keep, &opened, ret_opened, ret_warnings);
 
         /* Drop what is not kept: names no longer listed, and watches of
          * namespaces that another one replaced under their name. */
-        for (size_t i = 0; i < w->n; i++) {
-                bool kept = false;
-
-                for (size_t k = 0; k < n_keep && !kept; k++)
-                        kept = keep[k] == w->v[i];
-                if (!kept)
-                        ns_watch_free(w->v[i]);
-        }
+        if (r >= 0)
+                for (size_t i = 0; i < w->n; i++)
+                        if (!w->v[i]->kept)
+                                ns_watch_free(w->v[i]);
         free(w->v);
         w->v = TAKE_PTR(keep);
         w->n = n_keep;
         if (w->n > 1)
                 qsort(w->v, w->n, sizeof(NsWatch *), nswatch_cmp);
+        if (r < 0)
+                return nm_error(err, r, "cannot update the drift watches: %s", strerror(-r));
         return (int) opened;
 }
 

@@ -26,11 +26,23 @@ typedef enum WatchSource {
 
 typedef struct Watch Watch;
 
-/* Called for each batch of notifications that can matter; scope is the
- * namespace name or NULL for the host; what describes the first notable
- * one ("link eth0 deleted"), or NULL. Own changes are reported too: the
- * caller's next reconcile finds nothing to do and makes no more. */
-typedef void (*watch_fn_t)(WatchSource src, const char *scope, const char *what, void *userdata);
+/* One batch of notifications that can matter. Own changes are reported
+ * too: the caller's next reconcile finds nothing to do and makes no more. */
+typedef struct WatchEvent {
+        WatchSource src;
+        const char *scope;          /* WATCH_NETLINK: the namespace; NULL: the host */
+        const char *what;           /* the most telling notification ("link eth0 deleted"), or NULL */
+        /* The host's notifications: which of the host links given to
+         * watch_set_host_links() they touched, by name (a link renamed
+         * away counts as deleted under its old name; an address or route
+         * as its link's). */
+        char *const *links;
+        char *const *deleted;       /* of those, the ones deleted */
+        bool ports;                 /* a link not listed joined or left a listed bridge (named in links) */
+        bool everything;            /* what was touched cannot be told: lost notifications, no link */
+} WatchEvent;
+
+typedef void (*watch_fn_t)(const WatchEvent *ev, void *userdata);
 
 /* Watches the host (rtnetlink, mounts, nftables). A part that cannot be
  * watched (nftables without the nf_tables module) is described in
@@ -48,9 +60,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
  * Namespaces in `wired` are watched too but nsmgr did not make them (run-
  * time attachments to a network): their pins are never restored, and a
  * watch whose pin is gone is dropped, so the namespace can go.
- * Returns the number of sockets opened; a namespace that cannot be watched
- * is described in *ret_warnings. */
-int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_warnings, NmError *err);
+ * Returns the number of sockets opened (their names in *ret_opened, if
+ * given); a namespace that cannot be watched is described in
+ * *ret_warnings. */
+int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_opened, char ***ret_warnings,
+               NmError *err);
 
 /* The host's links that matter: those the config puts there (bridges,
  * veth peers, macvlan parents), by name. Host notifications about other
