@@ -347,7 +347,6 @@ static void arm_sweep(Daemon *d) {
 static void retry_done(Daemon *d) {
         d->retry_sec = 0;
         (void) sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
-        (void) sd_event_source_set_enabled(d->sweep, SD_EVENT_OFF);
 }
 
 /* Something taken away: what needs repairing (watch.c says "deleted",

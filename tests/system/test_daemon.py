@@ -219,6 +219,119 @@ def test_nat_rules_deleted_by_hand_are_back_within_a_second(foreground, nsmgr, t
     p.wait(timeout=10)
 
 
+# --- scoped repair (issue 15) ----------------------------------------------------
+
+SCOPED = """
+host = { bridges = ( { name = "br-sc"; addresses = [ "198.18.40.254/24" ]; } ); };
+namespaces = (
+%s
+);
+"""
+
+
+def scoped_conf(tmp_path, names):
+    """Namespaces on one bridge, each with a sysctl: a change to a sysctl
+    sends no notification, so only a repair that looks at that namespace
+    puts it back."""
+    body = ",\n".join(
+        f'  {{ name = "{n}"; interfaces = ( {{ name = "eth0"; type = "veth"; bridge = "br-sc"; '
+        f'addresses = [ "198.18.40.{i + 1}/24" ]; }} ); '
+        f'routes = ( {{ to = "default"; via = "198.18.40.254"; }} ); '
+        f'sysctls = [ "net.ipv4.conf.all.forwarding = 1" ]; }}' for i, n in enumerate(names))
+    conf = tmp_path / "scoped.conf"
+    conf.write_text(SCOPED % body)
+    return str(conf)
+
+
+def sysctl_in(ns, key):
+    return run(["ip", "netns", "exec", ns, "sysctl", "-n", key], check=True).stdout.strip()
+
+
+def test_a_drift_in_one_namespace_is_repaired_without_looking_at_the_others(foreground, nsmgr, tmp_path):
+    start, notify = foreground
+    log = tmp_path / "log"
+    names = ["sa", "sb", "sc", "sd"]
+    p = start("-c", scoped_conf(tmp_path, names), stderr=open(log, "w"))
+    notify.until("READY")
+    settled(nsmgr)
+    # Drift no event tells of, in sb: a full reconcile would put it back.
+    run(["ip", "netns", "exec", "sb", "sysctl", "-qw", "net.ipv4.conf.all.forwarding=0"], check=True)
+    before = {n: ifindexes(n) for n in names}
+    host_before = ifindexes()
+    mark = len(log.read_text())
+    # Then sa loses the host end of its veth.
+    owner = "sa"
+    peer = [l["ifname"] for l in ip_json("link", "show", "master", "br-sc") if l["ifname"].startswith("vsa-")][0]
+    run(["ip", "link", "del", peer], check=True)
+    wait_back(lambda: has_link(None, peer) and addrs_of(owner, "eth0") == [f"198.18.40.{names.index(owner) + 1}/24"])
+    wait_back(lambda: "drift repaired in " in log.read_text()[mark:])
+    said = log.read_text()[mark:]
+    # The repair looked at the namespace whose veth it was, and only there.
+    assert f"drift repaired in namespace {owner} (" in said, said
+    repaired = [l.split("repaired: ", 1)[1] for l in said.splitlines() if "repaired: " in l]
+    assert repaired and not any(l.startswith(f"{n}:") for l in repaired for n in names if n != owner), repaired
+    # The others were not even read: sb's sysctl is still as the user left it.
+    assert sysctl_in("sb", "net.ipv4.conf.all.forwarding") == "0"
+    # And nothing of theirs was touched.
+    for n in names:
+        if n != owner:
+            assert ifindexes(n) == before[n], n
+    assert {k: v for k, v in ifindexes().items() if k != peer} == {k: v for k, v in host_before.items() if k != peer}
+    assert ping(owner, "198.18.40.254")
+    p.terminate()
+    p.wait(timeout=10)
+
+
+def test_the_periodic_sweep_repairs_what_no_event_told_of(foreground, nsmgr, tmp_path):
+    start, notify = foreground
+    log = tmp_path / "log"
+    p = start("-c", scoped_conf(tmp_path, ["sa", "sb"]), "--sweep", "2", stderr=open(log, "w"))
+    notify.until("READY")
+    settled(nsmgr)
+    run(["ip", "netns", "exec", "sb", "sysctl", "-qw", "net.ipv4.conf.all.forwarding=0"], check=True)
+    wait_for(lambda: sysctl_in("sb", "net.ipv4.conf.all.forwarding") == "1", timeout=15,
+             what="the sweep to put sb's sysctl back")
+    wait_back(lambda: "drift repaired in everything" in log.read_text())
+    text = log.read_text()
+    assert "drift: found by the periodic sweep" in text
+    assert "repaired: sb: set sysctl net.ipv4.conf.all.forwarding = 1" in text
+    assert json.loads(nsmgr("status", "--json").stdout)["last_reconcile"]["trigger"] == "sweep"
+    p.terminate()
+    p.wait(timeout=10)
+
+
+def test_a_deleted_bridge_is_made_again_with_every_port(foreground, nsmgr, tmp_path):
+    start, notify = foreground
+    names = ["sa", "sb", "sc"]
+    p = start("-c", scoped_conf(tmp_path, names))
+    notify.until("READY")
+    settled(nsmgr)
+    inner = {n: ifindexes(n) for n in names}
+    run(["ip", "link", "del", "br-sc"], check=True)
+    wait_back(lambda: has_link(None, "br-sc") and
+              len(ip_json("link", "show", "master", "br-sc")) == len(names), timeout=10)
+    for n in names:
+        assert ifindexes(n) == inner[n], n
+        wait_for(lambda: ping(n, "198.18.40.254"), timeout=5, what=f"{n} reaching the bridge")
+    p.terminate()
+    p.wait(timeout=10)
+
+
+def test_a_veth_between_namespaces_is_repaired_from_either_end(foreground, nsmgr):
+    """The pair is declared by site-a; deleting its end in site-b fires
+    site-b's watch alone, and the repair must take site-a along."""
+    start, notify = foreground
+    p = start("-c", os.path.join(CONF, "overlay.conf"))
+    notify.until("READY")
+    settled(nsmgr)
+    run(["ip", "-n", "site-b", "link", "del", "under0"], check=True)
+    wait_back(lambda: has_link("site-b", "under0") and has_link("site-a", "under0") and
+              addrs_of("site-b", "under0") == ["198.18.60.2/30"], timeout=5)
+    wait_for(lambda: ping("site-a", "198.18.61.2"), timeout=10, what="the vxlan over it")
+    p.terminate()
+    p.wait(timeout=10)
+
+
 def test_run_time_attachments_are_watched_but_never_kept_alive(foreground, nsmgr, tmp_path):
     start, notify = foreground
     log = tmp_path / "log"
