@@ -129,6 +129,21 @@ static void set_state(Daemon *d, const char *state) {
 
 /* --- reconcile, watches ----------------------------------------------------- */
 
+/* The nsids the run saw go to the watch, which places notifications by
+ * them (and asks the kernel for those of namespaces it did not see). */
+static void learn_nsids(Daemon *d, const ReconcileReport *report) {
+        _cleanup_free_ WatchNsid *v = calloc(report->n_ids + 1, sizeof(WatchNsid));
+        _cleanup_strv_free_ char **warnings = NULL;
+
+        if (!v)
+                return;
+        for (size_t i = 0; i < report->n_ids; i++)
+                v[i] = (WatchNsid) { .name = report->ids[i].name, .ino = report->ids[i].ino, .nsid = report->ids[i].nsid };
+        (void) watch_learn_nsids(d->watch, v, report->n_ids, &warnings);
+        STRV_FOREACH(w, warnings)
+                dlog(d, LOG_WARNING, "%s", *w);
+}
+
 /* A full reconcile (scope NULL) or a scoped one. */
 static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, const ReconcileScope *scope,
                          ReconcileReport *report, NmError *err) {
@@ -154,6 +169,7 @@ static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, cons
         }
         if (r < 0)
                 run_cache_forget(&d->cache);
+        learn_nsids(d, report);
         return r;
 }
 

@@ -469,7 +469,7 @@ static int observe_desired(Observer *ob) {
                 return -ENOMEM;
         /* Every scope is valid (no fd 0) before any can fail. */
         for (size_t i = 0; i < m->n_netns; i++)
-                o->scopes[i] = (ObsScope) { .decl = &m->netns[i], .host_nsid = -1 };
+                o->scopes[i] = (ObsScope) { .decl = &m->netns[i], .host_nsid = -1, .nsid_in_host = -1 };
         o->n_scopes = m->n_netns;
 
         for (size_t i = 0; i < m->n_netns; i++) {
@@ -505,7 +505,7 @@ static bool gone_candidate(Observer *ob, const char *name) {
 static int add_gone(Observer *ob, const char *name, const StateNetns *rec) {
         ObsScope *g = &ob->o->gone[ob->o->n_gone];
 
-        *g = (ObsScope) { .host_nsid = -1, .name = strdup(name) };
+        *g = (ObsScope) { .host_nsid = -1, .nsid_in_host = -1, .name = strdup(name) };
         if (!g->name)
                 return -ENOMEM;
         ob->o->n_gone++;
@@ -714,6 +714,10 @@ static void pair_marks(Observed *o) {
                         out = (ObsLink *) obs_link_by_index(&o->host, in->link);
                         if (!out || out->link != in->ifindex || !streq(out->kind, "veth"))
                                 continue;
+                        /* The host end says which nsid the namespace has
+                         * in the host (nsmgrd's watch needs it). */
+                        if (out->link_netnsid >= 0)
+                                s->nsid_in_host = out->link_netnsid;
                         if (in->group == NSMGR_LINK_GROUP && out->group != NSMGR_LINK_GROUP) {
                                 out->group = NSMGR_LINK_GROUP;
                                 out->mark_inferred = true;
@@ -759,7 +763,7 @@ static int observe_host(Observer *ob) {
         ObsScope *h = &ob->o->host;
         int r;
 
-        *h = (ObsScope) { .host_nsid = -1, .exists = true };
+        *h = (ObsScope) { .host_nsid = -1, .nsid_in_host = -1, .exists = true };
         r = nls_open(&h->nl);
         if (r < 0)
                 return nm_error(ob->err, r, "cannot open a netlink socket: %s", strerror(-r));

@@ -26,7 +26,7 @@ void obs_scope_done(ObsScope *s) {
         for (size_t i = 0; i < _DNS_FILE_MAX; i++)
                 free(s->dns[i]);
         strmap_done(&s->peer_nsid);
-        *s = (ObsScope) { .host_nsid = -1 };
+        *s = (ObsScope) { .host_nsid = -1, .nsid_in_host = -1 };
 }
 
 void observed_done(Observed *o) {

@@ -91,6 +91,7 @@ typedef struct ObsScope {
         char *dns[_DNS_FILE_MAX];   /* current content of the namespace's DNS files; NULL: none */
 
         int host_nsid;           /* the host as an nsid of this namespace; -1: none */
+        int nsid_in_host;        /* this namespace as an nsid of the host (seen on a veth's host end); -1: unknown */
         StrMap peer_nsid;        /* peer namespace name -> its nsid here */
 
         bool created_by_config;  /* owner record: apply made it (tear-down deletes it) */
@@ -106,7 +107,7 @@ typedef struct Observed {
 } Observed;
 
 /* An Observed nothing was read into yet (observed_done() may run on it). */
-#define OBSERVED_INIT ((Observed) { .host = { .host_nsid = -1 } })
+#define OBSERVED_INIT ((Observed) { .host = { .host_nsid = -1, .nsid_in_host = -1 } })
 
 void obs_scope_done(ObsScope *s);
 void observed_done(Observed *o);

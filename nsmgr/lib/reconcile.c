@@ -46,6 +46,32 @@ void reconcile_report_done(ReconcileReport *r) {
         r->n_steps = r->cap_steps = 0;
         r->changes = strv_free(r->changes);
         r->warnings = strv_free(r->warnings);
+        for (size_t i = 0; i < r->n_ids; i++)
+                free(r->ids[i].name);
+        r->ids = mfree(r->ids);
+        r->n_ids = 0;
+}
+
+/* What the run saw of the namespaces' nsids in the host. */
+static int report_ids(ReconcileReport *report, const Observed *o) {
+        NetnsId *v = calloc(o->n_scopes + 1, sizeof(NetnsId));
+        size_t n = 0;
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < o->n_scopes; i++) {
+                const ObsScope *s = &o->scopes[i];
+
+                if (!s->exists || s->skip || s->nsid_in_host < 0)
+                        continue;
+                v[n] = (NetnsId) { .name = strdup(s->name), .ino = s->ino, .nsid = s->nsid_in_host };
+                if (!v[n].name)
+                        break;
+                n++;
+        }
+        report->ids = v;
+        report->n_ids = n;
+        return 0;
 }
 
 typedef struct Run {
@@ -343,6 +369,7 @@ static int run(const Config *cfg, const ReconcileScope *scope, RunCache *cache, 
                 return r;
         }
 
+        (void) report_ids(report, &R.observed);
         r = record_wired(&R);
         if (r >= 0)
                 r = execute(&(ExecInput) { .plan = &R.plan, .observed = &R.observed, .state = &R.state, .nat = &R.nat,

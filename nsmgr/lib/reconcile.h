@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "error.h"
 
@@ -29,11 +31,20 @@ typedef struct PlanStep {
         char *text;                   /* the same as one line of prose, as apply prints it */
 } PlanStep;
 
+/* A namespace's nsid in the host, as a run saw it. */
+typedef struct NetnsId {
+        char *name;
+        ino_t ino;
+        int nsid;
+} NetnsId;
+
 typedef struct ReconcileReport {
         PlanStep *steps;              /* every step taken (or planned), in order */
         size_t n_steps, cap_steps;
         char **changes;               /* one line per step taken (or planned): steps[].text */
         char **warnings;              /* "..., kept" */
+        NetnsId *ids;                 /* the namespaces it looked at whose nsid in the host it saw (nsmgrd's watch) */
+        size_t n_ids;
         unsigned n_netns;             /* declared namespaces */
         unsigned n_networks;
 } ReconcileReport;

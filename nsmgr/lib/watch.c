@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/net_namespace.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/socket.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "netns.h"
@@ -31,21 +35,28 @@ typedef struct HostFilter {
 
 typedef struct NsWatch {
         char *name;
-        struct nl_sock *sk;     /* rtnetlink socket bound in the namespace */
+        int nsfd;               /* holds the namespace: a pin removed is made again from it */
         dev_t dev;              /* the namespace's identity (nsfs) */
         ino_t ino;
-        sd_event_source *src;
-        Watch *watch;
-        const HostFilter *filter;  /* the host's only */
-        bool restore_pin;          /* nsmgr made it: a pin removed is made again */
-        bool kept;                 /* watch_sync(): still wanted */
+        int nsid;               /* its nsid in the host; -1: not known yet */
+        bool restore_pin;       /* nsmgr made it: a pin removed is made again */
+        bool kept;              /* watch_sync(): still wanted */
 } NsWatch;
 
 struct Watch {
         sd_event *event;
         watch_fn_t fn;
         void *userdata;
-        NsWatch host;
+        /* One socket for the notifications of the host and of every
+         * namespace with an nsid here (NETLINK_LISTEN_ALL_NSID, Linux 4.2):
+         * the kernel walks every socket subscribed to rtnetlink groups,
+         * machine-wide, each time one joins, leaves or is sent to, so a
+         * socket per namespace made watching ten thousand of them cost
+         * minutes to set up and every notification anywhere O(N). */
+        struct nl_sock *sk;
+        sd_event_source *src;
+        NlSock *query;          /* RTM_GETNSID, RTM_NEWNSID */
+        uint8_t *buf;
         HostFilter filter;
         int mounts_fd;
         sd_event_source *mounts_src;
@@ -53,7 +64,12 @@ struct Watch {
         sd_event_source *nft_src;
         NsWatch **v;            /* sorted by name */
         size_t n;
+        NsWatch **by_nsid;      /* those with an nsid, sorted by it */
+        size_t n_by_nsid;
 };
+
+/* Namespace handles made at a time while watches are made. */
+#define OPEN_BATCH 256
 
 /* Notifications are one message per datagram and a few hundred bytes (a
  * link with all its attributes stays under 4 KiB). A longer one is cut,
@@ -327,11 +343,8 @@ static int note_rank(const char *what) {
         return strstr(what, " deleted") || strstr(what, " removed") || strstr(what, " lost") ? 2 : 1;
 }
 
-/* What one drain() has seen so far. */
+/* What one batch of notifications has seen so far. */
 typedef struct Drain {
-        const HostFilter *filter;
-        Touched *touched;       /* the host's: which of its links */
-        bool rtnl;              /* false: nftables, where any message counts */
         bool notable;
         char what[192];         /* the most telling notable one */
 } Drain;
@@ -342,55 +355,102 @@ static void drain_note(Drain *d, const char *what) {
         d->notable = true;
 }
 
-static int on_message(struct nl_msg *msg, void *arg) {
-        Drain *d = arg;
-        char one[160];
-
-        if (!d->rtnl)
-                drain_note(d, "nftables ruleset changed");
-        else if (rtnl_notable(nlmsg_hdr(msg), d->filter, d->touched, one, sizeof(one)))
-                drain_note(d, one);
+static int on_nft_message(struct nl_msg *msg, void *arg) {
+        drain_note(arg, "nftables ruleset changed");
         return NL_OK;
 }
 
-/* Reads everything queued on a notification socket. Returns true if any of
- * it can mean drift; d->what then describes the most telling. */
-static bool drain(struct nl_sock *sk, Drain *d) {
-        nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_message, d);
+static int nsid_cmp(const void *a, const void *b) {
+        int x = (*(NsWatch *const *) a)->nsid, y = (*(NsWatch *const *) b)->nsid;
+
+        return (x > y) - (x < y);
+}
+
+static NsWatch *find_nsid(const Watch *w, int nsid) {
+        NsWatch key = { .nsid = nsid }, *k = &key, **r;
+
+        if (!w->n_by_nsid)
+                return NULL;
+        r = bsearch(&k, w->by_nsid, w->n_by_nsid, sizeof(NsWatch *), nsid_cmp);
+        return r ? *r : NULL;
+}
+
+/* The nsid the kernel put on a notification from another namespace; -1:
+ * the host's own. */
+static int cmsg_nsid(struct msghdr *mh) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+                if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_LISTEN_ALL_NSID &&
+                    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                        int nsid;
+
+                        memcpy(&nsid, CMSG_DATA(c), sizeof(nsid));
+                        return nsid;
+                }
+        return -1;
+}
+
+/* One datagram: the messages of one notification, from one namespace.
+ * Read with recvmsg() for the nsid libnl does not pass on; the messages
+ * are parsed with libnl. */
+static void on_datagram(Watch *w, int nsid, const uint8_t *data, size_t len, bool truncated) {
+        const NsWatch *nw = nsid >= 0 ? find_nsid(w, nsid) : NULL;
+        const HostFilter *f = nsid >= 0 ? NULL : &w->filter;
+        Touched t = {};
+        Drain d = {};
+        int left = (int) len;
+        char one[160];
+
+        /* A namespace that is not ours (a container's, say, with a veth to
+         * the host), or one whose nsid is not known yet: a watch made next
+         * looks at it once anyway. */
+        if (nsid >= 0 && !nw)
+                return;
+        for (struct nlmsghdr *h = (struct nlmsghdr *) data; nlmsg_ok(h, left); h = nlmsg_next(h, &left))
+                if (rtnl_notable(h, f, nw ? NULL : &t, one, sizeof(one)))
+                        drain_note(&d, one);
+        if (truncated) {
+                drain_note(&d, "a long notification");
+                t.everything = true;
+        }
+        if (d.notable)
+                w->fn(&(WatchEvent) { .src = WATCH_NETLINK, .scope = nw ? nw->name : NULL, .what = d.what,
+                                      .links = t.links, .deleted = t.deleted, .ports = t.ports,
+                                      .everything = !nw && (t.everything || !w->filter.set) },
+                      w->userdata);
+        touched_done(&t);
+}
+
+static int on_rtnl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Watch *w = userdata;
 
         /* A bounded batch: under a storm the loop still gets to the other
          * sources (and the watchdog); what is left wakes us again. */
         for (unsigned batch = 0; batch < 256; batch++) {
-                int r = nl_recvmsgs_default(sk);
+                union {
+                        struct cmsghdr align;
+                        uint8_t buf[CMSG_SPACE(sizeof(int))];
+                } control;
+                struct sockaddr_nl from;
+                struct iovec iov = { .iov_base = w->buf, .iov_len = RECV_BUF };
+                struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+                                     .msg_control = &control, .msg_controllen = sizeof(control) };
+                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 
-                if (r == -NLE_NOMEM) {
-                        /* ENOBUFS: the queue overflowed and notifications
-                         * were lost, so anything may have changed. */
-                        drain_note(d, "notifications were lost (receive queue overflow)");
-                        if (d->touched)
-                                d->touched->everything = true;
-                } else if (r == -NLE_MSG_TRUNC) {
-                        drain_note(d, d->rtnl ? "a long notification" : "nftables ruleset changed");
-                        if (d->touched)
-                                d->touched->everything = true;
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == ENOBUFS)
+                                /* The queue overflowed and notifications were
+                                 * lost: anything may have changed, anywhere. */
+                                w->fn(&(WatchEvent) { .src = WATCH_NETLINK, .everything = true,
+                                                      .what = "notifications were lost (receive queue overflow)" },
+                                      w->userdata);
+                        break;   /* EAGAIN: all read */
                 }
-                else if (r < 0)
-                        break;  /* NLE_AGAIN: all read */
+                if (from.nl_pid != 0)
+                        continue;   /* not from the kernel */
+                on_datagram(w, cmsg_nsid(&mh), w->buf, (size_t) n, mh.msg_flags & MSG_TRUNC);
         }
-        return d->notable;
-}
-
-static int on_rtnl(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        NsWatch *nw = userdata;
-        Touched t = {};
-        Drain d = { .filter = nw->filter, .touched = nw->name ? NULL : &t, .rtnl = true };
-
-        if (drain(nw->sk, &d))
-                nw->watch->fn(&(WatchEvent) { .src = WATCH_NETLINK, .scope = nw->name, .what = d.what,
-                                              .links = t.links, .deleted = t.deleted, .ports = t.ports,
-                                              .everything = t.everything || (!nw->name && !(nw->filter && nw->filter->set)) },
-                              nw->watch->userdata);
-        touched_done(&t);
         return 0;
 }
 
@@ -398,7 +458,16 @@ static int on_nft(sd_event_source *s, int fd, uint32_t revents, void *userdata) 
         Watch *w = userdata;
         Drain d = {};
 
-        if (drain(w->nft_sk, &d))
+        nl_socket_modify_cb(w->nft_sk, NL_CB_VALID, NL_CB_CUSTOM, on_nft_message, &d);
+        for (unsigned batch = 0; batch < 256; batch++) {
+                int r = nl_recvmsgs_default(w->nft_sk);
+
+                if (r == -NLE_NOMEM || r == -NLE_MSG_TRUNC)
+                        drain_note(&d, "nftables ruleset changed");
+                else if (r < 0)
+                        break;  /* NLE_AGAIN: all read */
+        }
+        if (d.notable)
                 w->fn(&(WatchEvent) { .src = WATCH_NFTABLES, .what = d.what }, w->userdata);
         return 0;
 }
@@ -416,18 +485,17 @@ static int on_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static void ns_watch_free(NsWatch *nw) {
         if (!nw)
                 return;
-        sd_event_source_disable_unref(nw->src);
-        nl_socket_free(nw->sk);
+        safe_close(nw->nsfd);
         free(nw->name);
         free(nw);
 }
 
-static NsWatch *ns_watch_new(Watch *w, const char *name, dev_t dev, ino_t ino) {
+static NsWatch *ns_watch_new(const char *name, int nsfd, dev_t dev, ino_t ino) {
         NsWatch *nw = calloc(1, sizeof(NsWatch));
 
         if (!nw)
                 return NULL;
-        *nw = (NsWatch) { .name = strdup(name), .dev = dev, .ino = ino, .watch = w };
+        *nw = (NsWatch) { .name = strdup(name), .nsfd = nsfd, .dev = dev, .ino = ino, .nsid = -1 };
         if (!nw->name)
                 return mfree(nw);
         return nw;
@@ -445,26 +513,30 @@ _printf_(2, 3) static void warn(char ***warnings, const char *fmt, ...) {
 
 int watch_new(sd_event *e, watch_fn_t fn, void *userdata, Watch **ret, char ***ret_warnings, NmError *err) {
         _cleanup_watch_ Watch *w = NULL;
-        struct stat st;
-        int r;
+        int one = 1, r;
 
         w = calloc(1, sizeof(Watch));
         if (!w)
                 return -ENOMEM;
         *w = (Watch) { .event = sd_event_ref(e), .fn = fn, .userdata = userdata, .mounts_fd = -EBADF };
-        w->host.watch = w;
-        w->host.filter = &w->filter;
+        w->buf = malloc(RECV_BUF);
+        if (!w->buf)
+                return -ENOMEM;
 
-        r = rtnl_listen_socket(&w->host.sk);
+        r = rtnl_listen_socket(&w->sk);
         if (r < 0)
                 return nm_error(err, r, "cannot listen to rtnetlink notifications: %s", strerror(-r));
-        if (stat("/proc/self/ns/net", &st) >= 0) {
-                w->host.dev = st.st_dev;
-                w->host.ino = st.st_ino;
-        }
-        r = sd_event_add_io(e, &w->host.src, nl_socket_get_fd(w->host.sk), EPOLLIN, on_rtnl, &w->host);
+        if (setsockopt(nl_socket_get_fd(w->sk), SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof(one)) < 0)
+                return nm_error(err, negative_errno(), "cannot listen to the notifications of other namespaces (NETLINK_LISTEN_ALL_NSID, Linux 4.2): %m");
+        /* Room for bursts from thousands of namespaces (an overflow costs a
+         * full reconcile); as root, beyond net.core.rmem_max. */
+        (void) setsockopt(nl_socket_get_fd(w->sk), SOL_SOCKET, SO_RCVBUFFORCE, &(int) { 8 << 20 }, sizeof(int));
+        r = sd_event_add_io(e, &w->src, nl_socket_get_fd(w->sk), EPOLLIN, on_rtnl, w);
         if (r < 0)
                 return nm_error(err, r, "cannot watch rtnetlink notifications: %s", strerror(-r));
+        r = nls_open(&w->query);
+        if (r < 0)
+                return nm_error(err, r, "cannot open a netlink socket: %s", strerror(-r));
 
         w->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
         if (w->mounts_fd < 0)
@@ -534,8 +606,11 @@ Watch *watch_free(Watch *w) {
         for (size_t i = 0; i < w->n; i++)
                 ns_watch_free(w->v[i]);
         free(w->v);
-        sd_event_source_disable_unref(w->host.src);
-        nl_socket_free(w->host.sk);
+        free(w->by_nsid);
+        sd_event_source_disable_unref(w->src);
+        nl_socket_free(w->sk);
+        nls_close(w->query);
+        free(w->buf);
         sd_event_source_disable_unref(w->mounts_src);
         safe_close(w->mounts_fd);
         sd_event_source_disable_unref(w->nft_src);
@@ -568,75 +643,60 @@ ino_t watch_inode(const Watch *w, const char *name) {
         return nw ? nw->ino : 0;
 }
 
-static int open_in_thread(size_t i, void *userdata) {
-        struct nl_sock **socks = userdata;
+static void index_nsids(Watch *w) {
+        size_t n = 0;
 
-        return rtnl_listen_socket(&socks[i]);
+        free(w->by_nsid);
+        w->n_by_nsid = 0;
+        w->by_nsid = calloc(w->n + 1, sizeof(NsWatch *));
+        if (!w->by_nsid)
+                return;   /* then no namespace's notification is placed: the sweep sees to them */
+        for (size_t i = 0; i < w->n; i++)
+                if (w->v[i]->nsid >= 0)
+                        w->by_nsid[n++] = w->v[i];
+        if (n > 1)
+                qsort(w->by_nsid, n, sizeof(NsWatch *), nsid_cmp);
+        w->n_by_nsid = n;
 }
 
-/* Opens a socket in each namespace; a namespace that fails gets NULL in
- * ret_socks and -errno in ret_errors, and the others are still done. */
-static void open_sockets(const int *nsfds, size_t n, struct nl_sock **ret_socks, int *ret_errors) {
-        size_t start = 0;
+static int reopen_in_thread(size_t i, void *userdata) {
+        int *fds = userdata;
 
-        while (start < n) {
-                size_t failed = 0;
-                int r;
-
-                r = ns_run_batch(nsfds + start, n - start, open_in_thread, ret_socks + start, &failed);
-                if (r >= 0)
-                        break;
-                ret_errors[start + failed] = r;
-                start += failed + 1;
-        }
+        fds[i] = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        return fds[i] < 0 ? negative_errno() : 0;
 }
 
-/* Namespace handles open at a time while watches are made: with thousands
- * of namespaces, a handle for each beside its socket would not fit under
- * the limit of open files. */
-#define OPEN_BATCH 256
+/* Namespace handles that hold the namespaces but not their pins: a handle
+ * opened from /run/netns/NAME keeps that mount busy, and `umount` (as
+ * `ip netns delete` does it) would fail. A thread that joins each opens
+ * its /proc/thread-self/ns/net instead. The path handles are closed. */
+static void hold(NsWatch **v, size_t n, char ***ret_warnings) {
+        int pathfds[OPEN_BATCH] = {}, fds[OPEN_BATCH] = {};
 
-/* Opens the sockets of a batch of fresh watches (their namespaces' fds in
- * nsfds, closed here), and keeps those that work. */
-static int flush_fresh(Watch *w, NsWatch **fresh, int *nsfds, size_t n, NsWatch **keep, size_t *n_keep,
-                       size_t *opened, char ***ret_opened, char ***ret_warnings) {
-        struct nl_sock *socks[OPEN_BATCH] = {};
-        int errors[OPEN_BATCH] = {};
-
-        open_sockets(nsfds, n, socks, errors);
         for (size_t i = 0; i < n; i++) {
-                NsWatch *nw = fresh[i];
-
-                nsfds[i] = safe_close(nsfds[i]);
-                fresh[i] = NULL;
-                if (!socks[i]) {
-                        warn(ret_warnings, "cannot watch namespace '%s' for drift: %s; changes in it are repaired only with the next change elsewhere",
-                             nw->name, strerror(-errors[i]));
-                        ns_watch_free(nw);
-                        continue;
-                }
-                nw->sk = socks[i];
-                if (sd_event_add_io(w->event, &nw->src, nl_socket_get_fd(nw->sk), EPOLLIN, on_rtnl, nw) < 0) {
-                        warn(ret_warnings, "cannot watch namespace '%s' for drift: too many event sources", nw->name);
-                        ns_watch_free(nw);
-                        continue;
-                }
-                nw->kept = true;
-                keep[(*n_keep)++] = nw;
-                if (ret_opened)
-                        (void) strv_push_at(ret_opened, *opened, strdup(nw->name));
-                (*opened)++;
+                pathfds[i] = v[i]->nsfd;
+                fds[i] = -EBADF;
         }
-        return 0;
+        (void) ns_run_batch_parallel(pathfds, n, reopen_in_thread, fds, 0, NULL);
+        for (size_t i = 0; i < n; i++) {
+                if (fds[i] < 0) {
+                        /* Held by its pin's handle then: that pin cannot be
+                         * unmounted while it is watched. */
+                        warn(ret_warnings, "cannot hold namespace '%s' apart from its pin: %s; ignoring", v[i]->name,
+                             strerror(-fds[i]));
+                        continue;
+                }
+                safe_close(pathfds[i]);
+                v[i]->nsfd = fds[i];
+        }
 }
 
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_opened, char ***ret_warnings,
                NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
         _cleanup_strv_free_ char **all = NULL;
-        NsWatch *fresh[OPEN_BATCH] = {};
-        int nsfds[OPEN_BATCH];
-        size_t n_names, n_declared = strv_length(names), n_keep = 0, n_fresh = 0, opened = 0;
+        NsWatch *fresh[OPEN_BATCH];
+        size_t n_names, n_declared = strv_length(names), n_keep = 0, opened = 0, n_fresh = 0;
         int r = 0;
 
         all = strv_copy(names);
@@ -654,10 +714,10 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
         for (size_t i = 0; i < w->n; i++)
                 w->v[i]->kept = false;
 
-        /* What to keep, and what to open: one open + fstat per name. */
+        /* One open + fstat per name: the handle opened is the one kept. */
         STRV_FOREACH(name, names) {
                 bool restore = (size_t) (name - names) < n_declared;
-                NsWatch *old = find(w, *name);
+                NsWatch *old = find(w, *name), *nw;
                 struct stat st;
                 int fd;
 
@@ -683,45 +743,97 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
                         safe_close(fd);
                         continue;
                 }
-                fresh[n_fresh] = ns_watch_new(w, *name, st.st_dev, st.st_ino);
-                if (!fresh[n_fresh]) {
+                nw = ns_watch_new(*name, fd, st.st_dev, st.st_ino);
+                if (!nw) {
                         safe_close(fd);
                         r = -ENOMEM;
                         break;
                 }
-                fresh[n_fresh]->restore_pin = restore;
-                nsfds[n_fresh++] = fd;
+                nw->restore_pin = restore;
+                nw->kept = true;
+                keep[n_keep++] = nw;
+                if (ret_opened)
+                        (void) strv_push_at(ret_opened, opened, strdup(nw->name));
+                opened++;
+                fresh[n_fresh++] = nw;
                 if (n_fresh == OPEN_BATCH) {
-                        flush_fresh(w, fresh, nsfds, n_fresh, keep, &n_keep, &opened, ret_opened, ret_warnings);
+                        hold(fresh, n_fresh, ret_warnings);
                         n_fresh = 0;
                 }
         }
-        if (r < 0) {
-                for (size_t i = 0; i < n_fresh; i++) {
-                        safe_close(nsfds[i]);
-                        ns_watch_free(fresh[i]);
-                }
-                /* What was opened is kept, with what was there. */
-                for (size_t i = 0; i < w->n; i++)
-                        if (!w->v[i]->kept)
-                                keep[n_keep++] = w->v[i];
-        } else
-                flush_fresh(w, fresh, nsfds, n_fresh, keep, &n_keep, &opened, ret_opened, ret_warnings);
-
+        hold(fresh, n_fresh, ret_warnings);
         /* Drop what is not kept: names no longer listed, and watches of
-         * namespaces that another one replaced under their name. */
-        if (r >= 0)
-                for (size_t i = 0; i < w->n; i++)
-                        if (!w->v[i]->kept)
+         * namespaces that another one replaced under their name. On
+         * ENOMEM, what was there stays. */
+        for (size_t i = 0; i < w->n; i++)
+                if (!w->v[i]->kept) {
+                        if (r < 0)
+                                keep[n_keep++] = w->v[i];
+                        else
                                 ns_watch_free(w->v[i]);
+                }
         free(w->v);
         w->v = TAKE_PTR(keep);
         w->n = n_keep;
         if (w->n > 1)
                 qsort(w->v, w->n, sizeof(NsWatch *), nswatch_cmp);
+        index_nsids(w);
         if (r < 0)
                 return nm_error(err, r, "cannot update the drift watches: %s", strerror(-r));
         return (int) opened;
+}
+
+/* Gives a namespace an nsid in the host (RTM_NEWNSID; `ip netns set NAME
+ * auto`): only then do its notifications reach us. */
+static int new_nsid(NlSock *nl, int nsfd) {
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct rtgenmsg g = { .rtgen_family = AF_UNSPEC };
+        int r;
+
+        msg = nlmsg_alloc_simple(RTM_NEWNSID, NLM_F_REQUEST | NLM_F_ACK);
+        if (!msg || nlmsg_append(msg, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
+            nla_put_u32(msg, NETNSA_FD, (uint32_t) nsfd) < 0 || nla_put_s32(msg, NETNSA_NSID, -1) < 0)
+                return -ENOMEM;
+        nls_reset_error(nl);
+        r = nl_send_auto(nl->sk, msg);
+        if (r >= 0)
+                r = nl_wait_for_ack(nl->sk);
+        r = r < 0 ? nls_errno(nl, r) : 0;
+        return r == -EEXIST ? 0 : r;
+}
+
+int watch_learn_nsids(Watch *w, const WatchNsid *v, size_t n, char ***ret_warnings) {
+        int r = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                NsWatch *nw = find(w, v[i].name);
+
+                if (nw && nw->ino == v[i].ino && v[i].nsid >= 0)
+                        nw->nsid = v[i].nsid;
+        }
+        /* The rest asked one by one: a lookup among every nsid the host
+         * has, each (so the engine's view is used where there is one). */
+        for (size_t i = 0; i < w->n; i++) {
+                NsWatch *nw = w->v[i];
+                int nsid = -1;
+
+                if (nw->nsid >= 0)
+                        continue;
+                r = nls_get_nsid(w->query, nw->nsfd, &nsid);
+                if (r >= 0 && nsid < 0) {
+                        r = new_nsid(w->query, nw->nsfd);
+                        if (r >= 0)
+                                r = nls_get_nsid(w->query, nw->nsfd, &nsid);
+                }
+                if (r < 0 || nsid < 0) {
+                        warn(ret_warnings, "cannot give namespace '%s' an nsid in the host: %s; drift in it is repaired only by the periodic sweep",
+                             nw->name, strerror(r < 0 ? -r : ENOENT));
+                        continue;
+                }
+                nw->nsid = nsid;
+        }
+        index_nsids(w);
+        return 0;
 }
 
 void pin_events_free(PinEvent *v, size_t n) {
@@ -734,18 +846,9 @@ void pin_events_free(PinEvent *v, size_t n) {
 
 static int pin_again(NsWatch *nw, char **ret_error) {
         _cleanup_error_ NmError e = NM_ERROR_INIT;
-        _cleanup_close_ int nsfd = -EBADF;
         int r;
 
-        /* The namespace the socket lives in (SIOCGSKNS, Linux 4.9). */
-        nsfd = ioctl(nl_socket_get_fd(nw->sk), SIOCGSKNS);
-        if (nsfd < 0) {
-                r = negative_errno();
-                if (asprintf(ret_error, "cannot get the namespace of its watch socket: %s", strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
-        }
-        r = netns_pin_fd(nw->name, nsfd, false, NULL, &e);
+        r = netns_pin_fd(nw->name, nw->nsfd, false, NULL, &e);
         if (r < 0) {
                 *ret_error = strdup(nm_error_message(&e));
                 return r;

@@ -9,14 +9,15 @@
 
 /* What nsmgrd watches to notice drift, as event sources of an sd-event
  * loop, each costing O(1) per event:
- *   - rtnetlink notifications (links, IPv4/IPv6 addresses and routes) in
- *     the host and in every managed namespace: one socket per namespace,
- *     opened by a short-lived thread inside it (the caller never moves);
+ *   - rtnetlink notifications (links, IPv4/IPv6 addresses and routes) of
+ *     the host and of every managed namespace, on one socket in the host
+ *     (NETLINK_LISTEN_ALL_NSID: a namespace's notifications carry its nsid
+ *     in the host, which every watched namespace is given);
  *   - the mount table (/proc/self/mountinfo polls EPOLLPRI on any change):
  *     a pin may have been unmounted;
  *   - nftables changes in the host (NFNLGRP_NFTABLES).
- * A namespace's socket also holds a reference to it, so a namespace whose
- * pin somebody removes stays alive and can be pinned again as it was. */
+ * A handle of each watched namespace is held, so a namespace whose pin
+ * somebody removes stays alive and can be pinned again as it was. */
 
 typedef enum WatchSource {
         WATCH_NETLINK,      /* a link, address or route changed in a scope */
@@ -52,10 +53,12 @@ Watch *watch_free(Watch *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
 #define _cleanup_watch_ _cleanup_(watch_freep)
 
-/* Keeps one socket per name (the namespaces pinned at /run/netns/NAME):
+/* Keeps one watch per name (the namespaces pinned at /run/netns/NAME):
  * opens one for a name that has none or whose pin now holds another
  * namespace, drops those of names no longer listed, and keeps that of a
  * name whose pin is gone (watch_check_pins() restores the pin from it).
+ * A new watch places notifications once its nsid is known
+ * (watch_learn_nsids()).
  * Names whose pin does not exist and never had a watch are skipped.
  * Namespaces in `wired` are watched too but nsmgr did not make them (run-
  * time attachments to a network): their pins are never restored, and a
@@ -65,6 +68,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
  * *ret_warnings. */
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_opened, char ***ret_warnings,
                NmError *err);
+
+/* The nsids of namespaces in the host, as a reconcile saw them (by name
+ * and inode, taken only for the very namespace watched); those of watches
+ * still without one are asked from the kernel, and given one if they have
+ * none. */
+typedef struct WatchNsid {
+        const char *name;
+        ino_t ino;
+        int nsid;
+} WatchNsid;
+int watch_learn_nsids(Watch *w, const WatchNsid *v, size_t n, char ***ret_warnings);
 
 /* The host's links that matter: those the config puts there (bridges,
  * veth peers, macvlan parents), by name. Host notifications about other
