@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <linux/if_addr.h>
+#include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/sockios.h>
 
 #include "nl.h"
@@ -72,41 +75,96 @@ static void link_from_nl(struct rtnl_link *l, ObsLink *o) {
                 o->macvlan_mode = (int) rtnl_link_macvlan_get_mode(l);
 }
 
-/* The links of a scope, without their statistics: libnl's own dump asks for
- * every counter of every link (and the kernel fills kilobytes of IPv6 ones
- * per link), none of which is looked at. The request is built with libnl
- * and the answer parsed into an ordinary libnl cache. */
-static int dump_links(NlSock *nl, ObsScope *s) {
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
-        _cleanup_cache_ struct nl_cache *cache = NULL;
-        struct ifinfomsg hdr = { .ifi_family = AF_UNSPEC };
-        size_t n = 0;
+/* Dumps parsed by libnl message by message (nl_msg_parse), straight into
+ * the scope's arrays: no cache, whose hashing and comparison of every
+ * object cost more than the parsing with thousands of namespaces. */
+struct obj_dump {
+        ObsScope *s;
+        size_t cap;
+        bool oom;
+        void (*add)(struct nl_object *o, struct obj_dump *d);
+};
+
+static void add_link(struct nl_object *o, struct obj_dump *d) {
+        struct rtnl_link *l = (struct rtnl_link *) o;
+
+        if (!rtnl_link_get_name(l))
+                return;
+        if (GREEDY_REALLOC(d->s->links, d->cap, d->s->n_links + 1) < 0) {
+                d->oom = true;
+                return;
+        }
+        link_from_nl(l, &d->s->links[d->s->n_links++]);
+}
+
+static void add_route(struct nl_object *o, struct obj_dump *d) {
+        struct rtnl_route *rt = (struct rtnl_route *) o;
+        struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
+        ObsRoute x = { .table = rtnl_route_get_table(rt), .metric = rtnl_route_get_priority(rt),
+                       .type = rtnl_route_get_type(rt), .protocol = rtnl_route_get_protocol(rt) };
+
+        if (cidr_from_nl(rtnl_route_get_dst(rt), &x.dst) < 0)
+                return;
+        x.dst.prefixlen = (uint8_t) nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
+        if (nh) {
+                x.oif = rtnl_route_nh_get_ifindex(nh);
+                if (rtnl_route_nh_get_gateway(nh))
+                        (void) cidr_from_nl(rtnl_route_nh_get_gateway(nh), &x.gw);
+        }
+        if (GREEDY_REALLOC(d->s->routes, d->cap, d->s->n_routes + 1) < 0) {
+                d->oom = true;
+                return;
+        }
+        d->s->routes[d->s->n_routes++] = x;
+}
+
+static void on_object(struct nl_object *o, void *arg) {
+        struct obj_dump *d = arg;
+
+        if (!d->oom)
+                d->add(o, d);
+}
+
+static int on_parse(struct nl_msg *msg, void *arg) {
+        int r = nl_msg_parse(msg, on_object, arg);
+
+        /* A message libnl cannot make an object of is not ours to judge. */
+        return r == -NLE_NOMEM ? NL_STOP : NL_OK;
+}
+
+static int dump_objects(NlSock *nl, struct nl_msg *req, struct obj_dump *d) {
+        struct nl_cb *cb, *orig;
         int r;
 
-        r = nl_cache_alloc_name("route/link", &cache);
+        r = nl_send_auto(nl->sk, req);
         if (r < 0)
                 return r;
+        orig = nl_socket_get_cb(nl->sk);
+        cb = nl_cb_clone(orig);
+        nl_cb_put(orig);
+        if (!cb)
+                return -NLE_NOMEM;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_parse, d);
+        r = nl_recvmsgs(nl->sk, cb);
+        nl_cb_put(cb);
+        if (d->oom)
+                return -NLE_NOMEM;
+        return r < 0 ? r : 0;
+}
+
+/* The links of a scope, without their statistics: libnl's own dump asks for
+ * every counter of every link (and the kernel fills kilobytes of IPv6 ones
+ * per link), none of which is looked at. */
+static int dump_links(NlSock *nl, ObsScope *s) {
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct ifinfomsg hdr = { .ifi_family = AF_UNSPEC };
+        struct obj_dump d = { .s = s, .add = add_link };
+
         msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
         if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0 ||
             nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
                 return -NLE_NOMEM;
-        r = nl_send_auto(nl->sk, msg);
-        if (r >= 0)
-                r = nl_cache_pickup(nl->sk, cache);
-        if (r < 0)
-                return r;
-        s->links = calloc((size_t) nl_cache_nitems(cache) + 1, sizeof(ObsLink));
-        if (!s->links)
-                return -NLE_NOMEM;
-        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-                struct rtnl_link *l = (struct rtnl_link *) o;
-
-                if (!rtnl_link_get_name(l) || n >= (size_t) nl_cache_nitems(cache))
-                        continue;
-                link_from_nl(l, &s->links[n++]);
-        }
-        s->n_links = n;
-        return 0;
+        return dump_objects(nl, msg, &d);
 }
 
 struct addr_dump {
@@ -206,37 +264,14 @@ static int dump_addrs_of(NlSock *nl, ObsScope *s) {
 }
 
 static int dump_routes_family(NlSock *nl, ObsScope *s, int family) {
-        _cleanup_cache_ struct nl_cache *cache = NULL;
-        ObsRoute *v;
-        size_t n;
-        int r;
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct rtmsg hdr = { .rtm_family = (unsigned char) family };
+        struct obj_dump d = { .s = s, .cap = s->n_routes, .add = add_route };
 
-        r = rtnl_route_alloc_cache(nl->sk, family, 0, &cache);
-        if (r < 0)
-                return r;
-        n = (size_t) nl_cache_nitems(cache);
-        v = realloc(s->routes, (s->n_routes + n + 1) * sizeof(ObsRoute));
-        if (!v)
+        msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+        if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0)
                 return -NLE_NOMEM;
-        s->routes = v;
-        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-                struct rtnl_route *rt = (struct rtnl_route *) o;
-                struct rtnl_nexthop *nh = rtnl_route_nexthop_n(rt, 0);
-                ObsRoute *x = &s->routes[s->n_routes];
-
-                *x = (ObsRoute) { .table = rtnl_route_get_table(rt), .metric = rtnl_route_get_priority(rt),
-                                  .type = rtnl_route_get_type(rt), .protocol = rtnl_route_get_protocol(rt) };
-                if (cidr_from_nl(rtnl_route_get_dst(rt), &x->dst) < 0)
-                        continue;
-                x->dst.prefixlen = (uint8_t) nl_addr_get_prefixlen(rtnl_route_get_dst(rt));
-                if (nh) {
-                        x->oif = rtnl_route_nh_get_ifindex(nh);
-                        if (rtnl_route_nh_get_gateway(nh))
-                                (void) cidr_from_nl(rtnl_route_nh_get_gateway(nh), &x->gw);
-                }
-                s->n_routes++;
-        }
-        return 0;
+        return dump_objects(nl, msg, &d);
 }
 
 /* IPv4 and IPv6 routes apart: a dump of every family at once takes the
@@ -338,7 +373,9 @@ static int visit(Visit *v, int host_fd, NmError *err) {
         ObsScope *s = v->s;
         int r;
 
-        r = nls_open(&s->nl);
+        /* Only dumps and queries go through it, and it is closed after the
+         * visit: no extended acks to ask for. */
+        r = nls_open_plain(&s->nl);
         if (r < 0)
                 return nm_error(err, r, "cannot open a netlink socket in namespace '%s': %s", s->name, strerror(-r));
         s->cookie = netns_cookie_of_socket(nl_socket_get_fd(s->nl->sk));
@@ -353,7 +390,9 @@ static int visit(Visit *v, int host_fd, NmError *err) {
         /* The host's nsid as this namespace sees it (after the dump, which
          * assigns it for a veth to the host): a lookup among the few ids
          * this namespace has. The other way round, the host's lookup of a
-         * namespace's id walks every id the host has, O(N) each. */
+         * namespace's id walks every id the host has, O(N) each. The
+         * dumps are done: the queries that follow go without an ACK. */
+        nls_set_no_ack(s->nl);
         if (host_fd >= 0)
                 (void) nls_get_nsid(s->nl, host_fd, &s->host_nsid);
         peer_nsids(s);
@@ -396,9 +435,15 @@ typedef struct Observer {
         StrMap etc_dirs;         /* names with a folder under /etc/netns */
         ProcScan ps;
         bool ps_done;
+        pthread_t host_thread;   /* reading the host, while the namespaces are visited */
+        bool host_threaded;
+        int host_r;
+        NmError host_err;
+        dev_t nsfs_dev;          /* the device of nsfs, which every namespace handle is on */
 } Observer;
 
 static void observer_done(Observer *ob) {
+        nm_error_clear(&ob->host_err);
         free(ob->visits);
         strmap_done(&ob->etc_dirs);
         proc_scan_done(&ob->ps);
@@ -604,6 +649,35 @@ out:
         return r;
 }
 
+/* A pinned namespace for a visit, and its inode: netns_open() checked in
+ * three calls rather than five (nsfs is one file system: its device tells
+ * a handle from an empty placeholder). -ENOENT, -ENXIO (a placeholder), or
+ * netns_open()'s own answer for anything else. */
+static int open_pinned(const char *name, dev_t nsfs_dev, int *ret_fd, ino_t *ret_ino, NmError *err) {
+        _cleanup_free_ char *path = netns_path(name);
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0 && errno == ENOENT)
+                return -ENOENT;
+        if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != nsfs_dev || ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+                int r;
+
+                fd = safe_close(fd);
+                r = netns_open(name, &fd, err);
+                if (r < 0)
+                        return r;
+                if (fstat(fd, &st) < 0)
+                        return negative_errno();
+        }
+        *ret_ino = st.st_ino;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 /* Opens a batch of namespaces by name: what exists is visited, what does
  * not is made (desired) or forgotten (gone). fds[k] < 0: nothing to visit. */
 static int open_batch(Observer *ob, Visit *v, size_t n, int *fds, Visit *to_visit, size_t *ret_n) {
@@ -614,11 +688,11 @@ static int open_batch(Observer *ob, Visit *v, size_t n, int *fds, Visit *to_visi
                 ObsScope *s = v[i].s;
                 int fd = -EBADF, r;
 
-                r = netns_open(s->name, &fd, &e);
+                r = open_pinned(s->name, ob->nsfs_dev, &fd, &s->ino, &e);
                 if (r == -ENOMEM)
                         return r;
                 if (v[i].gone) {
-                        if (r < 0 || netns_fd_inode(fd, &s->ino) < 0 || (v[i].rec && s->ino != v[i].rec->ino)) {
+                        if (r < 0 || (v[i].rec && s->ino != v[i].rec->ino)) {
                                 /* Gone, or another namespace by that name now. */
                                 safe_close(fd);
                                 continue;
@@ -633,8 +707,6 @@ static int open_batch(Observer *ob, Visit *v, size_t n, int *fds, Visit *to_visi
                         continue;
                 } else if (r < 0)
                         return nm_error(ob->err, r, "%s", nm_error_message(&e));
-                else
-                        (void) netns_fd_inode(fd, &s->ino);
                 s->exists = true;
                 fds[k] = fd;
                 to_visit[k++] = v[i];
@@ -653,8 +725,10 @@ static int visit_all(Observer *ob) {
                                    .model = ob->in->model };
         int fds[VISIT_BATCH];
         Visit batch[VISIT_BATCH];
+        struct stat st;
         int r = 0;
 
+        ob->nsfs_dev = host_fd >= 0 && fstat(host_fd, &st) >= 0 ? st.st_dev : (dev_t) -1;
         for (size_t start = 0; r >= 0 && start < ob->n_visits; start += VISIT_BATCH) {
                 size_t n = ob->n_visits - start < VISIT_BATCH ? ob->n_visits - start : VISIT_BATCH, k = 0;
 
@@ -758,6 +832,39 @@ static int read_host_links(ObsScope *h, char *const *names) {
         return 0;
 }
 
+/* The host's links and addresses. */
+static int read_host(Observer *ob, NmError *err) {
+        ObsScope *h = &ob->o->host;
+        int r;
+
+        nls_reset_error(h->nl);
+        if (ob->in->only) {
+                r = read_host_links(h, ob->in->host_links);
+                if (r >= 0)
+                        r = dump_addrs_of(h->nl, h);
+                if (r >= 0)
+                        r = obs_scope_sort(h) < 0 ? -NLE_NOMEM : 0;
+        } else
+                r = dump_scope(h, false, false);
+        if (r < 0)
+                return nm_error(err, nls_errno(h->nl, r), "cannot read the interfaces of the host: %s",
+                                nl_geterror(r));
+        return 0;
+}
+
+static void *read_host_in_thread(void *userdata) {
+        Observer *ob = userdata;
+
+        /* Its own error: the visiting threads write theirs meanwhile. */
+        ob->host_r = read_host(ob, &ob->host_err);
+        return NULL;
+}
+
+/* The host: its socket and sysctls now; its links and addresses by
+ * read_host(), which a full run lets a thread of its own do while the
+ * namespaces are visited (the kernel looks up the nsid of every veth's
+ * namespace as it dumps the host, O(N) each, under a lock of the host's
+ * that the visits do not take). */
 static int observe_host(Observer *ob) {
         const Config *m = ob->in->model;
         ObsScope *h = &ob->o->host;
@@ -770,18 +877,6 @@ static int observe_host(Observer *ob) {
         /* The host's dump holds an end of every veth: room for it. */
         (void) nl_socket_set_buffer_size(h->nl->sk, 1 << 20, 1 << 20);
         h->cookie = netns_cookie_of_socket(nl_socket_get_fd(h->nl->sk));
-        nls_reset_error(h->nl);
-        if (ob->in->only) {
-                r = read_host_links(h, ob->in->host_links);
-                if (r >= 0)
-                        r = dump_addrs_of(h->nl, h);
-                if (r >= 0)
-                        r = obs_scope_sort(h) < 0 ? -NLE_NOMEM : 0;
-        } else
-                r = dump_scope(h, false, false);
-        if (r < 0)
-                return nm_error(ob->err, nls_errno(h->nl, r), "cannot read the interfaces of the host: %s",
-                                nl_geterror(r));
         h->sysctls = calloc(m->n_host_sysctls + 1, sizeof(char *));
         if (!h->sysctls)
                 return -ENOMEM;
@@ -792,13 +887,26 @@ static int observe_host(Observer *ob) {
                         return nm_error(ob->err, r, "cannot read sysctl '%s': %s", m->host_sysctls[i].key,
                                         strerror(-r));
         }
+        if (ob->in->only || pthread_create(&ob->host_thread, NULL, read_host_in_thread, ob) != 0)
+                return read_host(ob, ob->err);
+        ob->host_threaded = true;
         return 0;
+}
+
+static int join_host(Observer *ob) {
+        if (!ob->host_threaded)
+                return 0;
+        (void) pthread_join(ob->host_thread, NULL);
+        ob->host_threaded = false;
+        if (ob->host_r < 0)
+                nm_error(ob->err, ob->host_r, "%s", nm_error_message(&ob->host_err));
+        return ob->host_r;
 }
 
 int observe(const ObserveInput *in, Observed *ret, NmError *err) {
         _cleanup_(observer_done) Observer ob = { .in = in, .err = err };
         Observed o = OBSERVED_INIT;
-        int r;
+        int r, q;
 
         ob.o = &o;
         r = read_etc_dirs(&ob);
@@ -810,6 +918,10 @@ int observe(const ObserveInput *in, Observed *ret, NmError *err) {
                 r = observe_gone(&ob);
         if (r >= 0)
                 r = visit_all(&ob);
+        /* Joined whatever happened: the thread uses what o holds. */
+        q = join_host(&ob);
+        if (r >= 0)
+                r = q;
         if (r >= 0) {
                 pair_marks(&o);
                 r = settle_gone(&ob);
