@@ -32,7 +32,7 @@ typedef struct DaemonOptions {
         void *log_userdata;
 } DaemonOptions;
 
-#define DAEMON_DEBOUNCE_USEC (50 * 1000)
+#define DAEMON_DEBOUNCE_USEC (5 * 1000)
 #define DAEMON_SWEEP_USEC (300ull * 1000 * 1000)
 #define DAEMON_SWEEP_OFF UINT64_MAX
 
