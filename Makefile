@@ -81,7 +81,8 @@ MANPAGES    := $(wildcard man/*.[58])
 EXAMPLES    := $(wildcard conf/*.conf)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed
+BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed \
+               $(BUILD)/bench/repair-latency
 
 all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(UNITS)
 
@@ -119,6 +120,11 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 $(BUILD)/bench/floor-%: bench/floor-%.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+$(BUILD)/bench/repair-latency: bench/repair-latency.c
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)

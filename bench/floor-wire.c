@@ -3,7 +3,7 @@
  * leaves the same result as `nsmgrctl apply` of bench's wire config, with
  * nothing but the requests that result needs.
  *
- *   floor-wire N [--ipv6] [--move]
+ *   floor-wire N [--ipv6] [--move] [--per-bridge K]
  *
  * Makes bridge br0 (198.18.0.1/16, up), then per namespace nsI: a pinned
  * namespace (placeholder, unshare, bind mount), loopback up, a veth whose
@@ -15,7 +15,12 @@
  * none) on the bridge and both veth ends in the request that brings them
  * up, as nsmgr does; --ipv6 leaves IPv6 on (the kernel default), for
  * context. --move creates both veth ends in the host and then moves the
- * inner one into the namespace (the common recipe), for context. */
+ * inner one into the namespace (the common recipe), for context.
+ *
+ * --per-bridge K puts at most K namespaces on a bridge (a Linux bridge
+ * takes at most 1024 ports): bridges brB, each with a /20 of its own,
+ * 198.18.0.0/20, 198.18.16.0/20, ... (gateway .1, namespaces from .2), as
+ * bench.py's scale configs declare them. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -171,12 +176,43 @@ static uint32_t ip4(unsigned host) {
         return htonl((198u << 24) | (18u << 16) | host);
 }
 
+/* --per-bridge: bridge b's /20, and host h in it. */
+static uint32_t ip4_on(unsigned b, unsigned h) {
+        return htonl((198u << 24) | ((18u + (b >> 4)) << 16) | ((((b & 15u) << 4) | (h >> 8)) << 8) | (h & 255u));
+}
+
+static int make_bridge(struct nl_sock *host, const char *name, uint32_t addr, int plen) {
+        struct nl_msg *m = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, name, false);
+        struct nlattr *li = nla_nest_start(m, IFLA_LINKINFO);
+        int br;
+
+        nla_put_string(m, IFLA_INFO_KIND, "bridge");
+        nla_nest_end(m, li);
+        talk(host, m, "create bridge");
+        br = ifindex_of(host, name);
+        /* libnl asked for an ACK after the reply too: the host socket lives
+         * on, so it is read here, not taken for the next request's. */
+        if (nl_wait_for_ack(host) < 0)
+                die("RTM_GETLINK ack", 0);
+        /* A bridge without ports has carrier: addr_gen_mode must be set
+         * before it comes up, in a request of its own (the kernel applies
+         * IFLA_AF_SPEC after the flags). */
+        if (!ipv6_on) {
+                m = link_msg(RTM_NEWLINK, 0, br, NULL, false);
+                put_ipv6_off(m);
+                talk(host, m, "bridge IPv6 off");
+        }
+        addr_add(host, br, addr, plen);
+        set_up(host, br, NULL, false, "bridge up");
+        return br;
+}
+
 int main(int argc, char **argv) {
         struct nl_sock *host;
-        int n, br;
+        int n, per_bridge = 0, br = 0;
 
         if (argc < 2) {
-                fprintf(stderr, "usage: floor-wire N [--ipv6] [--move]\n");
+                fprintf(stderr, "usage: floor-wire N [--ipv6] [--move] [--per-bridge K]\n");
                 return 2;
         }
         n = atoi(argv[1]);
@@ -185,29 +221,14 @@ int main(int argc, char **argv) {
                         ipv6_on = true;
                 else if (strcmp(argv[i], "--move") == 0)
                         move_peer = true;
+                else if (strcmp(argv[i], "--per-bridge") == 0 && i + 1 < argc)
+                        per_bridge = atoi(argv[++i]);
         }
         dir_prepare();
         host = sock_open();
 
-        {
-                struct nl_msg *m = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, "br0", false);
-                struct nlattr *li = nla_nest_start(m, IFLA_LINKINFO);
-
-                nla_put_string(m, IFLA_INFO_KIND, "bridge");
-                nla_nest_end(m, li);
-                talk(host, m, "create br0");
-                br = ifindex_of(host, "br0");
-                /* A bridge without ports has carrier: addr_gen_mode must be
-                 * set before it comes up, in a request of its own (the
-                 * kernel applies IFLA_AF_SPEC after the flags). */
-                if (!ipv6_on) {
-                        m = link_msg(RTM_NEWLINK, 0, br, NULL, false);
-                        put_ipv6_off(m);
-                        talk(host, m, "br0 IPv6 off");
-                }
-                addr_add(host, br, ip4(1), 16);
-                set_up(host, br, NULL, false, "br0 up");
-        }
+        if (!per_bridge)
+                br = make_bridge(host, "br0", ip4(1), 16);
 
         for (int i = 0; i < n; i++) {
                 char path[64], vh[IFNAMSIZ];
@@ -216,6 +237,14 @@ int main(int argc, char **argv) {
                 struct nlattr *li, *data, *peer;
                 struct ifinfomsg pifi = { .ifi_family = AF_UNSPEC };
                 int fd, nsfd, eth0;
+
+                if (per_bridge && i % per_bridge == 0) {
+                        char name[IFNAMSIZ];
+                        unsigned b = (unsigned) (i / per_bridge);
+
+                        snprintf(name, sizeof(name), "br%u", b);
+                        br = make_bridge(host, name, ip4_on(b, 1), 20);
+                }
 
                 snprintf(path, sizeof(path), DIR "/ns%d", i);
                 snprintf(vh, sizeof(vh), "vh%d", i);
@@ -258,8 +287,15 @@ int main(int argc, char **argv) {
 
                 eth0 = ifindex_of(ns, "eth0");
                 set_up(ns, eth0, NULL, true, "eth0 up");
-                addr_add(ns, eth0, ip4((unsigned) i + 2), 16);
-                route_default(ns, ip4(1));
+                if (per_bridge) {
+                        unsigned b = (unsigned) (i / per_bridge), h = (unsigned) (i % per_bridge) + 2;
+
+                        addr_add(ns, eth0, ip4_on(b, h), 20);
+                        route_default(ns, ip4_on(b, 1));
+                } else {
+                        addr_add(ns, eth0, ip4((unsigned) i + 2), 16);
+                        route_default(ns, ip4(1));
+                }
 
                 nl_socket_free(ns);
                 close(nsfd);
