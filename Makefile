@@ -193,6 +193,7 @@ install: all
 	install -Dm644 shell-completion/zsh/_nsmgrctl $(DESTDIR)$(ZSHCOMPDIR)/_nsmgrctl
 	install -d $(DESTDIR)$(EXAMPLEDIR)
 	install -m644 $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
+	install -Dm644 conf/iproute2/rt_protos.d-nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/nsmgr.conf
 	install -d $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf || \
 		install -m644 conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf
@@ -204,6 +205,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nsmgrctl $(DESTDIR)$(SBINDIR)/nsmgrd
 	rm -f $(patsubst $(BUILD)/units/%,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
 	rm -f $(DESTDIR)$(TMPFILESDIR)/nsmgr.conf
+	rm -f $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/nsmgr.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d $(DESTDIR)$(SYSCONFDIR)/iproute2 2>/dev/null
 	rm -f $(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nsmgrctl $(DESTDIR)$(ZSHCOMPDIR)/_nsmgrctl
 	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLES)))
