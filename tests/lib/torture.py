@@ -344,10 +344,15 @@ def leases_match_interfaces():
 
 
 def random_points(total, count, rng):
-    """count kill points spread over 1..total, the first and last included."""
+    """count kill points over 1..total: the first and the last, then others
+    at random; every point at least once when there are fewer points than
+    rounds (then some twice: the threads of a run interleave differently)."""
     if total <= 0:
         return []
     pts = {1, total}
     while len(pts) < min(count, total):
         pts.add(rng.randint(1, total))
-    return sorted(pts)
+    out = sorted(pts)
+    while len(out) < count:
+        out.append(rng.randint(1, total))
+    return out
