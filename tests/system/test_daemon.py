@@ -756,10 +756,11 @@ def test_pins_come_back_after_run_netns_itself_is_removed(foreground, nsmgr):
     notify.until("READY")
     settled(nsmgr)
     before = {n: inode(n) for n in ("red", "blue")}
-    for n in ("red", "blue"):
-        run(["umount", f"/run/netns/{n}"], check=True)
-    run(["umount", "/run/netns"], check=True)
+    # Stopped meanwhile, or it would pin again before the folder is gone.
+    p.send_signal(signal.SIGSTOP)
+    run(["umount", "--recursive", "/run/netns"], check=True)
     shutil.rmtree("/run/netns")
+    p.send_signal(signal.SIGCONT)
     wait_back(lambda: os.path.exists("/run/netns/red") and os.path.exists("/run/netns/blue") and
               run(["stat", "-f", "-c", "%T", "/run/netns/red"]).stdout.strip() == "nsfs")
     # The same namespaces, with their links: pinned again, not made anew.
