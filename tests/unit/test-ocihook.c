@@ -67,7 +67,7 @@ static void bad_states_are_refused(void **state) {
 
 static void nsmgr_annotations_are_checked(void **state) {
         assert_refused("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.pinn\":\"web\"}}", -EOPNOTSUPP,
-                       "container 'a' has the annotation org.nsmgr.pinn, which this nsmgr does not know (it knows org.nsmgr.pin and org.nsmgr.network); refusing to start it half-wired");
+                       "container 'a' has the annotation org.nsmgr.pinn, which this nsmgr does not know (it knows org.nsmgr.pin, org.nsmgr.network and org.nsmgr.netns); refusing to start it half-wired");
         assert_refused("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.pin\":\"a/b\"}}", -EINVAL,
                        "container 'a': annotation org.nsmgr.pin: invalid namespace name 'a/b': it must not contain '/'");
         assert_refused("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.pin\":\"\"}}", -EINVAL,
