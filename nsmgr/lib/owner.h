@@ -14,6 +14,7 @@
 #define OWNER_PIN    "pin"      /* nsmgrctl pin */
 #define OWNER_HOOK   "hook"     /* nsmgrctl oci-hook: a container's namespace, pinned as it started */
 #define OWNER_CONFIG "config"   /* declared in the config, made by apply */
+#define OWNER_RUNTIME "runtime" /* nsmgr-runtime: made for a container that asked for a network */
 
 int owner_record(const char *name, ino_t ino, const char *origin);
 /* 1 and the origin if NAME at inode ino is ours, 0 if not. */
