@@ -33,8 +33,9 @@ typedef struct LinkKindOps {
 
 const LinkKindOps *link_kind_ops(IfaceKind k);
 
-/* A host bridge, down, with MTU and IPv6 link-local generation as given. */
-int bridge_create(NlSock *host, const char *name, uint32_t mtu, NmError *err);
+/* A host bridge, down, with the MTU given, and bridge netfilter (its
+ * nf_call_iptables, nf_call_ip6tables and nf_call_arptables) on or off. */
+int bridge_create(NlSock *host, const char *name, uint32_t mtu, bool netfilter, NmError *err);
 
 /* Link changes in one request: any of master (>= 0; 0 releases), mtu
  * (> 0), up (0 down, 1 up, -1 leave) and, when ipv6_off, no IPv6

@@ -1704,7 +1704,7 @@ static int exec_one(Reconciler *R, Action *a) {
         case ACT_BRIDGE_CREATE: {
                 int ifindex;
 
-                r = bridge_create(R->host.nl, a->bridge->name, a->bridge->mtu, R->err);
+                r = bridge_create(R->host.nl, a->bridge->name, a->bridge->mtu, a->bridge->netfilter, R->err);
                 if (r < 0)
                         return r;
                 r = link_ifindex(R->host.nl, a->bridge->name, &ifindex);

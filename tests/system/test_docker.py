@@ -297,15 +297,31 @@ def test_nsmgr_bridge_next_to_dockerd(docker, nsmgr):
 
     # Declared off in nsmgr's config (host sysctls), nsmgr's bridges work
     # while dockerd runs; docker's rules and policy are as docker made them.
+    # A bridge declared with netfilter = true passes iptables even so.
+    conf = base.replace("host = {", 'host = {\n  sysctls = [ "net.bridge.bridge-nf-call-iptables=0", '
+                                    '"net.bridge.bridge-nf-call-ip6tables=0", '
+                                    '"net.bridge.bridge-nf-call-arptables=0" ];', 1)
+    conf = conf.replace('{ name = "br-study";',
+                        '{ name = "br-fw"; addresses = [ "198.18.11.254/24" ]; netfilter = true; },\n    '
+                        '{ name = "br-study";', 1)
+    end = conf.rindex(")")  # of the namespaces list, the last thing in the file
+    conf = conf[:end] + """, { name = "green";
+    interfaces = ( { name = "eth0"; type = "veth"; bridge = "br-fw"; addresses = [ "198.18.11.1/24" ]; } ); },
+  { name = "yellow";
+    interfaces = ( { name = "eth0"; type = "veth"; bridge = "br-fw"; addresses = [ "198.18.11.2/24" ]; } ); }
+""" + conf[end:]
     with open("/etc/nsmgr/tutorial.conf", "w") as f:
-        f.write(base.replace("host = {", 'host = {\n  sysctls = [ "net.bridge.bridge-nf-call-iptables=0", '
-                                         '"net.bridge.bridge-nf-call-ip6tables=0", '
-                                         '"net.bridge.bridge-nf-call-arptables=0" ];', 1))
+        f.write(conf)
     nsmgr.ok("apply", "-c", "/etc/nsmgr/tutorial.conf")
     assert ping("red", "198.18.10.2") and ping("blue", "198.18.10.1")
     assert run(["iptables", "-S", "FORWARD"], check=True).stdout == forward
     d.docker_ok("run", "-d", "--name", "web", d.IMAGE, *CMD)
     assert d.docker("exec", "web", "ping", "-c1", "-W2", "172.17.0.1").returncode == 0
+
+    info = ip_json("-d", "link", "show", "br-fw")[0]["linkinfo"]["info_data"]
+    assert info["nf_call_iptables"] == 1 and info["nf_call_ip6tables"] == 1 and info["nf_call_arptables"] == 1
+    assert ping("green", "198.18.11.254")
+    assert not ping("green", "198.18.11.2")
 
 
 # --- containerd -----------------------------------------------------------------------
