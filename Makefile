@@ -16,6 +16,8 @@
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
 #                        plot in bench/results/ (QUICK=1: a short smoke run)
+#   make bench-docker    what nsmgr-runtime adds to `docker run`, against runc, with
+#                        a dockerd of its own in a sandbox; bench/results/docker.md
 #   make clean
 
 VERSION     := 0.1.0
@@ -168,6 +170,10 @@ bench: deps bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
+bench-docker: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/timed
+	$(Q)bench/docker $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' all
 
@@ -200,6 +206,6 @@ format:
 
 FORCE:
 
-.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench bench-docker asan check-asan install clean format FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(RUNTIME_NET_OBJ:.o=.d) $(BENCH_BIN:=.d)
