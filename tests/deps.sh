@@ -10,7 +10,7 @@ pkgs=(
         # tests/system/test_runtimes.py: real runtimes, a busybox rootfs, CNI
         runc crun busybox-static containernetworking-plugins podman conmon tar
         # tests/system/test_docker.py: a real dockerd and containerd, in a sandbox
-        docker.io containerd iptables
+        docker.io containerd iptables docker-compose
 )
 # The tests run their own dockerd and containerd; the machine's stay off.
 export APT_INSTALL_NO_BOOT="docker.service docker.socket containerd.service"

@@ -138,6 +138,22 @@ def test_a_pod_outlives_its_first_container(docker, nsmgr):
     assert re.search(r"namespace path: lstat /proc/\d+/ns/net: no such file or directory", err), err
     d.docker_ok("rm", "-f", "ctl-a", "ctl-b", "ctl-c")
 
+    # And with A on a docker network: a B that keeps running loses eth0 when
+    # A stops, A's address goes to the next container, and a restarted A
+    # lands in a new namespace. The group is split, silently.
+    d.docker_ok("run", "-d", "--name", "net-a", d.IMAGE, *CMD)
+    d.docker_ok("run", "-d", "--name", "net-b", "--network", "container:net-a", d.IMAGE, *CMD)
+    a_addr = dk.addresses("net-a")
+    assert dk.addresses("net-b") == a_addr and len(a_addr) == 1
+    d.docker_ok("stop", "net-a")
+    assert d.inspect("net-b", "{{.State.Running}}") == "true"
+    assert dk.addresses("net-b") == []
+    d.docker_ok("run", "-d", "--name", "net-c", d.IMAGE, *CMD)
+    assert dk.addresses("net-c") == a_addr
+    d.docker_ok("start", "net-a")
+    assert dk.netns("net-a") != dk.netns("net-b")
+    d.docker_ok("rm", "-f", "net-a", "net-b", "net-c")
+
     # With nsmgr: A makes pod1 and attaches it to the network lab.
     dk.run_in("pod-a", network="lab")
     pod1 = inode("/run/netns/pod1")
@@ -190,6 +206,54 @@ def test_a_pod_outlives_its_first_container(docker, nsmgr):
                check=True).stdout.strip() == "0"
     assert not os.path.exists("/run/docker/netns") or os.listdir("/run/docker/netns") == []
     assert inode("/run/netns/pod1") == pod1
+
+
+COMPOSE = """version: "2.4"
+services:
+  app:
+    image: nsmgr-busybox:test
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    runtime: nsmgr
+    network_mode: none
+    environment:
+      NSMGR_NETNS: pod1
+      NSMGR_NETWORK: lab
+  sidecar:
+    image: nsmgr-busybox:test
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
+    runtime: nsmgr
+    network_mode: none
+    restart: always
+    environment:
+      NSMGR_NETNS: pod1
+    depends_on: [app]
+"""
+
+
+def test_docker_compose(docker):
+    """The README's docker-compose example."""
+    d, dk = docker, Docker(docker)
+    if not shutil.which("docker-compose"):
+        pytest.skip("docker-compose is not installed (tests/deps.sh installs it)")
+    os.makedirs("/run/compose")
+    with open("/run/compose/docker-compose.yml", "w") as f:
+        f.write(COMPOSE)
+
+    def compose(*args):
+        p = subprocess.run(["docker-compose", "--no-ansi", "-p", "pod", *args], cwd="/run/compose", env=d.env,
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, f"docker-compose {' '.join(args)} failed:\n{p.stdout}{p.stderr}"
+
+    compose("up", "-d")
+    pod1 = inode("/run/netns/pod1")
+    assert dk.netns("pod_app_1") == pod1 and dk.netns("pod_sidecar_1") == pod1
+    addr = dk.addresses("pod_app_1")
+    assert addr and addr == dk.addresses("pod_sidecar_1")
+    compose("rm", "--stop", "--force", "app")
+    assert dk.addresses("pod_sidecar_1") == addr
+    compose("restart", "sidecar")
+    assert dk.netns("pod_sidecar_1") == pod1 and dk.addresses("pod_sidecar_1") == addr
+    compose("down")
 
 
 # --- refusals ---------------------------------------------------------------------
