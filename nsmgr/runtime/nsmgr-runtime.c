@@ -184,7 +184,7 @@ static int attach_network(const char *id, const char *netns, const char *network
 
 int main(int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        RuntimeArgs a = {};
+        _cleanup_(runtime_args_done) RuntimeArgs a = {};
         int r;
 
         r = runtime_args_parse(argc, argv, &a, &err);
