@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <string.h>
 #include <inttypes.h>
 #include <limits.h>
 
@@ -732,15 +733,28 @@ static int read_hostconfig(const char *dir, json_object **ret, NmError *err) {
         return 0;
 }
 
+bool runtime_text_may_ask(const char *text, size_t len) {
+        return memmem(text, len, RUNTIME_ENV_NETNS, strlen(RUNTIME_ENV_NETNS)) ||
+               memmem(text, len, RUNTIME_ENV_NETWORK, strlen(RUNTIME_ENV_NETWORK)) ||
+               memmem(text, len, OCI_ANNOTATION_PREFIX, strlen(OCI_ANNOTATION_PREFIX)) || memmem(text, len, "\\u", 2);
+}
+
 int runtime_prepare(const RuntimeArgs *a, runtime_attach_fn attach, void *userdata, NmError *err) {
         _cleanup_(oci_bundle_done) OciBundle b = {};
         _cleanup_(runtime_request_done) RuntimeRequest req = {};
         _cleanup_json_ json_object *hostconfig = NULL;
-        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
         _cleanup_close_ int nsfd = -EBADF;
+        size_t len;
         int r;
 
         if (!a->create)
+                return 0;
+        /* Most containers ask for nothing: they are told apart without
+         * parsing their config.json. */
+        if (asprintf(&path, "%s/config.json", a->bundle) < 0)
+                return -ENOMEM;
+        if (read_full_file(path, &text, &len) < 0 || !runtime_text_may_ask(text, len))
                 return 0;
         /* runc reads it too, and says what is wrong with it. */
         if (oci_bundle_load(a->bundle, &b, NULL) < 0)

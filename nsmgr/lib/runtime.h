@@ -106,6 +106,12 @@ int runtime_check_container(json_object *config, const char *id, bool docker, js
  * Returns how many were dropped. */
 int runtime_drop_docker_hook(json_object *config);
 
+/* Whether config.json's text can hold a request at all. A request is the
+ * string NSMGR_NETNS=... or NSMGR_NETWORK=... or a key org.nsmgr.*, which
+ * JSON can spell otherwise only with \u escapes: without any of these, the
+ * container asks for nothing, and its config.json need not be parsed. */
+bool runtime_text_may_ask(const char *text, size_t len);
+
 /* --- All of it, for one `create` ------------------------------------------- */
 
 /* Attaches NAME to an nsmgr network (making NAME if it is missing), in

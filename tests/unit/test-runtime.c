@@ -334,6 +334,33 @@ static void bad_requests(void **state) {
                                "container 'c1': annotation org.nsmgr.netns is not a string");
 }
 
+static void text_that_cannot_ask(void **state) {
+        static const char *const may[] = {
+                "{\"process\":{\"env\":[\"NSMGR_NETNS=pod1\"]}}",
+                "{\"process\":{\"env\":[\"NSMGR_NETWORK=lab\"]}}",
+                "{\"annotations\":{\"org.nsmgr.netns\":\"pod1\"}}",
+                "{\"annotations\":{\"org.nsmgr.pin\":\"web\"}}",
+                /* Spelt with escapes: only a parse can tell. */
+                "{\"process\":{\"env\":[\"NSMGR_\\u004eETNS=pod1\"]}}",
+                NULL,
+        };
+        static const char *const cannot[] = {
+                "{\"process\":{\"env\":[\"PATH=/bin\",\"NSMGR_NET=x\"]},\"annotations\":{\"org.nsmgrx\":\"y\"}}",
+                "", "{", NULL,
+        };
+        _cleanup_json_ json_object *c = NULL;
+        RuntimeRequest r = {};
+
+        for (size_t i = 0; may[i]; i++)
+                assert_true(runtime_text_may_ask(may[i], strlen(may[i])));
+        for (size_t i = 0; cannot[i]; i++)
+                assert_false(runtime_text_may_ask(cannot[i], strlen(cannot[i])));
+        c = json(may[4]);
+        assert_int_equal(runtime_request_parse(c, "c", &r, NULL), 0);
+        assert_string_equal(r.netns, "pod1");
+        runtime_request_done(&r);
+}
+
 /* --- docker's containers ---------------------------------------------------------- */
 
 #define ID "3967a2fab76125404b2e6db23fcc2a9e3a0a2d30fde1cb1a4a2e8360fbb521bd"
@@ -542,6 +569,7 @@ int main(void) {
                 cmocka_unit_test(our_options_without_a_value),
                 cmocka_unit_test(request_from_env_and_annotations),
                 cmocka_unit_test(bad_requests),
+                cmocka_unit_test(text_that_cannot_ask),
                 cmocka_unit_test(docker_container_dir),
                 cmocka_unit_test(docker_hook_dropped),
                 cmocka_unit_test(who_may_join),
