@@ -171,7 +171,7 @@ bench: deps bench-deps
 	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 bench-docker: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/timed
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/docker $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 asan:

@@ -17,8 +17,8 @@ end to end   `docker run --rm --network none IMAGE true`, which runs the
              Rounds interleave (each round runs every variant once, in a
              shuffled order); a variant's cost over runc is the median of
              its per-round differences from runc's run in the same round.
-shim alone   one runtime invocation, timed by bench/timed.c from spawn to
-             reaped exit, nsmgr-runtime in front of /bin/true against
+shim alone   one runtime invocation, from spawn to reaped exit, wall clock
+             and CPU time (wait4's rusage), nsmgr-runtime in front of /bin/true against
              /bin/true alone, on the config.json docker wrote for a real
              container (restored before each run):
                start (any verb but create and run)
@@ -60,15 +60,24 @@ E2E = [
 ]
 
 
-def timed(build, argv):
-    """Seconds from spawn to reaped exit of argv (bench/timed.c)."""
-    out = f"{WORK}/timed.out"
-    p = subprocess.run([os.path.join(build, "bench", "timed"), out, "--"] + argv, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed with {p.returncode}: {p.stderr.decode(errors='replace')}")
-    with open(out) as f:
-        return float(f.read().split()[0])
+def timed(argv):
+    """(wall, cpu) seconds of argv from spawn to reaped exit: the wall clock
+    around posix_spawn and wait4, and the process's own user + system time
+    (wait4's rusage, the exec'd real runtime included), which waiting for a
+    CPU on a busy machine does not inflate."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        t0 = time.monotonic()
+        pid = os.posix_spawn(argv[0], argv, os.environ,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
+                                           (os.POSIX_SPAWN_DUP2, devnull, 2)])
+        _, status, ru = os.wait4(pid, 0)
+        t = time.monotonic() - t0
+    finally:
+        os.close(devnull)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed with {os.waitstatus_to_exitcode(status)}")
+    return t, ru.ru_utime + ru.ru_stime
 
 
 def wall(d, args):
@@ -81,9 +90,14 @@ def wall(d, args):
 
 
 def paired(samples, base):
-    """Median of the per-round differences from base, and medians."""
-    diffs = [a - b for a, b in zip(samples, base)]
-    return statistics.median(diffs)
+    """Median of the per-round differences from base."""
+    return statistics.median([a - b for a, b in zip(samples, base)])
+
+
+def iqr(samples, base):
+    """First and third quartile of the per-round differences from base."""
+    q = statistics.quantiles([a - b for a, b in zip(samples, base)], n=4)
+    return q[0], q[2]
 
 
 def end_to_end(d, rounds):
@@ -119,14 +133,14 @@ def shim_alone(d, build, rounds):
     ]
     res = {}
     for name, _, _ in cases:
-        res[name] = {"shim": [], "direct": []}
+        res[name] = {"shim": [], "direct": [], "shim_cpu": [], "direct_cpu": []}
 
     def one(name, text, args, shim):
         if text is not None:
             with open(f"{bundle}/config.json", "w") as f:
                 f.write(texts[text])
         argv = ([runtime, "--runtime-path", "/bin/true"] if shim else ["/bin/true"]) + args
-        return timed(build, argv)
+        return timed(argv)
 
     for name, text, args in cases:  # warm up, and check the shim did its work
         one(name, text, args, True)
@@ -136,7 +150,9 @@ def shim_alone(d, build, rounds):
         order = [(c, s) for c in cases for s in (True, False)]
         random.shuffle(order)
         for (name, text, args), shim in order:
-            res[name]["shim" if shim else "direct"].append(one(name, text, args, shim))
+            t, cpu = one(name, text, args, shim)
+            res[name]["shim" if shim else "direct"].append(t)
+            res[name]["shim_cpu" if shim else "direct_cpu"].append(cpu)
     d.docker_ok("rm", "-f", cid)
     return res, len(texts["nothing"])
 
@@ -180,12 +196,17 @@ def main():
         "config_json_bytes": config_size,
         "end_to_end": {name: {"median_ms": ms(statistics.median(v)),
                               "added_ms": ms(paired(v, runc)) if name != "runc" else 0.0,
+                              "added_iqr_ms": [ms(x) for x in iqr(v, runc)] if name != "runc" else [0.0, 0.0],
                               "ratio": round(statistics.median(v) / statistics.median(runc), 4)}
                        for name, v in e2e.items()},
         "shim_alone": {name: {"shim_median_ms": ms(statistics.median(v["shim"])),
                               "direct_median_ms": ms(statistics.median(v["direct"])),
-                              "added_ms": ms(paired(v["shim"], v["direct"]))}
+                              "added_ms": ms(paired(v["shim"], v["direct"])),
+                              "shim_cpu_ms": ms(statistics.median(v["shim_cpu"])),
+                              "direct_cpu_ms": ms(statistics.median(v["direct_cpu"])),
+                              "added_cpu_ms": ms(paired(v["shim_cpu"], v["direct_cpu"]))}
                        for name, v in micro.items()},
+        "load_average": os.getloadavg(),
     }
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "docker.json"), "w") as f:
@@ -195,15 +216,21 @@ def main():
     lines = ["# nsmgr-runtime: what it adds to `docker run`", "",
              f"{out['machine']['docker']}; {out['machine']['runc']}; kernel {out['machine']['kernel']}, "
              f"{out['machine']['cpus']} CPUs. {a.rounds} interleaved rounds end to end, {a.micro_rounds} for the "
-             f"shim alone; medians, and the median of per-round differences. `bench/docker` (make bench-docker).", "",
+             f"shim alone; medians, and the median (and quartiles) of per-round differences; load average "
+             f"{out['load_average'][0]:.1f} at the end. `bench/docker` (make bench-docker).", "",
              "## End to end: `docker run --rm --network none IMAGE true`", "",
-             "| runtime | median ms | added ms (vs runc) | × runc |", "|---|---|---|---|"]
+             "| runtime | median ms | added ms (vs runc) | quartiles of added ms | × runc |", "|---|---|---|---|---|"]
     for name, v in out["end_to_end"].items():
-        lines.append(f"| {name} | {v['median_ms']:.1f} | {v['added_ms']:+.1f} | {v['ratio']:.3f} |")
+        lo, hi = v["added_iqr_ms"]
+        lines.append(f"| {name} | {v['median_ms']:.1f} | {v['added_ms']:+.1f} | {lo:+.1f} … {hi:+.1f} | "
+                     f"{v['ratio']:.3f} |")
     lines += ["", f"## The shim alone: one runtime invocation (config.json of {config_size} bytes, as docker wrote it)",
-              "", "| invocation | nsmgr-runtime → /bin/true, ms | /bin/true, ms | added ms |", "|---|---|---|---|"]
+              "", "Wall clock, and CPU time (user + system of the process, the exec'd runtime included).", "",
+              "| invocation | nsmgr-runtime → /bin/true, ms | /bin/true, ms | added ms | added CPU ms |",
+              "|---|---|---|---|---|"]
     for name, v in out["shim_alone"].items():
-        lines.append(f"| {name} | {v['shim_median_ms']:.3f} | {v['direct_median_ms']:.3f} | {v['added_ms']:+.3f} |")
+        lines.append(f"| {name} | {v['shim_median_ms']:.3f} | {v['direct_median_ms']:.3f} | {v['added_ms']:+.3f} | "
+                     f"{v['added_cpu_ms']:+.3f} |")
     with open(os.path.join(a.out, "docker.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
