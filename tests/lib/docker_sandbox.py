@@ -41,7 +41,9 @@ processes are gone.
 
 Ending.  SIGKILL to the PID namespace's PID 1 makes the kernel kill every
 process in it: dockerd, containerd, the shims and the containers (whose
-PID namespaces are nested in it).  The harness waits until no process of
+PID namespaces are nested in it). Should the test process be killed
+instead of ending, unshare dies with it (PR_SET_PDEATHSIG) and its
+--kill-child kills PID 1 the same way (the cgroup folders are then left).  The harness waits until no process of
 that namespace is left, then removes the cgroups and unmounts its tmpfs
 mounts.  This also happens when the test fails, and when the harness's own
 start fails half way."""
@@ -96,6 +98,14 @@ mount -t sysfs sysfs /sys
 mount --move {work}/cgroup-move /sys/fs/cgroup
 exec python3 -c "$REAPER"
 """
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class Missing(Exception):
@@ -186,11 +196,14 @@ class DockerSandbox:
         mount(None, "/run/netns", None, MS_SHARED | MS_REC)
         self._write_configs()
 
+        # Should the test process itself be killed, unshare gets SIGKILL
+        # (PR_SET_PDEATHSIG), and --kill-child hands it on to PID 1 of the
+        # namespace, which takes everything in it along.
         self.init = self.sandbox.spawn(
-            ["unshare", "--pid", "--mount", "--fork", "--propagation", "unchanged", "--",
+            ["unshare", "--pid", "--mount", "--fork", "--kill-child", "--propagation", "unchanged", "--",
              "/bin/sh", "-c", SETUP.format(work=WORK)],
             env=dict(self.env, REAPER=REAPER), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=open(f"{WORK}/init.log", "w"), text=True)
+            stderr=open(f"{WORK}/init.log", "w"), text=True, preexec_fn=_die_with_parent)
         line = self.init.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError(f"the daemons' PID namespace did not start:\n{self.log('init')}")
