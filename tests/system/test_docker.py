@@ -553,6 +553,17 @@ def test_runtime_errors_where_runc_writes_them(runc_root, nsmgr):
     assert p.returncode == 0
     assert p.stdout.startswith("nsmgr-runtime version ") and "\nrunc version " in p.stdout
 
+    # The helper for networks: next to nsmgr-runtime (a build tree), else
+    # where make install puts it.
+    os.makedirs("/run/lone")
+    shutil.copy(RUNTIME, "/run/lone/nsmgr-runtime")
+    c["process"]["env"].append("NSMGR_NETWORK=lab")
+    write_config(bundle, c)
+    p = subprocess.run(["/run/lone/nsmgr-runtime", "--root", runc_root, "create", "-b", bundle, "c1"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 1
+    assert re.search(r"cannot run /\S+/libexec/nsmgr/nsmgr-runtime-network: No such file or directory", p.stderr), p.stderr
+
 
 def test_runtime_annotation_next_to_the_oci_hook(runc_root, nsmgr):
     """org.nsmgr.netns (podman, containerd, docker >= 24) with the OCI hook
