@@ -299,7 +299,7 @@ static void parse_sysctls(Parser *p, const config_setting_t *grp, const char *ct
 }
 
 static void parse_bridge(Parser *p, const config_setting_t *s, Bridge *b) {
-        static const char *const keys[] = { "name", "addresses", "mtu", "ipv6", NULL };
+        static const char *const keys[] = { "name", "addresses", "mtu", "ipv6", "netfilter", NULL };
         _cleanup_free_ char *ctx = NULL;
         bool ipv6;
 
@@ -316,6 +316,7 @@ static void parse_bridge(Parser *p, const config_setting_t *s, Bridge *b) {
         get_uint(p, s, "mtu", ctx, 68, 65535, &b->mtu);
         if (get_bool(p, s, "ipv6", ctx, &ipv6))
                 b->ipv6 = ipv6;
+        get_bool(p, s, "netfilter", ctx, &b->netfilter);
 }
 
 static void parse_host(Parser *p, const config_setting_t *s) {

@@ -130,6 +130,7 @@ typedef struct Bridge {
         size_t n_addresses;
         uint32_t mtu;
         int ipv6;
+        bool netfilter;      /* nf_call_iptables/ip6tables/arptables on (made so) */
         char *network;       /* set when the bridge belongs to a network */
         Source src;
 } Bridge;

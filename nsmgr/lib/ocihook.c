@@ -3,15 +3,20 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "jsonfile.h"
 #include "name.h"
 #include "netns.h"
+#include "network.h"
 #include "ocihook.h"
 #include "owner.h"
+#include "reconcile.h"
 
 #define STATE "the container state on stdin"
 
 static int parse_annotations(json_object *annotations, OciHookRequest *req, NmError *err) {
+        bool runtime = false;
+
         if (!annotations)
                 return 0;
         if (!json_object_is_type(annotations, json_type_object))
@@ -23,10 +28,15 @@ static int parse_annotations(json_object *annotations, OciHookRequest *req, NmEr
 
                 if (!strneq(key, OCI_ANNOTATION_PREFIX, strlen(OCI_ANNOTATION_PREFIX)))
                         continue;
+                if (streq(key, OCI_ANNOTATION_NETNS)) {
+                        runtime = true;
+                        continue;
+                }
                 if (!streq(key, OCI_ANNOTATION_PIN) && !streq(key, OCI_ANNOTATION_NETWORK))
                         return nm_error(err, -EOPNOTSUPP,
                                         "container '%s' has the annotation %s, which this nsmgr does not know (it knows "
-                                        OCI_ANNOTATION_PIN " and " OCI_ANNOTATION_NETWORK "); refusing to start it half-wired",
+                                        OCI_ANNOTATION_PIN ", " OCI_ANNOTATION_NETWORK " and " OCI_ANNOTATION_NETNS
+                                        "); refusing to start it half-wired",
                                         req->id, key);
                 if (!json_object_is_type(val, json_type_string))
                         return nm_error(err, -EINVAL, "container '%s': annotation %s is not a string", req->id, key);
@@ -45,6 +55,12 @@ static int parse_annotations(json_object *annotations, OciHookRequest *req, NmEr
                 req->pin = strdup(s);
                 if (!req->pin)
                         return -ENOMEM;
+        }
+        /* The runtime's request (it joined the container to org.nsmgr.netns
+         * and attached that to the network before the container started). */
+        if (req->network && !req->pin && runtime) {
+                req->network = mfree(req->network);
+                return 0;
         }
         if (req->network && !req->pin)
                 return nm_error(err, -EINVAL,
@@ -164,4 +180,39 @@ int oci_hook_pin(const OciHookRequest *req, NmError *err) {
                         return nm_error_prefix(err, r, "cannot pin '%s' for container '%s'", req->pin, req->id);
                 return 1;
         }
+}
+
+int oci_attach_network(const char *config, const char *id, const char *netns, const char *network, NmError *err) {
+        _cleanup_config_ Config *cfg = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *ifname = NULL;
+        AttachRequest ar = { .netns = netns, .network = network };
+        ReconcileReport report = {};
+        Cidr a4, a6;
+        int r;
+
+        r = config_load(config, &cfg, err);
+        if (r < 0)
+                return r;
+        lock = reconcile_lock(err);
+        if (lock < 0)
+                return lock;
+        r = network_attach(cfg, &ar, &ifname, &a4, &a6, err);
+        if (r == -EEXIST && err->msg && strstr(err->msg, "is already attached"))
+                nm_error_clear(err);
+        else if (r < 0)
+                return nm_error_prefix(err, r, "container '%s'", id);
+        r = reconcile_netns(cfg, netns, RECONCILE_LOCKED, &report, err);
+        reconcile_report_done(&report);
+        if (r < 0) {
+                _cleanup_error_ NmError undo = NM_ERROR_INIT;
+                ReconcileReport rr = {};
+
+                (void) network_detach(cfg, netns, network, &undo);
+                (void) reconcile_netns(cfg, netns, RECONCILE_LOCKED, &rr, &undo);
+                reconcile_report_done(&rr);
+                return nm_error_prefix(err, r, "container '%s': cannot attach '%s' to network '%s'", id, netns,
+                                       network);
+        }
+        return 0;
 }

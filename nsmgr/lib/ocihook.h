@@ -13,6 +13,9 @@
 #define OCI_ANNOTATION_PREFIX "org.nsmgr."
 #define OCI_ANNOTATION_PIN     OCI_ANNOTATION_PREFIX "pin"
 #define OCI_ANNOTATION_NETWORK OCI_ANNOTATION_PREFIX "network"
+/* nsmgr-runtime's: join the pinned namespace NAME (see runtime.h). With it,
+ * org.nsmgr.network is the runtime's too, and the hook leaves both alone. */
+#define OCI_ANNOTATION_NETNS   OCI_ANNOTATION_PREFIX "netns"
 
 /* One request: the container, and one field per org.nsmgr.* annotation
  * this build knows. */
@@ -38,3 +41,12 @@ void oci_hook_request_done(OciHookRequest *req);
  * the same annotation). NAME held by another namespace, and a container
  * that has no network namespace of its own, are errors. */
 int oci_hook_pin(const OciHookRequest *req, NmError *err);
+
+/* org.nsmgr.network (and nsmgr-runtime's NSMGR_NETWORK): attaches the pinned
+ * namespace `netns` to the declared network `network` (network.h), unless
+ * it is attached already (a restarted container, a hook run twice), and
+ * wires it (reconcile_netns), under the reconcile lock. When the wiring
+ * fails, the attachment is taken back: nothing half-made stays. `config` is
+ * as for config_load() (NULL: /etc/nsmgr); `id` names the container in
+ * messages. */
+int oci_attach_network(const char *config, const char *id, const char *netns, const char *network, NmError *err);

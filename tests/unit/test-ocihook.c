@@ -67,7 +67,7 @@ static void bad_states_are_refused(void **state) {
 
 static void nsmgr_annotations_are_checked(void **state) {
         assert_refused("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.pinn\":\"web\"}}", -EOPNOTSUPP,
-                       "container 'a' has the annotation org.nsmgr.pinn, which this nsmgr does not know (it knows org.nsmgr.pin and org.nsmgr.network); refusing to start it half-wired");
+                       "container 'a' has the annotation org.nsmgr.pinn, which this nsmgr does not know (it knows org.nsmgr.pin, org.nsmgr.network and org.nsmgr.netns); refusing to start it half-wired");
         assert_refused("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.pin\":\"a/b\"}}", -EINVAL,
                        "container 'a': annotation org.nsmgr.pin: invalid namespace name 'a/b': it must not contain '/'");
         assert_refused("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.pin\":\"\"}}", -EINVAL,
@@ -76,12 +76,34 @@ static void nsmgr_annotations_are_checked(void **state) {
                        "container 'a': annotation org.nsmgr.pin is not a string");
 }
 
+static void the_runtimes_annotations_are_left_alone(void **state) {
+        OciHookRequest req = {};
+
+        /* nsmgr-runtime's request: joined and attached before the hook runs. */
+        assert_int_equal(parse("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.netns\":\"pod1\","
+                               "\"org.nsmgr.network\":\"lab\"}}",
+                               &req, NULL),
+                         0);
+        assert_null(req.pin);
+        assert_null(req.network);
+        oci_hook_request_done(&req);
+        /* With a pin of its own, the network is the hook's. */
+        assert_int_equal(parse("{\"id\":\"a\",\"pid\":5,\"annotations\":{\"org.nsmgr.netns\":\"pod1\","
+                               "\"org.nsmgr.pin\":\"web\",\"org.nsmgr.network\":\"lab\"}}",
+                               &req, NULL),
+                         0);
+        assert_string_equal(req.pin, "web");
+        assert_string_equal(req.network, "lab");
+        oci_hook_request_done(&req);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(runc_state_with_pin),
                 cmocka_unit_test(no_annotations_asks_for_nothing),
                 cmocka_unit_test(bad_states_are_refused),
                 cmocka_unit_test(nsmgr_annotations_are_checked),
+                cmocka_unit_test(the_runtimes_annotations_are_left_alone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
