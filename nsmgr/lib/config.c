@@ -401,7 +401,7 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                                 verr(c, &i->src, "%s: a VRF cannot be its own member", ctx);
                         else if (!mi && (streq(*m, "lo") || !has_device(ns, peers, n_peers, *m)))
                                 verr(c, &i->src, "%s: member '%s' is not declared in namespace '%s'", ctx, *m, ns->name);
-                        else if (mi->kind == IFACE_VRF)
+                        else if (mi && mi->kind == IFACE_VRF)
                                 verr(c, &i->src, "%s: member '%s' is a VRF itself", ctx, *m);
                         for (const Iface *o = ns->ifaces; o < i; o++)
                                 if (o->kind == IFACE_VRF && strv_contains(o->members, *m))

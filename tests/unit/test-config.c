@@ -158,6 +158,29 @@ static void networks_get_gateways_and_interface_names(void **state) {
         config_free(c);
 }
 
+/* A VRF member may be an interface the namespace gets from elsewhere: the
+ * peer of another namespace's veth, or a network attachment's interface.
+ * Validation used to look such a member up among the declared interfaces
+ * only and then read the result without checking it (SIGSEGV). */
+static void vrf_members_from_peers_and_attachments(void **state) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(
+                "networks = ( { name = \"lab\"; bridge = \"br-lab\"; subnet = \"198.18.20.0/24\"; } );\n"
+                "namespaces = (\n"
+                "  { name = \"a\"; interfaces = ( { name = \"v\"; type = \"veth\"; peer = { namespace = \"b\"; name = \"pb\"; }; } ); },\n"
+                "  { name = \"b\"; networks = ( { network = \"lab\"; interface = \"eth5\"; } );\n"
+                "    interfaces = ( { name = \"vrf0\"; type = \"vrf\"; table = 10; members = [ \"pb\", \"eth5\" ]; } ); }\n"
+                ");\n",
+                &c);
+
+        assert_null(msg);
+        assert_non_null(c);
+        config_free(c);
+        /* A member that is nowhere is still an error. */
+        assert_error("namespaces = ( { name = \"b\"; interfaces = ( { name = \"vrf0\"; type = \"vrf\"; table = 10; members = [ \"pb\" ]; } ); } );",
+                     "member 'pb' is not declared in namespace 'b'");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parses_the_tutorial),
@@ -165,6 +188,7 @@ int main(void) {
                 cmocka_unit_test(reports_every_error_with_file_and_line),
                 cmocka_unit_test(refuses_bad_configs),
                 cmocka_unit_test(networks_get_gateways_and_interface_names),
+                cmocka_unit_test(vrf_members_from_peers_and_attachments),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
