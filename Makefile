@@ -97,6 +97,10 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+# The allocation-failure test fails allocations that nsmgr's own objects make.
+ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf
+$(BUILD)/tests/test-config-alloc: LDFLAGS += $(ALLOC_WRAP)
+
 $(BUILD)/bench/floor-%: bench/floor-%.c
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -14,9 +14,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(config_t *, config_destroy);
 
 typedef struct Parser {
         Config *cfg;
-        char ***errors;
+        ConfigErrors *errors;
         const char *file;
 } Parser;
+
+/* An allocation failed: the model is incomplete, and the load will fail. */
+static bool oom(Parser *p) {
+        p->errors->oom = true;
+        return false;
+}
 
 static int setting_line(const config_setting_t *s) {
         return s ? (int) config_setting_source_line(s) : 0;
@@ -31,8 +37,8 @@ static Source source_of(Parser *p, const config_setting_t *s) {
         const char *f = setting_file(p, s);
 
         /* @include'd files are not in cfg->files: keep the string alive. */
-        if (!strv_contains(p->cfg->files, f))
-                (void) strv_extend(&p->cfg->files, f);
+        if (!strv_contains(p->cfg->files, f) && strv_extend(&p->cfg->files, f) < 0)
+                oom(p);
         for (size_t i = 0; p->cfg->files && p->cfg->files[i]; i++)
                 if (streq(p->cfg->files[i], f))
                         return (Source) { .file = p->cfg->files[i], .line = setting_line(s) };
@@ -40,19 +46,11 @@ static Source source_of(Parser *p, const config_setting_t *s) {
 }
 
 _printf_(3, 4) static void perr(Parser *p, const config_setting_t *s, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        char *line = NULL;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        config_error_addv(p->errors, source_of(p, s).file, setting_line(s), fmt, ap);
         va_end(ap);
-        if (!msg)
-                return;
-        if (asprintf(&line, "%s:%d: %s", setting_file(p, s), setting_line(s), msg) < 0)
-                return;
-        (void) strv_push(p->errors, line);
 }
 
 static const char *type_name(int type) {
@@ -110,7 +108,7 @@ static bool get_str(Parser *p, const config_setting_t *grp, const char *key, con
                 return false;
         free(*ret);
         *ret = strdup(config_setting_get_string(m));
-        return *ret != NULL;
+        return *ret ? true : oom(p);
 }
 
 static bool get_uint(Parser *p, const config_setting_t *grp, const char *key, const char *ctx, long long min,
@@ -141,7 +139,8 @@ static bool get_bool(Parser *p, const config_setting_t *grp, const char *key, co
 /* An array or list of strings. */
 static bool get_strv(Parser *p, const config_setting_t *grp, const char *key, const char *ctx, char ***ret) {
         const config_setting_t *m = member(p, grp, key, ctx, false);
-        char **l = NULL;
+        char **l;
+        int n;
 
         if (!m)
                 return false;
@@ -150,22 +149,25 @@ static bool get_strv(Parser *p, const config_setting_t *grp, const char *key, co
                      type_name(config_setting_type(m)));
                 return false;
         }
-        for (int i = 0; i < config_setting_length(m); i++) {
+        n = config_setting_length(m);
+        for (int i = 0; i < n; i++) {
                 const config_setting_t *e = config_setting_get_elem(m, (unsigned) i);
 
                 if (config_setting_type(e) != CONFIG_TYPE_STRING) {
                         perr(p, e, "%s: '%s' must hold strings only, element %d is %s", ctx, key, i + 1,
                              type_name(config_setting_type(e)));
-                        strv_free(l);
-                        return false;
-                }
-                if (strv_extend(&l, config_setting_get_string(e)) < 0) {
-                        strv_free(l);
                         return false;
                 }
         }
+        /* Sized once: appending one by one costs N^2 for long arrays. */
+        l = calloc((size_t) n + 1, sizeof(char *));
         if (!l)
-                l = calloc(1, sizeof(char *));
+                return oom(p);
+        for (int i = 0; i < n; i++)
+                if (!(l[i] = strdup(config_setting_get_string(config_setting_get_elem(m, (unsigned) i))))) {
+                        strv_free(l);
+                        return oom(p);
+                }
         strv_free(*ret);
         *ret = l;
         return true;
@@ -181,7 +183,7 @@ static bool get_cidrs(Parser *p, const config_setting_t *grp, const char *key, c
                 return false;
         v = calloc(strv_length(l) + 1, sizeof(Cidr));
         if (!v)
-                return false;
+                return oom(p);
         STRV_FOREACH(s, l) {
                 if (cidr_parse(*s, true, &v[n]) < 0) {
                         perr(p, config_setting_get_member(grp, key),
@@ -269,8 +271,10 @@ static void parse_sysctls(Parser *p, const config_setting_t *grp, const char *ct
                 }
                 key = strndup(*s, (size_t) (eq - *s));
                 value = strdup(eq + 1);
-                if (!key || !value)
+                if (!key || !value) {
+                        oom(p);
                         return;
+                }
                 /* Trim the blanks people put around '='. */
                 for (size_t k = strlen(key); k > 0 && (key[k - 1] == ' ' || key[k - 1] == '\t'); k--)
                         key[k - 1] = 0;
@@ -290,8 +294,10 @@ static void parse_sysctls(Parser *p, const config_setting_t *grp, const char *ct
                         continue;
                 }
                 nv = realloc(*v, (*n + 1) * sizeof(Sysctl));
-                if (!nv)
+                if (!nv) {
+                        oom(p);
                         return;
+                }
                 *v = nv;
                 nv[*n] = (Sysctl) { .key = TAKE_PTR(key), .value = TAKE_PTR(value), .src = source_of(p, m) };
                 (*n)++;
@@ -309,8 +315,11 @@ static void parse_bridge(Parser *p, const config_setting_t *s, Bridge *b) {
                 return;
         if (!get_str(p, s, "name", "bridge", true, &b->name))
                 return;
-        if (asprintf(&ctx, "bridge '%s'", b->name) < 0)
+        if (asprintf(&ctx, "bridge '%s'", b->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_cidrs(p, s, "addresses", ctx, &b->addresses, &b->n_addresses);
         get_uint(p, s, "mtu", ctx, 68, 65535, &b->mtu);
@@ -333,8 +342,10 @@ static void parse_host(Parser *p, const config_setting_t *s) {
                 int n = config_setting_length(bridges);
                 Bridge *nv = realloc(c->bridges, (c->n_bridges + (size_t) n + 1) * sizeof(Bridge));
 
-                if (!nv)
+                if (!nv) {
+                        oom(p);
                         return;
+                }
                 c->bridges = nv;
                 for (int i = 0; i < n; i++) {
                         c->bridges[c->n_bridges] = (Bridge) {};
@@ -359,8 +370,11 @@ static void parse_peer(Parser *p, const config_setting_t *s, Iface *i, const cha
         static const char *const keys[] = { "name", "namespace", "addresses", NULL };
         _cleanup_free_ char *pctx = NULL;
 
-        if (asprintf(&pctx, "%s, peer", ctx) < 0)
+        if (asprintf(&pctx, "%s, peer", ctx) < 0) {
+                pctx = NULL;
+                oom(p);
                 return;
+        }
         if (!want_group(p, s, "'peer'"))
                 return;
         check_keys(p, s, pctx, keys);
@@ -391,8 +405,11 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
                 return;
         if (!get_str(p, s, "name", nsctx, true, &i->name))
                 return;
-        if (asprintf(&ctx, "%s, interface '%s'", nsctx, i->name) < 0)
+        if (asprintf(&ctx, "%s, interface '%s'", nsctx, i->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         if (!get_str(p, s, "type", ctx, true, &type))
                 return;
         for (i->kind = 0; i->kind < _IFACE_KIND_MAX; i->kind++)
@@ -482,8 +499,11 @@ static void parse_route(Parser *p, const config_setting_t *s, Route *r, const ch
                 return;
         if (!get_str(p, s, "to", nsctx, true, &to))
                 return;
-        if (asprintf(&ctx, "%s, route to %s", nsctx, to) < 0)
+        if (asprintf(&ctx, "%s, route to %s", nsctx, to) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_addr(p, s, "via", ctx, &r->via);
         get_str(p, s, "dev", ctx, false, &r->dev);
@@ -523,8 +543,11 @@ static void parse_dns(Parser *p, const config_setting_t *s, Dns *d, const char *
         if (!want_group(p, s, "'dns'"))
                 return;
         d->declared = true;
-        if (asprintf(&ctx, "%s, dns", nsctx) < 0)
+        if (asprintf(&ctx, "%s, dns", nsctx) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         if (get_strv(p, s, "nameservers", ctx, &d->nameservers))
                 STRV_FOREACH(ns, d->nameservers) {
@@ -549,8 +572,10 @@ static void parse_dns(Parser *p, const config_setting_t *s, Dns *d, const char *
                 int n = config_setting_length(hosts);
 
                 d->hosts = calloc((size_t) n + 1, sizeof(HostEntry));
-                if (!d->hosts)
+                if (!d->hosts) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++) {
                         const config_setting_t *h = config_setting_get_elem(hosts, (unsigned) i);
                         HostEntry *e = &d->hosts[d->n_hosts];
@@ -581,8 +606,11 @@ static void parse_attachment(Parser *p, const config_setting_t *s, Attachment *a
                 return;
         if (!get_str(p, s, "network", nsctx, true, &a->network))
                 return;
-        if (asprintf(&ctx, "%s, network '%s'", nsctx, a->network) < 0)
+        if (asprintf(&ctx, "%s, network '%s'", nsctx, a->network) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_str(p, s, "interface", ctx, false, &a->ifname);
         get_addr(p, s, "address", ctx, &a->address);
@@ -633,16 +661,21 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
                 return;
         if (!get_str(p, s, "name", "namespace", true, &ns->name))
                 return;
-        if (asprintf(&ctx, "namespace '%s'", ns->name) < 0)
+        if (asprintf(&ctx, "namespace '%s'", ns->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
 
         l = config_setting_get_member(s, "interfaces");
         if (l && want_list(p, l, ctx)) {
                 int n = config_setting_length(l);
                 ns->ifaces = calloc((size_t) n + 1, sizeof(Iface));
-                if (!ns->ifaces)
+                if (!ns->ifaces) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++)
                         parse_iface(p, config_setting_get_elem(l, (unsigned) i), &ns->ifaces[ns->n_ifaces++], ctx);
         }
@@ -650,8 +683,10 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
         if (l && want_list(p, l, ctx)) {
                 int n = config_setting_length(l);
                 ns->routes = calloc((size_t) n + 1, sizeof(Route));
-                if (!ns->routes)
+                if (!ns->routes) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++)
                         parse_route(p, config_setting_get_elem(l, (unsigned) i), &ns->routes[ns->n_routes++], ctx);
         }
@@ -663,8 +698,10 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
         if (l && want_list(p, l, ctx)) {
                 int n = config_setting_length(l);
                 ns->attachments = calloc((size_t) n + 1, sizeof(Attachment));
-                if (!ns->attachments)
+                if (!ns->attachments) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++)
                         parse_attachment(p, config_setting_get_elem(l, (unsigned) i),
                                          &ns->attachments[ns->n_attachments++], ctx);
@@ -675,8 +712,10 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
 
                 if (get_strv(p, s, "ports", ctx, &ports)) {
                         ns->ports = calloc(strv_length(ports) + 1, sizeof(Port));
-                        if (!ns->ports)
+                        if (!ns->ports) {
+                                oom(p);
                                 return;
+                        }
                         STRV_FOREACH(pt, ports) {
                                 if (port_parse(*pt, &ns->ports[ns->n_ports]) < 0) {
                                         perr(p, l, "%s: port \"%s\" must look like \"8080:80/tcp\" (HOSTPORT:PORT[/tcp|/udp])",
@@ -701,8 +740,11 @@ static void parse_network(Parser *p, const config_setting_t *s, Network *nw) {
                 return;
         if (!get_str(p, s, "name", "network", true, &nw->name))
                 return;
-        if (asprintf(&ctx, "network '%s'", nw->name) < 0)
+        if (asprintf(&ctx, "network '%s'", nw->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_str(p, s, "bridge", ctx, true, &nw->bridge);
         get_prefix(p, s, "subnet", ctx, &nw->subnet);
@@ -720,25 +762,26 @@ static void parse_network(Parser *p, const config_setting_t *s, Network *nw) {
                 perr(p, s, "%s: needs 'subnet' or 'subnet6' (or both)", ctx);
 }
 
-static int append_list(Parser *p, const config_setting_t *root, const char *key, void **arr, size_t *n,
-                       size_t size, void (*parse)(Parser *, const config_setting_t *, void *)) {
+static void append_list(Parser *p, const config_setting_t *root, const char *key, void **arr, size_t *n,
+                        size_t size, void (*parse)(Parser *, const config_setting_t *, void *)) {
         const config_setting_t *l = config_setting_get_member(root, key);
         size_t add;
         char *nv;
 
         if (!l || !want_list(p, l, "top level"))
-                return 0;
+                return;
         add = (size_t) config_setting_length(l);
         nv = realloc(*arr, (*n + add + 1) * size);
-        if (!nv)
-                return -ENOMEM;
+        if (!nv) {
+                oom(p);
+                return;
+        }
         *arr = nv;
         for (size_t i = 0; i < add; i++) {
                 memset(nv + (*n) * size, 0, size);
                 parse(p, config_setting_get_elem(l, (unsigned) i), nv + (*n) * size);
                 (*n)++;
         }
-        return 0;
 }
 
 static void parse_netns_v(Parser *p, const config_setting_t *s, void *x) {
@@ -749,29 +792,28 @@ static void parse_network_v(Parser *p, const config_setting_t *s, void *x) {
         parse_network(p, s, x);
 }
 
-int config_parse_file(Config *c, const char *file, char ***errors) {
+int config_parse_file(Config *c, const char *file, ConfigErrors *errors) {
         static const char *const keys[] = { "host", "namespaces", "networks", NULL };
         _cleanup_(config_destroy) config_t cf;
         Parser p = { .cfg = c, .errors = errors };
         const config_setting_t *root, *host;
         int r;
 
+        /* Before anything can fail: the cleanup destroys cf. */
+        config_init(&cf);
+
         r = strv_extend(&c->files, file);
         if (r < 0)
                 return r;
         p.file = c->files[strv_length(c->files) - 1];
 
-        config_init(&cf);
         if (!config_read_file(&cf, file)) {
-                char *line = NULL;
-
-                if (config_error_type(&cf) == CONFIG_ERR_FILE_IO) {
-                        if (asprintf(&line, "%s: cannot read the file: %s", file, strerror(errno)) < 0)
-                                return -ENOMEM;
-                } else if (asprintf(&line, "%s:%d: syntax error: %s", config_error_file(&cf) ? config_error_file(&cf) : file,
-                                    config_error_line(&cf), config_error_text(&cf)) < 0)
-                        return -ENOMEM;
-                return strv_push(errors, line);
+                if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+                        config_error_add(errors, p.file, 0, "cannot read the file: %s", strerror(errno));
+                else
+                        config_error_add(errors, p.file, config_error_line(&cf), "syntax error: %s",
+                                         config_error_text(&cf));
+                return 0;
         }
 
         root = config_root_setting(&cf);
@@ -779,14 +821,9 @@ int config_parse_file(Config *c, const char *file, char ***errors) {
         host = config_setting_get_member(root, "host");
         if (host)
                 parse_host(&p, host);
-        r = append_list(&p, root, "namespaces", (void **) &c->netns, &c->n_netns, sizeof(Netns), parse_netns_v);
-        if (r < 0)
-                return r;
-        r = append_list(&p, root, "networks", (void **) &c->networks, &c->n_networks, sizeof(Network),
-                        parse_network_v);
-        if (r < 0)
-                return r;
-        return 0;
+        append_list(&p, root, "namespaces", (void **) &c->netns, &c->n_netns, sizeof(Netns), parse_netns_v);
+        append_list(&p, root, "networks", (void **) &c->networks, &c->n_networks, sizeof(Network), parse_network_v);
+        return errors->oom ? -ENOMEM : 0;
 }
 
 bool sysctl_key_is_valid(const char *key) {
@@ -798,15 +835,14 @@ bool sysctl_key_is_valid(const char *key) {
         /* In the dotted form every '.' becomes '/', so no step can be "..";
          * in the slash form (sysctl(8) allows it, for names with dots)
          * no step may climb out of /proc/sys. */
-        if (strchr(key, '/')) {
-                _cleanup_free_ char *copy = strdup(key);
-                char *save = NULL;
+        if (strchr(key, '/'))
+                for (const char *step = key; *step;) {
+                        size_t n = strcspn(step, "/");
 
-                if (!copy)
-                        return false;
-                for (char *step = strtok_r(copy, "/", &save); step; step = strtok_r(NULL, "/", &save))
-                        if (streq(step, "..") || streq(step, "."))
+                        if ((n == 1 && step[0] == '.') || (n == 2 && step[0] == '.' && step[1] == '.'))
                                 return false;
-        }
+                        step += n;
+                        step += strspn(step, "/");
+                }
         return true;
 }

@@ -97,9 +97,10 @@ const Netns *config_find_netns(const Config *c, const char *name) {
         return NULL;
 }
 
-void config_index_netns(Config *c, size_t i) {
-        if (c->netns[i].name)
-                (void) strmap_put(&c->netns_index, c->netns[i].name, i);
+int config_index_netns(Config *c, size_t i) {
+        if (!c->netns[i].name)
+                return 0;
+        return strmap_put(&c->netns_index, c->netns[i].name, i);
 }
 
 void config_unindex_netns(Config *c, size_t i) {
@@ -157,23 +158,20 @@ char *veth_peer_name_derive(const char *netns, const char *ifname) {
 
 typedef struct Checker {
         Config *cfg;
-        char ***errors;
+        ConfigErrors *errors;
 } Checker;
 
-int config_validate(Config *cfg, char ***errors);
+/* An allocation failed: what is checked is incomplete, and the load fails. */
+static void oom(Checker *c) {
+        c->errors->oom = true;
+}
 
 _printf_(3, 4) static void verr(Checker *c, const Source *src, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        char *line;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        config_error_addv(c->errors, src->file, src->line, fmt, ap);
         va_end(ap);
-        if (!msg || asprintf(&line, "%s:%d: %s", src->file, src->line, msg) < 0)
-                return;
-        (void) strv_push(c->errors, line);
 }
 
 /* Names and addresses are collected first and sorted once to find
@@ -200,12 +198,13 @@ static void claimset_done(ClaimSet *s) {
         free(s->v);
 }
 
-static void claim(ClaimSet *s, const char *name, const char *what, Source src) {
+static void claim(Checker *c, ClaimSet *s, const char *name, const char *what, Source src) {
         char *w = strdup(what), *n = strdup(name);
 
         if (!w || !n || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
                 free(w);
                 free(n);
+                oom(c);
                 return;
         }
         s->v[s->n] = (Claim) { .name = n, .what = w, .src = src, .order = s->n };
@@ -249,11 +248,12 @@ static void addrset_done(AddrSet *s) {
         *s = (AddrSet) {};
 }
 
-static void addr_use(AddrSet *s, const Cidr *a, const char *where, Source src) {
+static void addr_use(Checker *c, AddrSet *s, const Cidr *a, const char *where, Source src) {
         char *w = strdup(where);
 
         if (!w || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
                 free(w);
+                oom(c);
                 return;
         }
         s->v[s->n] = (AddrUse) { .addr = *a, .where = w, .src = src, .order = s->n };
@@ -453,7 +453,7 @@ static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
                 snprintf(where, sizeof(where), "namespace '%s', interface '%s' (peer of %s:%s)", ns->name, pr->name,
                          pr->from->name, pr->iface->name);
                 for (size_t a = 0; a < pr->iface->n_peer_addresses; a++)
-                        addr_use(&addrs, &pr->iface->peer_addresses[a], where, pr->iface->src);
+                        addr_use(c, &addrs, &pr->iface->peer_addresses[a], where, pr->iface->src);
         }
 
         for (size_t i = 0; i < ns->n_ifaces; i++) {
@@ -461,7 +461,7 @@ static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
 
                 snprintf(where, sizeof(where), "namespace '%s', interface '%s'", ns->name, it->name ? it->name : "?");
                 for (size_t j = 0; j < it->n_addresses; j++)
-                        addr_use(&addrs, &it->addresses[j], where, it->src);
+                        addr_use(c, &addrs, &it->addresses[j], where, it->src);
         }
         addrset_report(c, &addrs, "in the same namespace");
 
@@ -493,8 +493,10 @@ static void check_host(Checker *c) {
         char what[512];
 
         segs = calloc(c->cfg->n_bridges + 1, sizeof(AddrSet));
-        if (!segs)
+        if (!segs) {
+                oom(c);
                 return;
+        }
 
         for (size_t i = 0; i < c->cfg->n_bridges; i++) {
                 Bridge *b = &c->cfg->bridges[i];
@@ -507,10 +509,10 @@ static void check_host(Checker *c) {
                         continue;
                 }
                 snprintf(what, sizeof(what), "bridge '%s'", b->name);
-                claim(&claims, b->name, what, b->src);
+                claim(c, &claims, b->name, what, b->src);
                 for (size_t j = 0; j < b->n_addresses; j++) {
-                        addr_use(&host, &b->addresses[j], what, b->src);
-                        addr_use(&segs[i], &b->addresses[j], "the bridge itself", b->src);
+                        addr_use(c, &host, &b->addresses[j], what, b->src);
+                        addr_use(c, &segs[i], &b->addresses[j], "the bridge itself", b->src);
                 }
         }
         for (size_t k = 0; k < c->cfg->n_networks; k++) {
@@ -519,7 +521,7 @@ static void check_host(Checker *c) {
                 if (!nw->name || !nw->bridge)
                         continue;
                 snprintf(what, sizeof(what), "the bridge of network '%s'", nw->name);
-                claim(&claims, nw->bridge, what, nw->src);
+                claim(c, &claims, nw->bridge, what, nw->src);
         }
         for (size_t k = 0; k < c->cfg->n_netns; k++) {
                 const Netns *ns = &c->cfg->netns[k];
@@ -528,11 +530,16 @@ static void check_host(Checker *c) {
                         const Attachment *at = &ns->attachments[j];
                         _cleanup_free_ char *peer = NULL;
 
-                        if (!at->ifname || !(peer = veth_peer_name_derive(ns->name, at->ifname)))
+                        if (!at->ifname)
                                 continue;
+                        peer = veth_peer_name_derive(ns->name, at->ifname);
+                        if (!peer) {
+                                oom(c);
+                                continue;
+                        }
                         snprintf(what, sizeof(what), "the host end of %s:%s on network '%s'", ns->name, at->ifname,
                                  at->network);
-                        claim(&claims, peer, what, at->src);
+                        claim(c, &claims, peer, what, at->src);
                 }
                 for (size_t j = 0; j < ns->n_ifaces; j++) {
                         const Iface *it = &ns->ifaces[j];
@@ -540,15 +547,15 @@ static void check_host(Checker *c) {
                         if (it->kind != IFACE_VETH || it->peer_netns || !it->peer_name)
                                 continue;
                         snprintf(what, sizeof(what), "the host end of %s:%s", ns->name, it->name);
-                        claim(&claims, it->peer_name, what, it->src);
+                        claim(c, &claims, it->peer_name, what, it->src);
                         for (size_t a = 0; a < it->n_peer_addresses; a++)
-                                addr_use(&host, &it->peer_addresses[a], what, it->src);
+                                addr_use(c, &host, &it->peer_addresses[a], what, it->src);
                         if (it->bridge) {
                                 const Bridge *b = config_find_bridge(c->cfg, it->bridge);
 
                                 snprintf(what, sizeof(what), "namespace '%s', interface '%s'", ns->name, it->name);
                                 for (size_t a = 0; b && a < it->n_addresses; a++)
-                                        addr_use(&segs[b - c->cfg->bridges], &it->addresses[a], what, it->src);
+                                        addr_use(c, &segs[b - c->cfg->bridges], &it->addresses[a], what, it->src);
                         }
                 }
         }
@@ -704,8 +711,10 @@ static void check_attachments(Checker *c, Netns *ns) {
                         used = netns_find_iface(ns, name) != NULL;
                         for (size_t j = 0; j < ns->n_attachments && !used; j++)
                                 used = ns->attachments[j].ifname && streq(ns->attachments[j].ifname, name);
-                        if (!used && !(at->ifname = strdup(name)))
+                        if (!used && !(at->ifname = strdup(name))) {
+                                oom(c);
                                 return;
+                        }
                 }
         }
         if (ns->n_ports > 0) {
@@ -741,9 +750,9 @@ static void check_network_addresses(Checker *c) {
                                         continue;
                                 snprintf(where, sizeof(where), "namespace '%s', network '%s'", ns->name, nw->name);
                                 if (at->address.family)
-                                        addr_use(&set, &at->address, where, at->src);
+                                        addr_use(c, &set, &at->address, where, at->src);
                                 if (at->address6.family)
-                                        addr_use(&set, &at->address6, where, at->src);
+                                        addr_use(c, &set, &at->address6, where, at->src);
                         }
                 }
                 snprintf(scope, sizeof(scope), "on network '%s'", nw->name);
@@ -773,8 +782,10 @@ static void check_network_addresses(Checker *c) {
                                                 ports = np;
                                         if (no)
                                                 owners = no;
-                                        if (!np || !no)
+                                        if (!np || !no) {
+                                                oom(c);
                                                 return;
+                                        }
                                         cap = ncap;
                                 }
                                 ports[n] = p;
@@ -790,7 +801,7 @@ static int netns_ptr_cmp(const void *a, const void *b) {
         return r ? r : (x > y) - (x < y);
 }
 
-int config_validate(Config *cfg, char ***errors) {
+int config_validate(Config *cfg, ConfigErrors *errors) {
         Checker c = { .cfg = cfg, .errors = errors };
         _cleanup_free_ const Netns **sorted = NULL;
         _cleanup_free_ PeerRef *peers = NULL;
@@ -819,6 +830,8 @@ int config_validate(Config *cfg, char ***errors) {
                                 continue;
                         if (!it->peer_name) {
                                 it->peer_name = veth_peer_name_derive(ns->name, it->name);
+                                if (!it->peer_name)
+                                        return -ENOMEM;
                                 it->peer_name_derived = true;
                         }
                         if (it->peer_netns && it->peer_name) {
@@ -846,45 +859,34 @@ int config_validate(Config *cfg, char ***errors) {
         }
         check_network_addresses(&c);
         check_host(&c);
-        return strv_length(*errors) > 0 ? -EINVAL : 0;
-}
-
-static int errors_to_error(char **errors, NmError *err) {
-        _cleanup_free_ char *joined = NULL;
-        size_t len = 0;
-
-        STRV_FOREACH(e, errors)
-                len += strlen(*e) + 1;
-        joined = calloc(len + 1, 1);
-        if (!joined)
+        if (errors->oom)
                 return -ENOMEM;
-        STRV_FOREACH(e, errors) {
-                if (*joined)
-                        strcat(joined, "\n");
-                strcat(joined, *e);
-        }
-        return nm_error(err, -EINVAL, "%s", joined);
+        return errors->n > 0 ? -EINVAL : 0;
 }
 
 int config_load_files(char *const *files, Config **ret, NmError *err) {
-        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_(config_errors_done) ConfigErrors errors = {};
         _cleanup_config_ Config *c = NULL;
         int r;
 
         c = calloc(1, sizeof(Config));
         if (!c)
-                return -ENOMEM;
+                return nm_error(err, -ENOMEM, "out of memory while reading the config");
         STRV_FOREACH(f, files) {
                 r = config_parse_file(c, *f, &errors);
                 if (r < 0)
                         return nm_error(err, r, "cannot read %s: %s", *f, strerror(-r));
         }
         for (size_t i = 0; i < c->n_netns; i++)
-                config_index_netns(c, i);
+                if (config_index_netns(c, i) < 0)
+                        return nm_error(err, -ENOMEM, "out of memory while reading the config");
         /* Cross-checks run on what did parse, so one pass says everything. */
-        (void) config_validate(c, &errors);
-        if (errors)
-                return errors_to_error(errors, err);
+        r = config_validate(c, &errors);
+        if (r == -ENOMEM)
+                errors.oom = true;
+        r = config_errors_report(&errors, c->files, err);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(c);
         return 0;

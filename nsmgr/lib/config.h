@@ -173,7 +173,7 @@ int config_load_files(char *const *files, Config **ret, NmError *err);
 
 const Netns *config_find_netns(const Config *c, const char *name);
 /* Keeps the name index in step when namespaces are appended or dropped. */
-void config_index_netns(Config *c, size_t i);
+int config_index_netns(Config *c, size_t i);
 void config_unindex_netns(Config *c, size_t i);
 const Bridge *config_find_bridge(const Config *c, const char *name);
 const Network *config_find_network(const Config *c, const char *name);
