@@ -390,13 +390,21 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                         verr(c, &i->src, "%s: 'local' and the remote end are of different families", ctx);
                 if (i->group.family && !i->parent)
                         verr(c, &i->src, "%s: a multicast 'group' needs 'parent', the interface to send it on", ctx);
-                if (i->parent && (streq(i->parent, "lo") || !has_device(ns, peers, n_peers, i->parent)))
+                nm_error_clear(&err);
+                if (i->parent && ifname_check(i->parent, &err) < 0)
+                        verr(c, &i->src, "%s, parent: %s", ctx, err.msg);
+                else if (i->parent && (streq(i->parent, "lo") || !has_device(ns, peers, n_peers, i->parent)))
                         verr(c, &i->src, "%s: parent '%s' is not declared in namespace '%s'", ctx, i->parent, ns->name);
                 break;
         case IFACE_VRF:
                 STRV_FOREACH(m, i->members) {
                         const Iface *mi = netns_find_iface(ns, *m);
 
+                        nm_error_clear(&err);
+                        if (ifname_check(*m, &err) < 0) {
+                                verr(c, &i->src, "%s, member: %s", ctx, err.msg);
+                                continue;
+                        }
                         if (streq(*m, i->name))
                                 verr(c, &i->src, "%s: a VRF cannot be its own member", ctx);
                         else if (!mi && (streq(*m, "lo") || !has_device(ns, peers, n_peers, *m)))
@@ -469,7 +477,11 @@ static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
                 Route *r = &ns->routes[i];
                 const char *dst = r->dst.prefixlen ? cidr_format(&r->dst, true, buf) : "default";
 
-                if (r->dev && !has_device(ns, peers, n_peers, r->dev))
+                _cleanup_error_ NmError err = NM_ERROR_INIT;
+
+                if (r->dev && ifname_check(r->dev, &err) < 0)
+                        verr(c, &r->src, "namespace '%s', route to %s, dev: %s", ns->name, dst, err.msg);
+                else if (r->dev && !has_device(ns, peers, n_peers, r->dev))
                         verr(c, &r->src, "namespace '%s', route to %s: device '%s' is not declared in the namespace",
                              ns->name, dst, r->dev);
                 for (size_t j = 0; j < i; j++)
@@ -504,7 +516,7 @@ static void check_host(Checker *c) {
 
                 if (!b->name)
                         continue;
-                if (ifname_check(b->name, &err) < 0) {
+                if (ifname_check_nft(b->name, &err) < 0) {
                         verr(c, &b->src, "bridge: %s", err.msg);
                         continue;
                 }
@@ -571,18 +583,6 @@ static void check_host(Checker *c) {
         free(segs);
 }
 
-static bool network_name_ok(const char *n) {
-        size_t len = strlen(n);
-
-        if (len == 0 || len > 64 || streq(n, ".") || streq(n, ".."))
-                return false;
-        for (const char *p = n; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-                      *p == '_' || *p == '.'))
-                        return false;
-        return true;
-}
-
 static void check_subnet(Checker *c, Network *nw, Cidr *subnet, Cidr *gateway, const char *key) {
         char buf[CIDR_STRLEN], sbuf[CIDR_STRLEN];
         int max = subnet->family == AF_INET ? 30 : 126;
@@ -612,22 +612,21 @@ static void check_networks(Checker *c) {
 
                 if (!nw->name)
                         continue;
-                if (!network_name_ok(nw->name)) {
-                        verr(c, &nw->src, "network '%s': a network name is 1 to 64 letters, digits, '-', '_' or '.'",
-                             nw->name);
+                if (network_name_check(nw->name, &err) < 0) {
+                        verr(c, &nw->src, "%s", err.msg);
                         continue;
                 }
                 for (size_t j = 0; j < i; j++)
                         if (cfg->networks[j].name && streq(cfg->networks[j].name, nw->name))
                                 verr(c, &nw->src, "network '%s' is declared twice (also at %s:%d)", nw->name,
                                      cfg->networks[j].src.file, cfg->networks[j].src.line);
-                if (nw->bridge && ifname_check(nw->bridge, &err) < 0)
+                if (nw->bridge && ifname_check_nft(nw->bridge, &err) < 0)
                         verr(c, &nw->src, "network '%s', bridge: %s", nw->name, err.msg);
                 if (nw->bridge && config_find_bridge(cfg, nw->bridge))
                         verr(c, &nw->src, "network '%s': bridge '%s' is also declared in host.bridges; a network makes its own bridge",
                              nw->name, nw->bridge);
                 nm_error_clear(&err);
-                if (nw->uplink && ifname_check(nw->uplink, &err) < 0)
+                if (nw->uplink && ifname_check_nft(nw->uplink, &err) < 0)
                         verr(c, &nw->src, "network '%s', uplink: %s", nw->name, err.msg);
                 check_subnet(c, nw, &nw->subnet, &nw->gateway, "subnet");
                 check_subnet(c, nw, &nw->subnet6, &nw->gateway6, "subnet6");

@@ -135,6 +135,25 @@ static void refuses_bad_configs(void **state) {
         assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; peer = { name = \"br0\"; }; } ); } );\n"
                      "host = { bridges = ( { name = \"br0\"; } ); };",
                      "host interface name 'br0'");
+        /* Every name that reaches the kernel or nftables is checked. */
+        assert_error("networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/24\"; uplink = \"e\\\"th0\"; } );",
+                     "network 'n', uplink: invalid interface name 'e\\x22th0': it contains '\"'");
+        assert_error("networks = ( { name = \"n\"; bridge = \"udp\"; subnet = \"198.18.2.0/24\"; } );",
+                     "network 'n', bridge: invalid interface name 'udp': nftables reads 'udp' as a protocol");
+        assert_error("host = { bridges = ( { name = \"br*\"; } ); };", "bridge: invalid interface name 'br*'");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vrf\"; table = 10; members = [ \"a:b\" ]; } ); } );",
+                     "interface 'v', member: invalid interface name 'a:b'");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 1; parent = \"p%d\"; } ); } );",
+                     "interface 'v', parent: invalid interface name 'p%d'");
+        assert_error("namespaces = ( { name = \"x\"; routes = ( { to = \"198.18.9.0/24\"; dev = \"all\"; } ); } );",
+                     "route to 198.18.9.0/24, dev: invalid interface name 'all'");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; peer = { name = \"default\"; }; } ); } );",
+                     "interface 'e', peer: invalid interface name 'default'");
+        assert_error("namespaces = ( { name = \"x\"; networks = ( { network = \"n\"; interface = \"e@1\"; } ); } );\n"
+                     "networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/24\"; } );",
+                     "network 'n': invalid interface name 'e@1'");
+        assert_error("networks = ( { name = \"n/1\"; bridge = \"br-n\"; subnet = \"198.18.2.0/24\"; } );",
+                     "invalid network name 'n/1'");
 }
 
 static void networks_get_gateways_and_interface_names(void **state) {
