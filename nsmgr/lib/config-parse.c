@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "config-internal.h"
+#include "config-text.h"
 #include "name.h"
 #include "strv.h"
 
@@ -114,16 +115,19 @@ static bool get_str(Parser *p, const config_setting_t *grp, const char *key, con
 static bool get_uint(Parser *p, const config_setting_t *grp, const char *key, const char *ctx, long long min,
                      long long max, uint32_t *ret) {
         const config_setting_t *m = member(p, grp, key, ctx, false);
-        long long v;
+        const ConfigInt *v;
 
         if (!m || !want_type(p, m, ctx, CONFIG_TYPE_INT))
                 return false;
-        v = config_setting_get_int64(m);
-        if (v < min || v > max) {
-                perr(p, m, "%s: '%s' must be an integer from %lld to %lld, not %lld", ctx, key, min, max, v);
+        /* The literal as written, not libconfig's value: it cuts integers
+         * to 32 bits (config-text.h). */
+        v = config_setting_get_hook(m);
+        if (!v || v->overflow || v->value < min || v->value > max) {
+                perr(p, m, "%s: '%s' must be an integer from %lld to %lld, not %s", ctx, key, min, max,
+                     v ? v->text : "this");
                 return false;
         }
-        *ret = (uint32_t) v;
+        *ret = (uint32_t) v->value;
         return true;
 }
 
@@ -792,8 +796,35 @@ static void parse_network_v(Parser *p, const config_setting_t *s, void *x) {
         parse_network(p, s, x);
 }
 
+/* libconfig's error, as one sentence with the line it is on. */
+static void syntax_error(Parser *p, const config_t *cf, const ConfigText *t) {
+        const char *what = config_error_text(cf) ?: "syntax error";
+        int line = config_error_line(cf);
+        char near[CONFIG_LINE_SHOW_MAX];
+
+        config_text_line(t, line, near);
+        if (!*near)
+                config_error_add(p->errors, p->file, line,
+                                 "%s at the end of the file: a closing '}', ')', ']', a ';' or a quote is missing",
+                                 what);
+        else if (streq(what, "syntax error"))
+                config_error_add(p->errors, p->file, line,
+                                 "syntax error in '%s': look for a missing ';', quote or bracket on this line or the one before",
+                                 near);
+        else if (streq(what, "duplicate setting name"))
+                config_error_add(p->errors, p->file, line,
+                                 "a setting is given twice in one group, in '%s'; keep one of them", near);
+        else if (streq(what, "mismatched element type in array"))
+                config_error_add(p->errors, p->file, line,
+                                 "an array [ ... ] holds values of one type only, in '%s'; use a list ( ... ) for mixed values",
+                                 near);
+        else
+                config_error_add(p->errors, p->file, line, "%s in '%s'", what, near);
+}
+
 int config_parse_file(Config *c, const char *file, ConfigErrors *errors) {
         static const char *const keys[] = { "host", "namespaces", "networks", NULL };
+        _cleanup_(config_text_done) ConfigText text = {};
         _cleanup_(config_destroy) config_t cf;
         Parser p = { .cfg = c, .errors = errors };
         const config_setting_t *root, *host;
@@ -807,12 +838,21 @@ int config_parse_file(Config *c, const char *file, ConfigErrors *errors) {
                 return r;
         p.file = c->files[strv_length(c->files) - 1];
 
-        if (!config_read_file(&cf, file)) {
-                if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-                        config_error_add(errors, p.file, 0, "cannot read the file: %s", strerror(errno));
-                else
-                        config_error_add(errors, p.file, config_error_line(&cf), "syntax error: %s",
-                                         config_error_text(&cf));
+        r = config_text_load(file, p.file, &text, errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0; /* said why */
+        if (!config_read_string(&cf, text.text)) {
+                syntax_error(&p, &cf, &text);
+                return 0;
+        }
+        if (config_text_attach(&text, config_root_setting(&cf)) < 0) {
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+                abort(); /* the scanner and libconfig disagree: a bug to find */
+#endif
+                config_error_add(errors, p.file, 0,
+                                 "nsmgr cannot match the integers of this file to their settings, which is a bug in nsmgr; please report it with the file");
                 return 0;
         }
 

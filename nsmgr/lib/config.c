@@ -893,29 +893,44 @@ int config_load_files(char *const *files, Config **ret, NmError *err) {
 
 int config_load(const char *path, Config **ret, NmError *err) {
         _cleanup_strv_free_ char **files = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         struct stat st;
         glob_t g = {};
         int r;
 
+        /* The file itself is checked as it is read (a regular file, not too
+         * big), and every problem is said there. */
         if (path) {
-                if (stat(path, &st) < 0)
-                        return nm_error(err, negative_errno(), "cannot read config %s: %m", path);
+                if (!*path)
+                        return nm_error(err, -EINVAL, "the config file name is empty");
                 r = strv_extend(&files, path);
                 if (r < 0)
                         return r;
                 return config_load_files(files, ret, err);
         }
 
-        if (stat(NSMGR_CONF_FILE, &st) >= 0 && strv_extend(&files, NSMGR_CONF_FILE) < 0)
+        /* Only a main file that is not there at all is an empty one: one
+         * that cannot be read (a dangling link, no permission) is an
+         * error, not a reason to tear everything down. */
+        if (lstat(NSMGR_CONF_FILE, &st) >= 0 && strv_extend(&files, NSMGR_CONF_FILE) < 0)
                 return -ENOMEM;
+        else if (errno != ENOENT && !files)
+                return nm_error(err, negative_errno(), "cannot read config %s: %m", NSMGR_CONF_FILE);
+        d = opendir(NSMGR_CONF_D);
+        if (!d && errno != ENOENT)
+                return nm_error(err, negative_errno(), "cannot read the config folder %s: %m", NSMGR_CONF_D);
         /* glob() sorts in name order (LC_COLLATE is C for us). */
-        r = glob(NSMGR_CONF_D "/*.conf", 0, NULL, &g);
-        if (r == 0)
-                for (size_t i = 0; i < g.gl_pathc; i++)
-                        if (strv_extend(&files, g.gl_pathv[i]) < 0) {
-                                globfree(&g);
-                                return -ENOMEM;
-                        }
+        r = d ? glob(NSMGR_CONF_D "/*.conf", GLOB_ERR, NULL, &g) : GLOB_NOMATCH;
+        if (r != 0 && r != GLOB_NOMATCH) {
+                globfree(&g);
+                return nm_error(err, r == GLOB_NOSPACE ? -ENOMEM : -EIO, "cannot read the config folder %s",
+                                NSMGR_CONF_D);
+        }
+        for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
+                if (strv_extend(&files, g.gl_pathv[i]) < 0) {
+                        globfree(&g);
+                        return -ENOMEM;
+                }
         globfree(&g);
         if (!files) {
                 Config *c = calloc(1, sizeof(Config));

@@ -163,6 +163,10 @@ void iface_done(Iface *i);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 #define _cleanup_config_ _cleanup_(config_freep)
 
+/* The largest config file nsmgr reads: far more than thousands of
+ * namespaces need, and a bound on what the parser is given. */
+#define CONFIG_FILE_MAX (4 << 20)
+
 /* Reads the config: `path` alone if given, else /etc/nsmgr/nsmgr.conf and
  * then /etc/nsmgr/conf.d/ *.conf in name order (a missing main file is an
  * empty config). Parses and validates everything; on any error nothing is

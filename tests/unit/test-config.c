@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "config-text.h"
 #include "strv.h"
 
 /* Loads text as a config file; returns the error text (or NULL). */
@@ -200,6 +201,69 @@ static void vrf_members_from_peers_and_attachments(void **state) {
                      "member 'pb' is not declared in namespace 'b'");
 }
 
+/* libconfig 1.5 keeps an integer without the L suffix as 32 bits, cut:
+ * every integer is taken from the text as written instead. */
+static void integers_are_read_exactly(void **state) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(
+                "namespaces = ( { name = \"x\";\n"
+                "  interfaces = ( { name = \"v\"; type = \"vrf\"; table = 3000000000; },\n"
+                "                 { name = \"w\"; type = \"vrf\"; table = 0xFFFFFFFF; } );\n"
+                "  routes = ( { to = \"198.18.0.0/16\"; dev = \"v\"; metric = 4294967295; table = 2147483648L; } ); } );\n",
+                &c);
+
+        assert_null(msg);
+        assert_int_equal(c->netns[0].ifaces[0].table, 3000000000u);
+        assert_int_equal(c->netns[0].ifaces[1].table, 4294967295u);
+        assert_int_equal(c->netns[0].routes[0].metric, 4294967295u);
+        assert_int_equal(c->netns[0].routes[0].table, 2147483648u);
+        config_free(c);
+
+        /* 4294968796 is 2^32 + 1500: libconfig alone makes it 1500. */
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; mtu = 4294968796; } ); } );",
+                     "'mtu' must be an integer from 68 to 65535, not 4294968796");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; mtu = 0x1000005DC; } ); } );",
+                     "'mtu' must be an integer from 68 to 65535, not 0x1000005DC");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; mtu = -4294965796; } ); } );",
+                     "not -4294965796");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; mtu = 999999999999999999999999999999; } ); } );",
+                     "not 99999999999999999999...");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 4294967297; } ); } );",
+                     "'vni' must be an integer from 1 to 16777215, not 4294967297");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vrf\"; table = 4294967296; } ); } );",
+                     "not 4294967296");
+        /* Integers in strings and comments are not integers. */
+        {
+                Config *d = NULL;
+                _cleanup_free_ char *m2 = load(
+                        "# mtu = 1;\n/* 12 0x5 1L */ namespaces = ( { name = \"x\"; // 7\n"
+                        "  interfaces = ( { name = \"e\"; type = \"veth\"; mtu = +1400; addresses = [ \"198.18.0.1/24\" ]; } );\n"
+                        "  sysctls = [ \"net.ipv4.conf.all.forwarding = 1\", \"a\\\"9\" ]; } );\n",
+                        &d);
+                assert_non_null(m2); /* "a\"9" is no sysctl */
+                assert_null(strstr(m2, "integers"));
+        }
+}
+
+static void the_text_is_checked_before_libconfig_parses_it(void **state) {
+        char group[4096] = "namespaces = ( { name = \"x\"; ";
+        char deep[512] = "x = ";
+
+        assert_error("a = 1;\n@include \"/etc/passwd\"\n", ":2: @include is not supported");
+        assert_error("a = 1; /*\n@include \"x\" */\n", "top level: unknown setting 'a'"); /* in a comment: text */
+        assert_error("namespaces = ( { name = \"x\" } ",
+                     ":1: syntax error in 'namespaces = ( { name = \"x\" }': look for a missing ';'");
+        assert_error("namespaces = (\n", ":2: syntax error at the end of the file");
+        assert_error("a = { b = 1;\n b = 2; };", ":2: a setting is given twice in one group, in 'b = 2; };'");
+        for (int i = 0; i < CONFIG_GROUP_MAX; i++)
+                snprintf(group + strlen(group), sizeof(group) - strlen(group), "k%d = 1; ", i);
+        strcat(group, "} );");
+        assert_error(group, "a group { ... } holds more than 64 settings");
+        for (int i = 0; i < CONFIG_DEPTH_MAX + 1; i++)
+                strcat(deep, "(");
+        assert_error(deep, "brackets are nested more than 32 deep");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parses_the_tutorial),
@@ -208,6 +272,8 @@ int main(void) {
                 cmocka_unit_test(refuses_bad_configs),
                 cmocka_unit_test(networks_get_gateways_and_interface_names),
                 cmocka_unit_test(vrf_members_from_peers_and_attachments),
+                cmocka_unit_test(integers_are_read_exactly),
+                cmocka_unit_test(the_text_is_checked_before_libconfig_parses_it),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
