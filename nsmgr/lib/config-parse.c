@@ -387,6 +387,20 @@ static void parse_peer(Parser *p, const config_setting_t *s, Iface *i, const cha
         get_cidrs(p, s, "addresses", pctx, &i->peer_addresses, &i->n_peer_addresses);
 }
 
+/* The MTUs the kernel takes at creation, per kind: ETH_MIN_MTU to
+ * ETH_MAX_MTU (veth, macvlan, vxlan); a VRF's minimum is IPV6_MIN_MTU
+ * (vrf_setup()), its maximum 65535 on every kernel (IP6_MAX_MTU, 65575,
+ * since Linux 5.12). What depends on other links (a vxlan's parent, IPv6
+ * on the link) is checked in config.c. */
+static const struct {
+        long long min, max;
+} kind_mtu[_IFACE_KIND_MAX] = {
+        [IFACE_VETH] = { 68, 65535 },
+        [IFACE_MACVLAN] = { 68, 65535 },
+        [IFACE_VXLAN] = { 68, 65535 },
+        [IFACE_VRF] = { 1280, 65535 },
+};
+
 static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const char *nsctx) {
         static const char *const common[] = { "name", "type", "addresses", "mtu", "up", "ipv6", NULL };
         static const char *const per_kind[_IFACE_KIND_MAX][8] = {
@@ -449,7 +463,7 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
         }
 
         get_cidrs(p, s, "addresses", ctx, &i->addresses, &i->n_addresses);
-        get_uint(p, s, "mtu", ctx, 68, 65535, &i->mtu);
+        get_uint(p, s, "mtu", ctx, kind_mtu[i->kind].min, kind_mtu[i->kind].max, &i->mtu);
         get_bool(p, s, "up", ctx, &i->up);
         if (get_bool(p, s, "ipv6", ctx, &b))
                 i->ipv6 = b;
@@ -473,7 +487,7 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
         case IFACE_VXLAN:
                 if (!member(p, s, "vni", ctx, true))
                         break;
-                get_uint(p, s, "vni", ctx, 1, 16777215, &i->vni);
+                get_uint(p, s, "vni", ctx, 0, 16777215, &i->vni);
                 get_addr(p, s, "local", ctx, &i->local);
                 get_addr(p, s, "remote", ctx, &i->remote);
                 get_addr(p, s, "group", ctx, &i->group);
@@ -485,7 +499,13 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
         case IFACE_VRF:
                 if (!member(p, s, "table", ctx, true))
                         break;
-                get_uint(p, s, "table", ctx, 1, 0xffffffffLL, &i->table);
+                /* The kernel refuses 0 (vrf_newlink()); main and local are
+                 * the tables of the namespace's own routing. */
+                if (get_uint(p, s, "table", ctx, 0, 0xffffffffLL, &i->table) &&
+                    (i->table == 0 || i->table == 254 || i->table == 255))
+                        perr(p, config_setting_get_member(s, "table"),
+                             "%s: a VRF needs a table of its own, not %u (%s); pick another number, like 100", ctx,
+                             i->table, i->table == 0 ? "no table" : i->table == 254 ? "main" : "local");
                 get_strv(p, s, "members", ctx, &i->members);
                 break;
         default:
@@ -512,9 +532,18 @@ static void parse_route(Parser *p, const config_setting_t *s, Route *r, const ch
         get_addr(p, s, "via", ctx, &r->via);
         get_str(p, s, "dev", ctx, false, &r->dev);
         get_uint(p, s, "metric", ctx, 0, 0xffffffffLL, &r->metric);
-        if (get_uint(p, s, "table", ctx, 1, 0xffffffffLL, &r->table) && (r->table == 253 || r->table == 255))
+        /* As ip-route(8) names them: 0 "unspec" (the kernel files the
+         * route in main, so it would never be found in table 0 again), 253
+         * "default" (a table like others, the last rule looks it up), 254
+         * "main" and 255 "local", which the kernel fills itself. */
+        if (get_uint(p, s, "table", ctx, 0, 0xffffffffLL, &r->table) && r->table == 0)
                 perr(p, config_setting_get_member(s, "table"),
-                     "%s: table %u is reserved by the kernel (253 default, 255 local)", ctx, r->table);
+                     "%s: table 0 means no table, and the kernel puts such a route in main; leave 'table' out for main (254)",
+                     ctx);
+        else if (r->table == 255)
+                perr(p, config_setting_get_member(s, "table"),
+                     "%s: table 255 is reserved for the kernel's local routes, which it adds and removes itself; use main (leave 'table' out) or a table of your own",
+                     ctx);
 
         if (streq(to, "default")) {
                 /* The family follows the gateway; without one it is IPv4. */
@@ -625,21 +654,34 @@ static void parse_attachment(Parser *p, const config_setting_t *s, Attachment *a
                 perr(p, config_setting_get_member(s, "address6"), "%s: 'address6' is for IPv6; use 'address'", ctx);
 }
 
+/* A port number: 1 to 65535, digits only (strtoul() would take " +80"
+ * and wrap "-1"). */
+static const char *port_number(const char *s, unsigned *ret) {
+        unsigned v = 0;
+        size_t n = 0;
+
+        while (s[n] >= '0' && s[n] <= '9') {
+                v = v * 10 + (unsigned) (s[n] - '0');
+                if (++n > 5)
+                        return NULL;
+        }
+        if (n == 0 || v < 1 || v > 65535)
+                return NULL;
+        *ret = v;
+        return s + n;
+}
+
 int port_parse(const char *s, Port *ret) {
-        unsigned long host, inner;
-        char *end;
+        unsigned host, inner;
         const char *slash;
         Port pt = { .proto = IPPROTO_TCP };
 
-        errno = 0;
-        host = strtoul(s, &end, 10);
-        if (errno || end == s || *end != ':' || host < 1 || host > 65535)
+        s = port_number(s, &host);
+        if (!s || *s != ':')
                 return -EINVAL;
-        s = end + 1;
-        inner = strtoul(s, &end, 10);
-        if (errno || end == s || inner < 1 || inner > 65535)
+        slash = port_number(s + 1, &inner);
+        if (!slash)
                 return -EINVAL;
-        slash = end;
         if (*slash == '/') {
                 if (streq(slash + 1, "tcp"))
                         pt.proto = IPPROTO_TCP;
@@ -722,7 +764,7 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
                         }
                         STRV_FOREACH(pt, ports) {
                                 if (port_parse(*pt, &ns->ports[ns->n_ports]) < 0) {
-                                        perr(p, l, "%s: port \"%s\" must look like \"8080:80/tcp\" (HOSTPORT:PORT[/tcp|/udp])",
+                                        perr(p, l, "%s: port \"%s\" must look like \"8080:80/tcp\" (HOSTPORT:PORT[/tcp|/udp], each from 1 to 65535)",
                                              ctx, *pt);
                                         continue;
                                 }

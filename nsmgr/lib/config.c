@@ -327,6 +327,42 @@ static bool is_multicast(const Cidr *a) {
 
 static bool has_device(const Netns *ns, const PeerRef *peers, size_t n_peers, const char *dev);
 
+static bool cidrs_have_ipv6(const Cidr *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i].family == AF_INET6)
+                        return true;
+        return false;
+}
+
+/* Whether IPv6 runs on the link: below IPV6_MIN_MTU the kernel turns it
+ * off (addrconf_notify()), and its addresses cannot be added. */
+static bool iface_has_ipv6(const Iface *i) {
+        return i->ipv6 == 1 || cidrs_have_ipv6(i->addresses, i->n_addresses) ||
+               (i->kind == IFACE_VETH && cidrs_have_ipv6(i->peer_addresses, i->n_peer_addresses));
+}
+
+/* The MTU a device of the namespace will have, as far as the config says:
+ * 0 when it depends on something else (a macvlan's host parent). */
+static uint32_t device_mtu(const Netns *ns, const PeerRef *peers, size_t n_peers, const char *dev) {
+        const Iface *it = netns_find_iface(ns, dev);
+
+        if (it)
+                return it->mtu ? it->mtu : it->kind == IFACE_VETH ? 1500 : 0;
+        for (size_t i = 0; i < n_peers; i++)
+                if (streq(peers[i].name, dev))
+                        return peers[i].iface->mtu ? peers[i].iface->mtu : 1500;
+        for (size_t a = 0; a < ns->n_attachments; a++)
+                if (ns->attachments[a].ifname && streq(ns->attachments[a].ifname, dev))
+                        return 1500;
+        return 0;
+}
+
+static bool vxlan_ipv6(const Iface *i) {
+        int f = i->remote.family ? i->remote.family : i->group.family ? i->group.family : i->local.family;
+
+        return f == AF_INET6;
+}
+
 static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_t n_peers, Iface *i) {
         const Config *cfg = c->cfg;
         _cleanup_error_ NmError err = NM_ERROR_INIT;
@@ -340,6 +376,9 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
         for (const Iface *o = ns->ifaces; o < i; o++)
                 if (o->name && streq(o->name, i->name))
                         verr(c, &i->src, "%s: declared twice (also at %s:%d)", ctx, o->src.file, o->src.line);
+        if (i->mtu && i->mtu < 1280 && iface_has_ipv6(i))
+                verr(c, &i->src, "%s: IPv6 needs an MTU of 1280 at least, and this interface has IPv6 (addresses or ipv6 = true) with 'mtu' %u; raise 'mtu' or drop IPv6",
+                     ctx, i->mtu);
 
         switch (i->kind) {
         case IFACE_VETH:
@@ -377,6 +416,17 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                 nm_error_clear(&err);
                 if (i->parent && ifname_check(i->parent, &err) < 0)
                         verr(c, &i->src, "%s, parent: %s", ctx, err.msg);
+                /* A macvlan's MTU is at most its parent's (macvlan_common_newlink()). */
+                for (size_t k = 0; i->parent && i->mtu && k < cfg->n_netns; k++)
+                        for (size_t j = 0; j < cfg->netns[k].n_ifaces; j++) {
+                                const Iface *h = &cfg->netns[k].ifaces[j];
+                                uint32_t hm = h->mtu ? h->mtu : 1500;
+
+                                if (h->kind == IFACE_VETH && !h->peer_netns && h->peer_name &&
+                                    streq(h->peer_name, i->parent) && i->mtu > hm)
+                                        verr(c, &i->src, "%s: 'mtu' %u is more than the %u of its parent '%s' (the host end of %s:%s); a macvlan's MTU is at most its parent's",
+                                             ctx, i->mtu, hm, i->parent, cfg->netns[k].name, h->name);
+                        }
                 break;
         case IFACE_VXLAN:
                 if (i->remote.family && i->group.family)
@@ -395,6 +445,23 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                         verr(c, &i->src, "%s, parent: %s", ctx, err.msg);
                 else if (i->parent && (streq(i->parent, "lo") || !has_device(ns, peers, n_peers, i->parent)))
                         verr(c, &i->src, "%s: parent '%s' is not declared in namespace '%s'", ctx, i->parent, ns->name);
+                else if (i->mtu) {
+                        /* The kernel keeps room for the outer headers below the
+                         * parent's MTU (vxlan_change_mtu()): IPv4 50 bytes,
+                         * IPv6 70. */
+                        uint32_t room = vxlan_ipv6(i) ? 70 : 50,
+                                 pm = i->parent ? device_mtu(ns, peers, n_peers, i->parent) : 0;
+
+                        if (pm && i->mtu + room > pm)
+                                verr(c, &i->src, "%s: 'mtu' %u leaves no room for the VXLAN headers on parent '%s' (MTU %u); it can be %u at most",
+                                     ctx, i->mtu, i->parent, pm, pm > room ? pm - room : 0);
+                }
+                /* vxlan_vni_in_use(): one VNI per UDP port and family in a namespace. */
+                for (const Iface *o = ns->ifaces; o < i; o++)
+                        if (o->kind == IFACE_VXLAN && o->name && o->vni == i->vni && o->port == i->port &&
+                            vxlan_ipv6(o) == vxlan_ipv6(i))
+                                verr(c, &i->src, "%s: VNI %u on port %u is taken by interface '%s' already; the kernel allows one device per VNI and port",
+                                     ctx, i->vni, i->port, o->name);
                 break;
         case IFACE_VRF:
                 STRV_FOREACH(m, i->members) {
@@ -521,6 +588,9 @@ static void check_host(Checker *c) {
                         continue;
                 }
                 snprintf(what, sizeof(what), "bridge '%s'", b->name);
+                if (b->mtu && b->mtu < 1280 && (b->ipv6 == 1 || cidrs_have_ipv6(b->addresses, b->n_addresses)))
+                        verr(c, &b->src, "%s: IPv6 needs an MTU of 1280 at least, and this bridge has IPv6 (addresses or ipv6 = true) with 'mtu' %u; raise 'mtu' or drop IPv6",
+                             what, b->mtu);
                 claim(c, &claims, b->name, what, b->src);
                 for (size_t j = 0; j < b->n_addresses; j++) {
                         addr_use(c, &host, &b->addresses[j], what, b->src);

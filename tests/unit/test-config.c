@@ -111,8 +111,6 @@ static void refuses_bad_configs(void **state) {
                      "missing setting 'parent'");
         assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"macvlan\"; parent = \"p\"; mode = \"odd\"; } ); } );",
                      "macvlan mode \"odd\" is not one of");
-        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 0; } ); } );",
-                     "'vni' must be an integer from 1 to 16777215");
         assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 1; group = \"239.0.0.1\"; } ); } );",
                      "a multicast 'group' needs 'parent'");
         assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vrf\"; } ); } );",
@@ -229,7 +227,7 @@ static void integers_are_read_exactly(void **state) {
         assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; mtu = 999999999999999999999999999999; } ); } );",
                      "not 99999999999999999999...");
         assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 4294967297; } ); } );",
-                     "'vni' must be an integer from 1 to 16777215, not 4294967297");
+                     "'vni' must be an integer from 0 to 16777215, not 4294967297");
         assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"v\"; type = \"vrf\"; table = 4294967296; } ); } );",
                      "not 4294967296");
         /* Integers in strings and comments are not integers. */
@@ -264,6 +262,81 @@ static void the_text_is_checked_before_libconfig_parses_it(void **state) {
         assert_error(deep, "brackets are nested more than 32 deep");
 }
 
+/* Every number in the range the kernel takes, for what it is. */
+static void numbers_are_range_checked(void **state) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(
+                "namespaces = ( { name = \"x\";\n"
+                "  interfaces = ( { name = \"v\"; type = \"vxlan\"; vni = 0; port = 65535; mtu = 65535; },\n"
+                "                 { name = \"u\"; type = \"veth\"; mtu = 68; addresses = [ \"198.18.0.1/24\" ]; },\n"
+                "                 { name = \"w\"; type = \"veth\"; mtu = 1280; addresses = [ \"fd00::1/64\" ]; },\n"
+                "                 { name = \"r\"; type = \"vrf\"; table = 4294967295; mtu = 1280; } );\n"
+                "  routes = ( { to = \"198.18.9.0/24\"; dev = \"u\"; table = 253; metric = 0; } );\n"
+                "  networks = ( { network = \"n\"; } ); ports = [ \"1:65535/udp\", \"65535:1\" ]; } );\n"
+                "networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/24\"; } );\n",
+                &c);
+
+        assert_null(msg);
+        assert_int_equal(c->netns[0].ifaces[0].vni, 0);
+        assert_int_equal(c->netns[0].routes[0].table, 253);
+        config_free(c);
+
+#define IFACE(x) "namespaces = ( { name = \"x\"; interfaces = ( { " x " } ); } );"
+        assert_error(IFACE("name = \"e\"; type = \"veth\"; mtu = 67;"), "'mtu' must be an integer from 68 to 65535, not 67");
+        assert_error(IFACE("name = \"e\"; type = \"veth\"; mtu = 65536;"), "not 65536");
+        assert_error(IFACE("name = \"e\"; type = \"vrf\"; table = 10; mtu = 1279;"),
+                     "'mtu' must be an integer from 1280 to 65535, not 1279");
+        assert_error(IFACE("name = \"e\"; type = \"veth\"; mtu = 1279; addresses = [ \"fd00::1/64\" ];"),
+                     "IPv6 needs an MTU of 1280 at least");
+        assert_error(IFACE("name = \"e\"; type = \"veth\"; mtu = 1000; ipv6 = true;"), "IPv6 needs an MTU of 1280 at least");
+        assert_error(IFACE("name = \"e\"; type = \"veth\"; mtu = 1000; peer = { addresses = [ \"fd00::1/64\" ]; };"),
+                     "IPv6 needs an MTU of 1280 at least");
+        assert_error("host = { bridges = ( { name = \"br0\"; mtu = 1000; addresses = [ \"fd00::1/64\" ]; } ); };",
+                     "bridge 'br0': IPv6 needs an MTU of 1280 at least");
+        assert_error(IFACE("name = \"v\"; type = \"vxlan\"; vni = 16777216;"), "'vni' must be an integer from 0 to 16777215, not 16777216");
+        assert_error(IFACE("name = \"v\"; type = \"vxlan\"; vni = 1; port = 0;"), "'port' must be an integer from 1 to 65535, not 0");
+        assert_error(IFACE("name = \"v\"; type = \"vxlan\"; vni = 1; port = 65536;"), "not 65536");
+        assert_error(IFACE("name = \"p\"; type = \"veth\"; mtu = 1400; }, { name = \"v\"; type = \"vxlan\"; vni = 1; parent = \"p\"; mtu = 1351;"),
+                     "'mtu' 1351 leaves no room for the VXLAN headers on parent 'p' (MTU 1400); it can be 1350 at most");
+        assert_error(IFACE("name = \"p\"; type = \"veth\"; }, { name = \"v\"; type = \"vxlan\"; vni = 1; parent = \"p\"; remote = \"fd00::2\"; mtu = 1431;"),
+                     "it can be 1430 at most");
+        assert_error(IFACE("name = \"v\"; type = \"vxlan\"; vni = 7; }, { name = \"w\"; type = \"vxlan\"; vni = 7;"),
+                     "interface 'w': VNI 7 on port 4789 is taken by interface 'v' already");
+        assert_error(IFACE("name = \"e\"; type = \"veth\"; mtu = 1400; peer = { name = \"host-e\"; }; }, "
+                           "{ name = \"m\"; type = \"macvlan\"; parent = \"host-e\"; mtu = 1500;"),
+                     "'mtu' 1500 is more than the 1400 of its parent 'host-e'");
+        assert_error(IFACE("name = \"r\"; type = \"vrf\"; table = 0;"), "a VRF needs a table of its own, not 0 (no table)");
+        assert_error(IFACE("name = \"r\"; type = \"vrf\"; table = 254;"), "not 254 (main)");
+        assert_error(IFACE("name = \"r\"; type = \"vrf\"; table = 255;"), "not 255 (local)");
+#undef IFACE
+#define ROUTE(x) "namespaces = ( { name = \"x\"; routes = ( { to = \"198.18.9.0/24\"; dev = \"lo\"; " x " } ); } );"
+        assert_error(ROUTE("table = 0;"), "table 0 means no table, and the kernel puts such a route in main; leave 'table' out");
+        assert_error(ROUTE("table = 255;"), "table 255 is reserved for the kernel's local routes");
+        assert_error(ROUTE("table = 4294967296;"), "'table' must be an integer from 0 to 4294967295, not 4294967296");
+        assert_error(ROUTE("metric = -1;"), "'metric' must be an integer from 0 to 4294967295, not -1");
+        assert_error(ROUTE("metric = 4294967296;"), "not 4294967296");
+#undef ROUTE
+#define PORTS(x) "namespaces = ( { name = \"x\"; ports = [ \"" x "\" ]; } );"
+        assert_error(PORTS("0:80"), "port \"0:80\" must look like");
+        assert_error(PORTS("65536:80"), "each from 1 to 65535");
+        assert_error(PORTS("80:0"), "must look like");
+        assert_error(PORTS("-1:80"), "must look like");
+        assert_error(PORTS("+80:80"), "must look like");
+        assert_error(PORTS(" 80:80"), "must look like");
+        assert_error(PORTS("80:80/sctp"), "must look like");
+        assert_error(PORTS("4294967376:80"), "must look like");
+#undef PORTS
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; addresses = [ \"198.18.0.1/33\" ]; } ); } );",
+                     "'198.18.0.1/33' is not an address with a prefix length");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; addresses = [ \"fd00::1/129\" ]; } ); } );",
+                     "'fd00::1/129' is not an address");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; addresses = [ \"198.18.0.1/-1\" ]; } ); } );",
+                     "is not an address");
+        assert_error("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e\"; type = \"veth\"; addresses = [ \"198.18.0.1/ 24\" ]; } ); } );",
+                     "is not an address");
+        assert_error("networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/31\"; } );", "is too small");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parses_the_tutorial),
@@ -274,6 +347,7 @@ int main(void) {
                 cmocka_unit_test(vrf_members_from_peers_and_attachments),
                 cmocka_unit_test(integers_are_read_exactly),
                 cmocka_unit_test(the_text_is_checked_before_libconfig_parses_it),
+                cmocka_unit_test(numbers_are_range_checked),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
