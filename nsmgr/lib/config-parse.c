@@ -562,7 +562,7 @@ static void parse_route(Parser *p, const config_setting_t *s, Route *r, const ch
         if (r->via.family && r->via.family != r->dst.family)
                 perr(p, config_setting_get_member(s, "via"), "%s: gateway and destination are of different families",
                      ctx);
-        if (!r->via.family && !r->dev)
+        if (!r->via.family && !r->dev && !config_setting_get_member(s, "via"))
                 perr(p, s, "%s: needs 'via' or 'dev' (or both)", ctx);
 }
 
@@ -830,12 +830,22 @@ static void append_list(Parser *p, const config_setting_t *root, const char *key
         }
 }
 
+/* An object whose declaration had a problem is marked, so that checks
+ * of what depends on it do not say the same thing again. */
 static void parse_netns_v(Parser *p, const config_setting_t *s, void *x) {
-        parse_netns(p, s, x);
+        Netns *ns = x;
+        size_t before = p->errors->n;
+
+        parse_netns(p, s, ns);
+        ns->incomplete = p->errors->n > before;
 }
 
 static void parse_network_v(Parser *p, const config_setting_t *s, void *x) {
-        parse_network(p, s, x);
+        Network *nw = x;
+        size_t before = p->errors->n;
+
+        parse_network(p, s, nw);
+        nw->incomplete = p->errors->n > before;
 }
 
 /* libconfig's error, as one sentence with the line it is on. */

@@ -504,6 +504,87 @@ static bool has_device(const Netns *ns, const PeerRef *peers, size_t n_peers, co
         return false;
 }
 
+/* Does prefix p (an address with its prefix length, or a route's
+ * destination) put addr on the link? */
+static bool on_link(const Cidr *p, const Cidr *addr) {
+        return p->family == addr->family && cidr_contains(p, addr);
+}
+
+/* A gateway must be on a link of the namespace, as the kernel wants it
+ * (fib_check_nh(), ip6_validate_gw()): inside the prefix of an address on
+ * the route's device, or of a route there without a gateway; on any
+ * device when the route names none. What a network attachment gets is an
+ * address in the network's subnet. */
+static void check_gateway(Checker *c, const Netns *ns, const PeerRef *peers, size_t n_peers, const Route *r,
+                          const char *dst) {
+        const Cidr *via = &r->via;
+        char buf[CIDR_STRLEN];
+        bool found = false;
+
+#define DEV_OK(d) (!r->dev || ((d) && streq(r->dev, (d))))
+        if (via->family == AF_INET6 && via->addr[0] == 0xfe && (via->addr[1] & 0xc0) == 0x80) {
+                if (!r->dev)
+                        verr(c, &r->src, "namespace '%s', route to %s: gateway %s is a link-local address, which needs 'dev' to say on which interface it is",
+                             ns->name, dst, cidr_format(via, false, buf));
+                return;
+        }
+        for (size_t i = 0; i < ns->n_ifaces; i++) {
+                const Iface *it = &ns->ifaces[i];
+
+                for (size_t a = 0; a < it->n_addresses; a++) {
+                        if (via->family == AF_INET6 && cidr_addr_equal(&it->addresses[a], via)) {
+                                verr(c, &r->src, "namespace '%s', route to %s: gateway %s is an address of the namespace itself (of '%s'); a gateway is another host",
+                                     ns->name, dst, cidr_format(via, false, buf), it->name);
+                                return;
+                        }
+                        found = found || (DEV_OK(it->name) && on_link(&it->addresses[a], via));
+                }
+        }
+        if (DEV_OK("lo") && via->family == AF_INET && via->addr[0] == 127)
+                found = true; /* lo's own 127.0.0.1/8 */
+        for (size_t k = 0; k < n_peers && !found; k++)
+                for (size_t a = 0; a < peers[k].iface->n_peer_addresses && !found; a++)
+                        found = DEV_OK(peers[k].name) && on_link(&peers[k].iface->peer_addresses[a], via);
+        for (size_t a = 0; a < ns->n_attachments && !found; a++) {
+                const Attachment *at = &ns->attachments[a];
+                const Network *nw = at->network ? config_find_network(c->cfg, at->network) : NULL;
+
+                found = nw && DEV_OK(at->ifname) &&
+                        (on_link(&nw->subnet, via) || on_link(&nw->subnet6, via));
+        }
+        for (size_t k = 0; k < ns->n_routes && !found; k++) {
+                const Route *o = &ns->routes[k];
+
+                found = o != r && !o->via.family && o->dev && DEV_OK(o->dev) && on_link(&o->dst, via);
+        }
+#undef DEV_OK
+        if (found)
+                return;
+        if (r->dev)
+                verr(c, &r->src, "namespace '%s', route to %s: gateway %s is on no subnet of '%s'; give '%s' an address in the gateway's subnet, or add a route to it with dev = \"%s\" and no 'via'",
+                     ns->name, dst, cidr_format(via, false, buf), r->dev, r->dev, r->dev);
+        else
+                verr(c, &r->src, "namespace '%s', route to %s: gateway %s is on no subnet of the namespace; give an interface an address in the gateway's subnet, or add a route to it with 'dev' and no 'via'",
+                     ns->name, dst, cidr_format(via, false, buf));
+}
+
+/* Whether what a gateway check looks at was all declared without a
+ * problem: otherwise the check would only repeat that problem. */
+static bool gateways_checkable(const Checker *c, const Netns *ns, const PeerRef *peers, size_t n_peers) {
+        if (ns->incomplete)
+                return false;
+        for (size_t k = 0; k < n_peers; k++)
+                if (peers[k].from->incomplete)
+                        return false;
+        for (size_t a = 0; a < ns->n_attachments; a++) {
+                const Network *nw = ns->attachments[a].network ?
+                                            config_find_network(c->cfg, ns->attachments[a].network) : NULL;
+                if (!nw || nw->incomplete)
+                        return false;
+        }
+        return true;
+}
+
 static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
         _cleanup_(addrset_done) AddrSet addrs = {};
         const PeerRef *peers;
@@ -551,6 +632,9 @@ static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
                 else if (r->dev && !has_device(ns, peers, n_peers, r->dev))
                         verr(c, &r->src, "namespace '%s', route to %s: device '%s' is not declared in the namespace",
                              ns->name, dst, r->dev);
+                if (r->via.family && gateways_checkable(c, ns, peers, n_peers) &&
+                    (!r->dev || has_device(ns, peers, n_peers, r->dev)))
+                        check_gateway(c, ns, peers, n_peers, r, dst);
                 for (size_t j = 0; j < i; j++)
                         if (route_same(&ns->routes[j], r))
                                 verr(c, &r->src, "namespace '%s': route to %s (table %u, metric %u) is declared twice (also at %s:%d)",
@@ -724,6 +808,31 @@ static void check_networks(Checker *c) {
                              "host: net.ipv4.ip_forward = 0 contradicts the networks, which route through the host");
 }
 
+/* Interface names for attachments that give none: the lowest free ethN.
+ * Before anything looks devices up: routes may name these. A name taken
+ * once stays taken, so the search goes on from the last one. */
+static void name_attachments(Checker *c, Netns *ns) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < ns->n_attachments; i++) {
+                Attachment *at = &ns->attachments[i];
+
+                for (; !at->ifname; n++) {
+                        char name[16];
+                        bool used;
+
+                        snprintf(name, sizeof(name), "eth%u", n);
+                        used = netns_find_iface(ns, name) != NULL;
+                        for (size_t j = 0; j < ns->n_attachments && !used; j++)
+                                used = ns->attachments[j].ifname && streq(ns->attachments[j].ifname, name);
+                        if (!used && !(at->ifname = strdup(name))) {
+                                oom(c);
+                                return;
+                        }
+                }
+        }
+}
+
 /* Attachments: default interface names, addresses inside their subnet and
  * unique on it, ports only where there is an address to forward to. */
 static void check_attachments(Checker *c, Netns *ns) {
@@ -767,24 +876,6 @@ static void check_attachments(Checker *c, Netns *ns) {
                 if (at->address6.family && !nw->subnet6.family)
                         verr(c, &at->src, "namespace '%s': network '%s' has no IPv6 subnet for 'address6'", ns->name,
                              at->network);
-        }
-        /* Interface names for attachments that give none: the lowest free ethN. */
-        for (size_t i = 0; i < ns->n_attachments; i++) {
-                Attachment *at = &ns->attachments[i];
-
-                for (unsigned n = 0; !at->ifname; n++) {
-                        char name[16];
-                        bool used = false;
-
-                        snprintf(name, sizeof(name), "eth%u", n);
-                        used = netns_find_iface(ns, name) != NULL;
-                        for (size_t j = 0; j < ns->n_attachments && !used; j++)
-                                used = ns->attachments[j].ifname && streq(ns->attachments[j].ifname, name);
-                        if (!used && !(at->ifname = strdup(name))) {
-                                oom(c);
-                                return;
-                        }
-                }
         }
         if (ns->n_ports > 0) {
                 bool v4 = false;
@@ -922,6 +1013,8 @@ int config_validate(Config *cfg, ConfigErrors *errors) {
         idx = (PeerIndex) { .v = peers, .n = n_peers };
 
         check_networks(&c);
+        for (size_t i = 0; i < n_sorted; i++)
+                name_attachments(&c, (Netns *) sorted[i]);
         for (size_t i = 0; i < n_sorted; i++) {
                 check_netns(&c, &idx, (Netns *) sorted[i]);
                 check_attachments(&c, (Netns *) sorted[i]);

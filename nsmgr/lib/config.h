@@ -121,6 +121,7 @@ typedef struct Netns {
         Port *ports;
         size_t n_ports;
         bool transient;      /* not declared: only wired for run-time attachments, never made */
+        bool incomplete;     /* a problem was found in its declaration: checks that would only repeat it are skipped */
         Source src;
 } Netns;
 
@@ -141,6 +142,7 @@ typedef struct Network {
         Cidr gateway, gateway6;    /* default: first address of the subnet */
         bool masquerade;
         char *uplink;              /* NULL: any interface */
+        bool incomplete;           /* as Netns.incomplete */
         Source src;
 } Network;
 

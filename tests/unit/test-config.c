@@ -337,6 +337,67 @@ static void numbers_are_range_checked(void **state) {
         assert_error("networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/31\"; } );", "is too small");
 }
 
+/* Counts the problems of a config (lines of the message). */
+static size_t problems(const char *text) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(text, &c);
+        size_t n = 0;
+
+        config_free(c);
+        if (!msg)
+                return 0;
+        for (const char *p = msg; p; p = strchr(p, '\n'))
+                n++, p = *p == '\n' ? p + 1 : p + 1;
+        return n;
+}
+
+/* A route's gateway is on a link of the namespace, or apply would fail
+ * half-way when the kernel refuses the route. */
+static void gateways_must_be_reachable(void **state) {
+        Config *c = NULL;
+        _cleanup_free_ char *msg = load(
+                "networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/24\"; subnet6 = \"fd00:2::/64\"; } );\n"
+                "namespaces = ( { name = \"x\"; networks = ( { network = \"n\"; } );\n"
+                "  interfaces = ( { name = \"e0\"; type = \"veth\"; addresses = [ \"198.18.1.2/24\", \"fd00:1::2/64\" ]; },\n"
+                "                 { name = \"e1\"; type = \"veth\"; peer = { namespace = \"y\"; addresses = [ \"198.18.3.1/30\" ]; }; } );\n"
+                "  routes = ( { to = \"default\"; via = \"198.18.1.1\"; },\n"
+                "             { to = \"default\"; via = \"fd00:1::1\"; dev = \"e0\"; },\n"
+                "             { to = \"198.18.9.0/24\"; via = \"198.18.2.7\"; },\n"
+                "             { to = \"fd00:9::/64\"; via = \"fd00:2::7\"; dev = \"eth0\"; },\n"
+                "             { to = \"198.18.5.0/24\"; dev = \"e1\"; },\n"
+                "             { to = \"198.18.6.0/24\"; via = \"198.18.5.9\"; dev = \"e1\"; },\n"
+                "             { to = \"fd00:7::/64\"; via = \"fe80::1\"; dev = \"e0\"; } ); },\n"
+                "  { name = \"y\"; routes = ( { to = \"default\"; via = \"198.18.3.2\"; } ); } );\n",
+                &c);
+
+        assert_null(msg);
+        config_free(c);
+
+#define NS(routes) "namespaces = ( { name = \"x\"; interfaces = ( { name = \"e0\"; type = \"veth\"; addresses = [ \"198.18.1.2/24\", \"fd00:1::2/64\" ]; }, " \
+                   "{ name = \"e1\"; type = \"veth\"; } ); routes = ( " routes " ); } );"
+        assert_error(NS("{ to = \"default\"; via = \"198.18.5.1\"; }"),
+                     "namespace 'x', route to default: gateway 198.18.5.1 is on no subnet of the namespace; give an interface an address");
+        assert_error(NS("{ to = \"default\"; via = \"198.18.1.1\"; dev = \"e1\"; }"),
+                     "gateway 198.18.1.1 is on no subnet of 'e1'");
+        assert_error(NS("{ to = \"fd00:9::/64\"; via = \"fe80::1\"; }"), "gateway fe80::1 is a link-local address, which needs 'dev'");
+        assert_error(NS("{ to = \"fd00:9::/64\"; via = \"fd00:1::2\"; }"), "gateway fd00:1::2 is an address of the namespace itself");
+        /* Through another gateway is not on the link either. */
+        assert_error(NS("{ to = \"198.18.5.0/24\"; via = \"198.18.1.1\"; }, { to = \"default\"; via = \"198.18.5.1\"; }"),
+                     "route to default: gateway 198.18.5.1 is on no subnet");
+        /* One problem, one sentence: an invalid gateway is not also a
+         * missing one, and a gateway is not unreachable because the
+         * address that would reach it was refused. */
+        assert_int_equal(problems(NS("{ to = \"default\"; via = \"gateway\"; }")), 1);
+        assert_error(NS("{ to = \"default\"; via = \"gateway\"; }"), "'via' = \"gateway\" is not an IP address");
+        assert_int_equal(problems("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e0\"; type = \"veth\"; addresses = [ \"198.18.1.300/24\" ]; } );\n"
+                                  "  routes = ( { to = \"default\"; via = \"198.18.1.1\"; } ); } );"),
+                         1);
+        assert_int_equal(problems("networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/33\"; } );\n"
+                                  "namespaces = ( { name = \"x\"; networks = ( { network = \"n\"; } ); routes = ( { to = \"default\"; via = \"198.18.2.1\"; } ); } );"),
+                         1);
+#undef NS
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(parses_the_tutorial),
@@ -348,6 +409,7 @@ int main(void) {
                 cmocka_unit_test(integers_are_read_exactly),
                 cmocka_unit_test(the_text_is_checked_before_libconfig_parses_it),
                 cmocka_unit_test(numbers_are_range_checked),
+                cmocka_unit_test(gateways_must_be_reachable),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
