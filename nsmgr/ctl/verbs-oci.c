@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 #include "ctl.h"
-#include "fileio.h"
 #include "network.h"
 #include "reconcile.h"
 #include "netns.h"
@@ -141,11 +140,9 @@ int verb_oci_hook(int argc, char **argv) {
         if (isatty(STDIN_FILENO))
                 return usage_error("oci-hook: reads the container state on stdin; an OCI runtime runs it as a createRuntime hook");
 
-        r = read_full_fd(STDIN_FILENO, &text, &len);
-        if (r < 0) {
-                log_error("oci-hook: cannot read the container state on stdin: %s", strerror(-r));
-                return EXIT_FAILURE;
-        }
+        r = oci_hook_read_state(STDIN_FILENO, &text, &len, &err);
+        if (r < 0)
+                return fail(&err);
 
         r = oci_hook_parse(text, len, &req, &err);
         if (r < 0)
