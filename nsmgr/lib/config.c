@@ -306,6 +306,11 @@ static int peer_cmp(const void *a, const void *b) {
 static const PeerRef *peers_in(const PeerIndex *idx, const char *netns, size_t *ret_n) {
         size_t lo = 0, hi = idx->n, n = 0;
 
+        if (idx->n == 0) {
+                *ret_n = 0;
+                return idx->v;
+        }
+
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 if (strcmp(idx->v[mid].netns, netns) < 0)
