@@ -208,11 +208,20 @@ int config_text_scan(const char *text, size_t len, const char *file, ConfigText 
                         continue;
                 }
                 if (c == '"') {
+                        int start = line;
+
                         for (i++; i < len && s[i] != '"'; i++) {
                                 if (s[i] == '\n')
                                         line++;
                                 else if (s[i] == '\\' && i + 1 < len && (s[i + 1] == '"' || s[i + 1] == '\\'))
                                         i++;
+                        }
+                        /* libconfig would say "syntax error" at the end, and
+                         * leak the string it collected. */
+                        if (i >= len) {
+                                config_error_add(errors, file, start,
+                                                 "a string that starts on this line is not closed: a '\"' is missing");
+                                return -EINVAL;
                         }
                         i++;
                         continue;
