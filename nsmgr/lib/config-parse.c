@@ -11,8 +11,6 @@
 #include "name.h"
 #include "strv.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(config_t *, config_destroy);
-
 typedef struct Parser {
         Config *cfg;
         ConfigErrors *errors;
