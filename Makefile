@@ -198,7 +198,10 @@ $(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz-%.o $(FUZZ_BUILD)/libnsmgr.a
 # The objects of the fuzz targets are kept (they are not intermediate files).
 .SECONDARY: $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
-fuzz-build:
+fuzz-deps:
+	$(Q)tests/fuzz/deps.sh
+
+fuzz-build: deps fuzz-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WERROR=1 OPTFLAGS='$(FUZZ_FLAGS)' $(FUZZ_BIN)
 
 # One target: fuzz-run-NAME (FUZZ_SECONDS of fuzzing), fuzz-replay-NAME
@@ -238,7 +241,7 @@ format:
 FORCE:
 
 .PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE \
-        fuzz fuzz-build check-fuzz
+        fuzz fuzz-deps fuzz-build check-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d) \
          $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.d)
