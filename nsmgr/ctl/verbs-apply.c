@@ -46,6 +46,8 @@ int verb_apply(int argc, char **argv) {
         r = parse_options(argc, argv, "apply", opts, "c:n", on_option, &a, &optind);
         if (r)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("apply: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("apply: unexpected argument '%s'", argv[optind]);
 

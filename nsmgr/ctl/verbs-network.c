@@ -73,6 +73,8 @@ int verb_attach(int argc, char **argv) {
         r = parse_options(argc, argv, "attach", opts, "c:", on_option, &a, &optind);
         if (r)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("attach: option '--config' needs a file name");
         r = two_names(argc, argv, optind, "attach", &req.netns, &req.network);
         if (r)
                 return r;
@@ -145,6 +147,8 @@ int verb_detach(int argc, char **argv) {
         r = parse_options(argc, argv, "detach", opts, "c:", on_option, &a, &optind);
         if (r)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("detach: option '--config' needs a file name");
         r = two_names(argc, argv, optind, "detach", &netns, &network);
         if (r)
                 return r;

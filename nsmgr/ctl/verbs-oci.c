@@ -135,6 +135,8 @@ int verb_oci_hook(int argc, char **argv) {
         r = parse_options(argc, argv, "oci-hook", opts, "c:", on_hook_option, &config, &optind);
         if (r)
                 return r;
+        if (config && !*config)
+                return usage_error("oci-hook: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("oci-hook: unexpected argument '%s'", argv[optind]);
         if (isatty(STDIN_FILENO))
