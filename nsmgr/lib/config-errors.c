@@ -38,26 +38,28 @@ void config_errors_done(ConfigErrors *e) {
         *e = (ConfigErrors) {};
 }
 
-static int error_cmp(const void *a, const void *b) {
-        const ConfigError *x = a, *y = b;
-
+static int place_cmp(const ConfigError *x, const ConfigError *y) {
         if (x->file_index != y->file_index)
                 return x->file_index < y->file_index ? -1 : 1;
         if (x->line != y->line)
                 return x->line < y->line ? -1 : 1;
+        return 0;
+}
+
+static int order_cmp(const ConfigError *x, const ConfigError *y) {
         return (x->order > y->order) - (x->order < y->order);
 }
 
-static bool said_before(const ConfigErrors *e, size_t i) {
-        for (size_t j = i; j > 0; j--) {
-                const ConfigError *p = &e->v[j - 1];
+/* In the order of the files and lines; on one line, as found. */
+static int error_cmp(const void *a, const void *b) {
+        return place_cmp(a, b) ?: order_cmp(a, b);
+}
 
-                if (p->file_index != e->v[i].file_index || p->line != e->v[i].line)
-                        return false;
-                if (streq(p->msg, e->v[i].msg))
-                        return true;
-        }
-        return false;
+/* The same, with the same text next to each other, to find repeats. */
+static int error_text_cmp(const void *a, const void *b) {
+        const ConfigError *x = a, *y = b;
+
+        return place_cmp(x, y) ?: strcmp(x->msg, y->msg) ?: order_cmp(x, y);
 }
 
 int config_errors_report(ConfigErrors *e, char *const *files, NmError *err) {
@@ -77,6 +79,11 @@ int config_errors_report(ConfigErrors *e, char *const *files, NmError *err) {
                         k++;
                 e->v[i].file_index = k;
         }
+        /* Sorting, twice, keeps this O(N log N) when thousands of
+         * problems sit on one line. */
+        qsort(e->v, e->n, sizeof(ConfigError), error_text_cmp);
+        for (size_t i = 1; i < e->n; i++)
+                e->v[i].repeated = place_cmp(&e->v[i], &e->v[i - 1]) == 0 && streq(e->v[i].msg, e->v[i - 1].msg);
         qsort(e->v, e->n, sizeof(ConfigError), error_cmp);
 
         f = open_memstream(&text, &len);
@@ -85,7 +92,7 @@ int config_errors_report(ConfigErrors *e, char *const *files, NmError *err) {
         for (size_t i = 0; i < e->n; i++) {
                 const ConfigError *x = &e->v[i];
 
-                if (said_before(e, i))
+                if (x->repeated)
                         continue;
                 if (shown == ERRORS_SHOWN) {
                         more++;

@@ -11,6 +11,7 @@ typedef struct ConfigError {
         int line;
         size_t order;        /* keeps problems of one line in the order found */
         size_t file_index;   /* position of file in Config.files, for sorting */
+        bool repeated;       /* said before at the same place: not said again */
         char *msg;
 } ConfigError;
 

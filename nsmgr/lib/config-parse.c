@@ -760,13 +760,16 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
                                 oom(p);
                                 return;
                         }
-                        STRV_FOREACH(pt, ports) {
-                                if (port_parse(*pt, &ns->ports[ns->n_ports]) < 0) {
-                                        perr(p, l, "%s: port \"%s\" must look like \"8080:80/tcp\" (HOSTPORT:PORT[/tcp|/udp], each from 1 to 65535)",
-                                             ctx, *pt);
+                        for (size_t k = 0; ports[k]; k++) {
+                                /* Each at the line of its own string. */
+                                const config_setting_t *e = config_setting_get_elem(l, (unsigned) k);
+
+                                if (port_parse(ports[k], &ns->ports[ns->n_ports]) < 0) {
+                                        perr(p, e, "%s: port \"%s\" must look like \"8080:80/tcp\" (HOSTPORT:PORT[/tcp|/udp], each from 1 to 65535)",
+                                             ctx, ports[k]);
                                         continue;
                                 }
-                                ns->ports[ns->n_ports].src = source_of(p, l);
+                                ns->ports[ns->n_ports].src = source_of(p, e);
                                 ns->n_ports++;
                         }
                 }

@@ -11,8 +11,9 @@ nothing: the links and addresses of the host and every namespace,
 Adding a case is one line in CASES: Case(id, kind, input, expect), where
 kind says how the input is given (see RUNNERS), expect is a text each
 problem's sentence must hold (a tuple: one text per problem, in the
-order printed), status the exit status and problems the number of lines
-of output when it is not len(expect)."""
+order printed), status the exit status, and many=True for an input with
+more problems than nsmgr shows (the first 50, each holding expect, and a
+line that says how many more)."""
 
 import json
 import os
@@ -35,6 +36,10 @@ class Case(NamedTuple):
     input: Union[str, bytes, list, Callable]
     expect: Union[str, tuple]
     status: int = 1
+    many: bool = False
+
+
+SHOWN = 50  # problems shown at most, then "... and N more problems"
 
 
 def ns(extra):
@@ -54,6 +59,19 @@ def network(settings):
 
 def route(settings):
     return veth("", 'routes = ( { to = "198.18.9.0/24"; ' + settings + ' } );')
+
+
+def big(unit, head, tail, size=(4 << 20) - 4096):
+    """A config of almost the largest size nsmgr reads: unit repeated (with
+    {i} its number), one on each line (the same problem on one line is said
+    once)."""
+    units, used = [], len(head) + len(tail)
+    while True:
+        u = unit.replace("{i}", str(len(units)))
+        if used + len(u) + 2 > size:
+            return head + ",\n".join(units) + tail
+        units.append(u)
+        used += len(u) + 2
 
 
 def state(**fields):
@@ -162,6 +180,22 @@ CASES = [
          ns('routes = ( { to = "198.18.9.0/24"; dev = "nodev"; } );') + "\nfrobnicate = 1;\n",
          (":1: namespace 'x', route to 198.18.9.0/24: device 'nodev' is not declared",
           ":2: top level: unknown setting 'frobnicate'")),
+
+    # --- many problems, in a config of almost the largest size: each check is
+    # O(N log N), so none of these takes more than seconds (and none hangs)
+    Case("4MB-routes-twice", "conf", big('{to="198.18.9.0/24";dev="lo";}', ns('routes = ( ')[:-4], ' ); } );'),
+         "route to 198.18.9.0/24 (table 254, metric 0) is declared twice", many=True),
+    Case("4MB-ports-twice", "conf",
+         big('"80:80"', network("") + "\n" + ns('networks = ( { network = "n"; } ); ports = [ ')[:-4], ' ]; } );'),
+         "host port 80/tcp is published twice", many=True),
+    Case("4MB-attached-twice", "conf",
+         big('{network="n";}', network("") + '\n' + ns('networks = ( ')[:-4], ' ); } );'),
+         "network 'n'", many=True),
+    Case("4MB-vrf-members", "conf",
+         big('"m{i}"', ns('interfaces = ( { name = "v"; type = "vrf"; table = 10; members = [ ')[:-4], ' ]; } ); } );'),
+         "interface 'v': member 'm", many=True),
+    Case("4MB-networks-overlap", "conf",
+         big('{name="n";bridge="br-n";subnet="198.18.2.0/24";}', 'networks = ( ', ' );'), "network 'n'", many=True),
 
     # --- the config file as a file ----------------------------------------------
     Case("file-fifo", "file", lambda d: fifo(d), "cannot read config: it is a FIFO; a config is a regular file"),
@@ -325,6 +359,10 @@ def test_bad_input_is_refused_and_changes_nothing(nsmgr, tmp_path, case):
         # A usage error: one line, and where to read more.
         assert lines[1:] == ["Try 'nsmgrctl --help' for more information."], p.stderr
         lines = lines[:1]
+    if case.many:
+        assert re.fullmatch(rf"nsmgrctl: \.\.\. and \d+ more problems; the first {SHOWN} are shown", lines[-1]), lines[-1]
+        lines = lines[:-1]
+        expect = expect * SHOWN
     assert len(lines) == len(expect), f"{len(expect)} problem(s) expected, one line each:\n{p.stderr}"
     for line, text in zip(lines, expect):
         assert line.startswith("nsmgrctl: "), line
