@@ -28,6 +28,7 @@ from conftest import ROOT, run
 CONF = os.path.join(ROOT, "conf")
 BASELINE = os.path.join(CONF, "lab.conf")
 TIMEOUT = 20
+BIG_TIMEOUT = 60  # a 4 MiB config: 1 to 3 s on an idle machine
 
 
 class Case(NamedTuple):
@@ -255,7 +256,13 @@ def symlink_loop(tmp):
 def run_conf(nsmgr, tmp, case):
     """The input is the text of a config file, given to apply -c."""
     path = write(tmp, case.input)
-    return nsmgr("apply", "-c", path, timeout=TIMEOUT), path
+    return nsmgr("apply", "-c", path, timeout=BIG_TIMEOUT if case.many else TIMEOUT), path
+
+
+def sanitized(binary):
+    """Built with AddressSanitizer (make asan): it needs libasan."""
+    with open(binary, "rb") as f:
+        return b"libasan.so" in f.read()
 
 
 def run_file(nsmgr, tmp, case):
@@ -345,6 +352,9 @@ def diff(a, b, path=""):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_refused_and_changes_nothing(nsmgr, tmp_path, case):
     assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
+    if case.many and sanitized(nsmgr.ctl_path):
+        pytest.skip("4 MiB configs take minutes under AddressSanitizer, whose realloc() copies every time "
+                    "libconfig grows a list by 16 elements; the build without it runs these cases")
     nsmgr.ok("apply", "-c", BASELINE)
     before = snapshot()
 
