@@ -589,15 +589,21 @@ static void check_iface(Checker *c, NsCheck *x, Iface *i) {
 
 /* Records prefix p as on the link of dev (and on some link). */
 static void add_onlink(Checker *c, NsCheck *x, const char *dev, const Cidr *p) {
-        char buf[CIDR_STRLEN], key[IFNAMSIZ + CIDR_STRLEN + 2];
+        _cleanup_free_ char *key = NULL;
+        char buf[CIDR_STRLEN];
         Cidr net;
 
         if (!dev || (p->family != AF_INET && p->family != AF_INET6))
                 return;
         net = cidr_network(p);
         cidr_format(&net, true, buf);
-        /* '/' is in no interface name: "DEV/PREFIX" cannot be read two ways. */
-        snprintf(key, sizeof(key), "%s/%s", dev, buf);
+        /* "DEV/PREFIX" cannot be read two ways: '/' is in no valid interface
+         * name, and an invalid one is refused anyway. */
+        if (asprintf(&key, "%s/%s", dev, buf) < 0) {
+                key = NULL;
+                oom(c);
+                return;
+        }
         if (strmap_put(&x->onlink, key, 1) < 0 || strmap_put(&x->onlink, key + strlen(dev), 1) < 0)
                 oom(c);
         if (p->family == AF_INET)
@@ -608,19 +614,24 @@ static void add_onlink(Checker *c, NsCheck *x, const char *dev, const Cidr *p) {
 
 /* Whether addr is inside a prefix on the link of dev (NULL: any link):
  * one lookup per prefix length in use. */
-static bool find_onlink(const NsCheck *x, const char *dev, const Cidr *addr) {
+static bool find_onlink(Checker *c, const NsCheck *x, const char *dev, const Cidr *addr) {
         const bool *lens = addr->family == AF_INET ? x->lens4 : x->lens6;
         int max = addr->family == AF_INET ? 32 : 128;
 
         for (int l = 0; l <= max; l++) {
-                char buf[CIDR_STRLEN], key[IFNAMSIZ + CIDR_STRLEN + 2];
+                _cleanup_free_ char *key = NULL;
+                char buf[CIDR_STRLEN];
                 Cidr net = *addr;
 
                 if (!lens[l])
                         continue;
                 net.prefixlen = (uint8_t) l;
                 net = cidr_network(&net);
-                snprintf(key, sizeof(key), "%s/%s", dev ? dev : "", cidr_format(&net, true, buf));
+                if (asprintf(&key, "%s/%s", dev ? dev : "", cidr_format(&net, true, buf)) < 0) {
+                        key = NULL;
+                        oom(c);
+                        return true; /* said nothing false; the load fails */
+                }
                 if (strmap_get(&x->onlink, key, NULL))
                         return true;
         }
@@ -683,7 +694,7 @@ static void check_gateway(Checker *c, const NsCheck *x, const Route *r, const ch
                      ns->name, dst, buf, ns->ifaces[i].name);
                 return;
         }
-        if (find_onlink(x, r->dev, via))
+        if (find_onlink(c, x, r->dev, via))
                 return;
         if (r->dev)
                 verr(c, &r->src, "namespace '%s', route to %s: gateway %s is on no subnet of '%s'; give '%s' an address in the gateway's subnet, or add a route to it with dev = \"%s\" and no 'via'",

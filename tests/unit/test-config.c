@@ -395,6 +395,12 @@ static void gateways_must_be_reachable(void **state) {
         assert_int_equal(problems("networks = ( { name = \"n\"; bridge = \"br-n\"; subnet = \"198.18.2.0/33\"; } );\n"
                                   "namespaces = ( { name = \"x\"; networks = ( { network = \"n\"; } ); routes = ( { to = \"default\"; via = \"198.18.2.1\"; } ); } );"),
                          1);
+        /* An interface whose name is refused still has its prefixes
+         * looked at: found by fuzz-config, an over-long name overran the
+         * key of the on-link index. */
+        assert_int_equal(problems("namespaces = ( { name = \"x\"; interfaces = ( { name = \"e0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\"; type = \"veth\";\n"
+                                  "  addresses = [ \"198.18.1.2/24\" ]; } ); routes = ( { to = \"default\"; via = \"198.18.1.1\"; } ); } );"),
+                         1);
 #undef NS
 }
 
