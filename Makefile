@@ -23,6 +23,13 @@
 #   make torture         kill -9 at chosen points, concurrent workers, daemon
 #                        kills: many rounds of tests/system/test_trust.py
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
+#   make fuzz            build every tests/fuzz/fuzz-NAME.c with clang's libFuzzer
+#                        (+ ASan, UBSan) into build-fuzz/ and run each for
+#                        FUZZ_SECONDS (default 600) on top of its corpus,
+#                        tests/fuzz/corpus/NAME/; fails on a crash, leak or hang
+#   make check-fuzz      what CI runs: every fuzz target replays its corpus and
+#                        tests/fuzz/regressions/NAME/, then fuzzes for
+#                        FUZZ_SECONDS (default 60)
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
 #                        plot in bench/results/ (QUICK=1: a short smoke run)
@@ -150,6 +157,10 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# The allocation-failure test fails allocations that nsmgr's own objects make.
+ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf
+$(BUILD)/tests/test-config-alloc: LDFLAGS += $(ALLOC_WRAP)
 
 $(BUILD)/bench/floor-%: bench/floor-%.c
 	$(call quiet,LD,$@)
@@ -280,9 +291,70 @@ deb: deb-deps
 
 check-deb: deps deb
 	$(Q)tests/deb/run-deb-tests $(DEBDIR)
+# --- fuzzing ------------------------------------------------------------------
+# Every tests/fuzz/fuzz-NAME.c defines LLVMFuzzerTestOneInput() and is linked
+# with libnsmgr.a built by clang with -fsanitize=fuzzer-no-link; its corpus is
+# tests/fuzz/corpus/NAME/, inputs that once crashed it are kept in
+# tests/fuzz/regressions/NAME/, and tests/fuzz/NAME.dict, if there is one,
+# is its dictionary. New inputs found while fuzzing go to build-fuzz/corpus/NAME/
+# (merge the interesting ones into the tree with -merge=1); a crash is
+# written to build-fuzz/crashes/NAME/ and fails the run.
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+                -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0
+# -timeout: one input taking this long is a hang; -rss_limit_mb: a runaway.
+FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+$(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz-%.o $(FUZZ_BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+# The objects of the fuzz targets are kept (they are not intermediate files).
+.SECONDARY: $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+fuzz-deps:
+	$(Q)tests/fuzz/deps.sh
+
+fuzz-build: deps fuzz-deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WERROR=1 OPTFLAGS='$(FUZZ_FLAGS)' $(FUZZ_BIN)
+
+# One target: fuzz-run-NAME (FUZZ_SECONDS of fuzzing), fuzz-replay-NAME
+# (the corpus and the regressions, once each). A leak check after every
+# input costs five times the speed here (libconfig leaks a token on some
+# syntax errors, and LeakSanitizer then scans the heap each time), so the
+# fuzzing runs without one and every input it kept is replayed with it.
+fuzz-run-%: fuzz-build
+	$(Q)mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/crashes/$*
+	$(Q)echo "== fuzz-$* for $(FUZZ_SECONDS) s"
+	$(Q)$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz-$* $(FUZZ_OPTS) -detect_leaks=0 -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=$(FUZZ_BUILD)/crashes/$*/ $(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+		$(FUZZ_BUILD)/corpus/$* $(wildcard tests/fuzz/corpus/$*) $(wildcard tests/fuzz/regressions/$*)
+	$(Q)echo "== fuzz-$*: replaying what it kept, with the leak check"
+	$(Q)$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz-$* $(FUZZ_OPTS) -runs=0 -artifact_prefix=$(FUZZ_BUILD)/crashes/$*/ \
+		$(FUZZ_BUILD)/corpus/$*
+
+fuzz-replay-%: fuzz-build
+	$(Q)mkdir -p $(FUZZ_BUILD)/crashes/$*
+	$(Q)echo "== fuzz-$*: replaying $(words $(wildcard tests/fuzz/corpus/$*/* tests/fuzz/regressions/$*/*)) inputs"
+	$(Q)$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz-$* $(FUZZ_OPTS) -runs=0 -artifact_prefix=$(FUZZ_BUILD)/crashes/$*/ \
+		$(wildcard tests/fuzz/corpus/$*) $(wildcard tests/fuzz/regressions/$*)
+
+fuzz: FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_NAMES:%=fuzz-run-%)
+
+check-fuzz: FUZZ_SECONDS ?= 60
+check-fuzz: $(FUZZ_NAMES:%=fuzz-replay-%)
+	$(Q)$(MAKE) --no-print-directory FUZZ_SECONDS=$(FUZZ_SECONDS) $(FUZZ_NAMES:%=fuzz-run-%)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 format:
 	clang-format -i nsmgr/*/*.c nsmgr/*/*.h tests/unit/*.c
@@ -293,3 +365,8 @@ FORCE:
 	uninstall deb-deps deb check-deb clean format FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(RUNTIME_NET_OBJ:.o=.d) $(BENCH_BIN:=.d)
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE \
+        fuzz fuzz-deps fuzz-build check-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d) \
+         $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.d)

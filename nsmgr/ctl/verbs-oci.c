@@ -81,16 +81,16 @@ int verb_oci_hook(const Verb *verb, int argc, char **argv) {
         r = parse_options(verb, argc, argv, on_hook_option, &config, &optind);
         if (r != ARGS_PARSED)
                 return r;
+        if (config && !*config)
+                return usage_error("oci-hook: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("oci-hook: unexpected argument '%s'", argv[optind]);
         if (isatty(STDIN_FILENO))
                 return usage_error("oci-hook: reads the container state on stdin; an OCI runtime runs it as a createRuntime hook");
 
-        r = read_full_fd(STDIN_FILENO, &text, &len);
-        if (r < 0) {
-                log_error("oci-hook: cannot read the container state on stdin: %s", strerror(-r));
-                return EXIT_FAILURE;
-        }
+        r = oci_hook_read_state(STDIN_FILENO, &text, &len, &err);
+        if (r < 0)
+                return fail(&err);
 
         r = oci_hook_parse(text, len, &req, &err);
         if (r < 0)

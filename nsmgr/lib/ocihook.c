@@ -42,8 +42,9 @@ static int parse_annotations(json_object *annotations, OciHookRequest *req, NmEr
                         return nm_error(err, -EINVAL, "container '%s': annotation %s is not a string", req->id, key);
                 s = json_object_get_string(val);
                 if (streq(key, OCI_ANNOTATION_NETWORK)) {
-                        if (!*s)
-                                return nm_error(err, -EINVAL, "container '%s': annotation %s is empty", req->id, key);
+                        r = network_name_check(s, err);
+                        if (r < 0)
+                                return nm_error_prefix(err, r, "container '%s': annotation %s", req->id, key);
                         req->network = strdup(s);
                         if (!req->network)
                                 return -ENOMEM;
@@ -85,7 +86,10 @@ int oci_hook_parse(const char *text, size_t len, OciHookRequest *ret, NmError *e
                 return nm_error(err, -EINVAL, STATE " is not an OCI state (not a JSON object)");
 
         s = json_get_string(state, "id");
-        req.id = strdup(s ? s : "?");
+        {
+                char show[NAME_SHOW_MAX];
+                req.id = strdup(s ? name_show(s, show) : "?");
+        }
         s = json_get_string(state, "bundle");
         req.bundle = s ? strdup(s) : NULL;
         if (!req.id || (s && !req.bundle)) {
@@ -116,6 +120,47 @@ int oci_hook_parse(const char *text, size_t len, OciHookRequest *ret, NmError *e
         }
 
         *ret = req;
+        return 0;
+}
+
+int oci_hook_read_state(int fd, char **ret, size_t *ret_len, NmError *err) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        /* Up to one byte more than allowed, to tell a state that fits. */
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        size_t ncap = cap ? cap * 2 : 16384;
+                        char *nbuf;
+
+                        if (cap == OCI_HOOK_STATE_MAX + 1)
+                                break;
+                        if (ncap > OCI_HOOK_STATE_MAX + 1)
+                                ncap = OCI_HOOK_STATE_MAX + 1;
+                        nbuf = realloc(buf, ncap + 1);
+                        if (!nbuf)
+                                return -ENOMEM;
+                        buf = nbuf;
+                        cap = ncap;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return nm_error(err, negative_errno(), "cannot read " STATE ": %m");
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > OCI_HOOK_STATE_MAX)
+                return nm_error(err, -EFBIG,
+                                STATE " is over %d bytes (%d MiB), while an OCI state is a few KiB; run 'nsmgrctl oci-hook' as a createRuntime hook, which the runtime gives the container's state",
+                                OCI_HOOK_STATE_MAX, OCI_HOOK_STATE_MAX >> 20);
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
         return 0;
 }
 

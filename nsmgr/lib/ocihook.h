@@ -20,12 +20,20 @@
 /* One request: the container, and one field per org.nsmgr.* annotation
  * this build knows. */
 typedef struct OciHookRequest {
-        char *id;               /* the container's id, for messages */
+        char *id;               /* the container's id, for messages (shown safely, cut when long) */
         pid_t pid;              /* its process, in its namespaces */
         char *bundle;
         char *pin;              /* org.nsmgr.pin=NAME: pin its network namespace as NAME */
         char *network;          /* org.nsmgr.network=NET: attach NAME to the declared network NET */
 } OciHookRequest;
+
+/* The largest container state a hook reads: a state is a few hundred
+ * bytes plus the annotations, and the hook must not be made to hold
+ * whatever is piped into it. */
+#define OCI_HOOK_STATE_MAX (1 << 20)
+
+/* Reads the state from fd (stdin): at most OCI_HOOK_STATE_MAX bytes. */
+int oci_hook_read_state(int fd, char **ret, size_t *ret_len, NmError *err);
 
 /* Parses the state a runtime hands to a hook ({"ociVersion", "id",
  * "status", "pid", "bundle", "annotations"}). A state without a pid, an

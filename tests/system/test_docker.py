@@ -180,8 +180,10 @@ def test_a_pod_outlives_its_first_container(docker, nsmgr):
 
     old = dk.pid("pod-b")
     os.kill(old, signal.SIGKILL)
+    # Between "running" and its new process, docker reports PID 0 a moment.
     wait_for("docker to restart pod-b",
-             lambda: d.inspect("pod-b", "{{.State.Running}}") == "true" and dk.pid("pod-b") != old)
+             lambda: d.inspect("pod-b", "{{.State.Running}}") == "true" and
+             int(d.inspect("pod-b", "{{.State.Pid}}")) > 0 and dk.pid("pod-b") != old)
     assert dk.netns("pod-b") == pod1
     assert dk.addresses("pod-b") == addr
 
