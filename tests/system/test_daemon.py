@@ -233,7 +233,10 @@ def test_run_time_attachments_are_watched_but_never_kept_alive(foreground, nsmgr
     # nsmgrd learns of it from the new port of br-lab, then watches inside.
     wait_for(lambda: json.loads(nsmgr("status", "--json").stdout)["watched"] == 2, what="extra to be watched")
     run(["ip", "-n", "extra", "addr", "del", addr, "dev", "eth0"], check=True)
-    took = wait_back(lambda: addrs_of("extra", "eth0") == [addr])
+    try:
+        took = wait_back(lambda: addrs_of("extra", "eth0") == [addr])
+    except AssertionError as e:
+        raise AssertionError(f"{e}; nsmgrd said:\n{log.read_text()}") from None
     assert took < 1.0, f"repaired after {took:.3f}s"
     # It is not nsmgr's namespace: deleted by its owner, it stays deleted.
     nsmgr.ok("delete", "extra")
