@@ -11,6 +11,7 @@
 #include "network.h"
 #include "nl.h"
 #include "nsexec.h"
+#include "nsthread.h"
 #include "owner.h"
 #include "procscan.h"
 #include "show.h"
@@ -65,18 +66,25 @@ static int one_name(int argc, char **argv, int optind, const char *verb, const c
         return 0;
 }
 
-void record_owner(const char *name, const char *origin) {
-        _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_close_ int fd = -EBADF;
+static void record_owner_fd(const char *name, int fd, const char *origin) {
         ino_t ino;
         int r;
 
-        if (netns_open(name, &fd, &err) < 0 || netns_fd_inode(fd, &ino) < 0)
+        if (netns_fd_inode(fd, &ino) < 0)
                 return;
         r = owner_record(name, ino, origin);
         if (r < 0)
                 log_warning("cannot record that nsmgr made '%s': %s; it will be listed as not managed", name,
                             strerror(-r));
+}
+
+void record_owner(const char *name, const char *origin) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (netns_open(name, &fd, &err) < 0)
+                return;
+        record_owner_fd(name, fd, origin);
 }
 
 int verb_create(int argc, char **argv) {
@@ -86,6 +94,7 @@ int verb_create(int argc, char **argv) {
         };
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
         struct args a = {};
         const char *name;
         int optind, r;
@@ -97,11 +106,13 @@ int verb_create(int argc, char **argv) {
         if (r)
                 return r;
 
-        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, NULL, &err);
+        /* One namespace, made right here: no thread to wait for. */
+        ns_run_inline();
+        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, &fd, &err);
         if (r < 0)
                 return fail(&err);
         if (r > 0)
-                record_owner(name, OWNER_CREATE);
+                record_owner_fd(name, fd, OWNER_CREATE);
 
         path = netns_path(name);
         puts(path);
