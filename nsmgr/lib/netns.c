@@ -73,11 +73,17 @@ static int dir_lock(void) {
         return fd;
 }
 
-int netns_dir_prepare(NmError *err) {
-        static bool prepared = false;
+static bool prepared = false;
+
+/* The work of netns_dir_prepare(); with ret_lock, the lock it took is kept
+ * for the caller (-EBADF if it had nothing to do), which saves a one-shot
+ * command taking it twice. */
+static int dir_prepare(int *ret_lock, NmError *err) {
         _cleanup_close_ int lock = -EBADF;
         bool made_mount = false;
 
+        if (ret_lock)
+                *ret_lock = -EBADF;
         if (prepared)
                 return 0;
 
@@ -110,7 +116,13 @@ int netns_dir_prepare(NmError *err) {
         }
 
         prepared = true;
+        if (ret_lock)
+                *ret_lock = TAKE_FD(lock);
         return 0;
+}
+
+int netns_dir_prepare(NmError *err) {
+        return dir_prepare(NULL, err);
 }
 
 /* /run/netns ready (netns_dir_prepare) and locked, for turning a
@@ -119,9 +131,11 @@ int netns_dir_prepare(NmError *err) {
 static int run_dir_lock(NmError *err) {
         int r, lock;
 
-        r = netns_dir_prepare(err);
+        r = dir_prepare(&lock, err);
         if (r < 0)
                 return r;
+        if (lock >= 0)
+                return lock;
         lock = dir_lock();
         if (lock < 0)
                 return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
@@ -239,7 +253,8 @@ static int create_in_thread(void *userdata) {
         if (a->nsfd < 0)
                 return nm_error(a->err, negative_errno(), "cannot open the new namespace: %m");
 
-        r = nls_open(&nl);
+        /* Loopback up is all: no extended acks to ask for. */
+        r = nls_open_plain(&nl);
         if (r < 0)
                 return nm_error(a->err, r, "cannot open a netlink socket in the new namespace: %s", strerror(-r));
         r = link_set_up_index(nl, 1);
