@@ -29,21 +29,14 @@ static int parse_target(const char *target, ino_t *ret_ino, char **ret_origin) {
 }
 
 int owner_record(const char *name, ino_t ino, const char *origin) {
-        /* Called once per namespace of an apply: the folder is made once, and
-         * the PID (a syscall in glibc) asked once. */
-        static bool dir_made = false;
+        /* Called once per namespace of an apply: the PID (a syscall in
+         * glibc) is asked once. */
         static pid_t pid = 0;
         _cleanup_free_ char *target = NULL, *path = NULL, *tmp = NULL;
         int r;
 
         if (!netns_name_is_valid(name))
                 return -EINVAL;
-        if (!dir_made) {
-                r = mkdir_p(OWNER_DIR, 0755);
-                if (r < 0)
-                        return r;
-                dir_made = true;
-        }
         if (pid == 0)
                 pid = getpid();
         if (asprintf(&target, "%" PRIu64 ":%s", (uint64_t) ino, origin) < 0 ||
@@ -57,9 +50,19 @@ int owner_record(const char *name, ino_t ino, const char *origin) {
                         return -ENOMEM;
         }
 
+        /* The folder is made when it turns out to be missing, rather than
+         * looked for each time: a one-shot create pays one syscall here. */
         if (symlink(target, tmp) < 0) {
-                /* A crash of a process with our PID may have left it. */
-                if (errno != EEXIST || unlink(tmp) < 0 || symlink(target, tmp) < 0)
+                if (errno == ENOENT)
+                        r = mkdir_p(OWNER_DIR, 0755);
+                else if (errno == EEXIST)
+                        /* A crash of a process with our PID may have left it. */
+                        r = unlink(tmp) < 0 ? negative_errno() : 0;
+                else
+                        r = negative_errno();
+                if (r < 0)
+                        return r;
+                if (symlink(target, tmp) < 0)
                         return negative_errno();
         }
         if (rename(tmp, path) < 0) {
