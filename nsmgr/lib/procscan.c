@@ -32,9 +32,9 @@ int proc_scan(ProcScan *ret) {
                 long pid;
 
                 pid = strtol(de->d_name, &end, 10);
-                if (*end || pid <= 0)
+                if (*end || pid <= 0 || end - de->d_name > 20)
                         continue;
-                snprintf(path, sizeof(path), "%ld/ns/net", pid);
+                memcpy(stpcpy(path, de->d_name), "/ns/net", sizeof("/ns/net"));
                 /* Processes come and go, and some are not ours to see. The
                  * link's text, "net:[INODE]", says what stat() would, for
                  * less: the kernel needs no inode for it (ns_get_name()
@@ -43,7 +43,10 @@ int proc_scan(ProcScan *ret) {
                 if (len < 0)
                         continue;
                 link[len] = 0;
-                if (sscanf(link, "net:[%llu]", &ino) != 1)
+                if (!strneq(link, "net:[", 5))
+                        continue;
+                ino = strtoull(link + 5, &end, 10);
+                if (*end != ']')
                         continue;
                 if (n == cap) {
                         size_t ncap = cap ? cap * 2 : 256;
