@@ -88,22 +88,35 @@ static char *chain_name(const char *prefix, const char *owner) {
         return n;
 }
 
+/* A chain's fingerprint: FNV-1a (64 bits) over the normal form of its
+ * rules, one line each. Short enough to keep in state.json for thousands of
+ * chains; a change by hand that keeps it is a 2^-64 accident. */
+#define FP_INIT UINT64_C(14695981039346656037)
+
+static uint64_t fp_add(uint64_t h, const char *s) {
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * UINT64_C(1099511628211);
+        return (h ^ (uint8_t) '\n') * UINT64_C(1099511628211);
+}
+
+static void fp_format(uint64_t h, char ret[static NAT_FP_LEN]) {
+        snprintf(ret, NAT_FP_LEN, "%016" PRIx64, h);
+}
+
 void nat_desired_done(NatDesired *d) {
         for (size_t i = 0; i < d->n_chains; i++) {
                 free(d->chains[i].name);
                 free(d->chains[i].what);
-                json_object_put(d->chains[i].rules);
-                free(d->chains[i].fingerprint);
         }
         free(d->chains);
         for (int b = 0; b < _NAT_BASE_MAX; b++) {
-                for (size_t i = 0; i < d->n_jumps[b]; i++) {
+                for (size_t i = 0; i < d->n_jumps[b]; i++)
                         free(d->jumps[b][i].target);
-                        json_object_put(d->jumps[b][i].expr);
-                }
                 free(d->jumps[b]);
+                strmap_done(&d->jump_index[b]);
         }
         json_object_put(d->ports);
+        strmap_done(&d->chain_index);
         *d = (NatDesired) {};
 }
 
@@ -122,42 +135,6 @@ static json_object *rule_of(size_t n, json_object *const *stmts) {
 }
 #define RULE(...) rule_of(ELEMENTSOF(((json_object *[]) { __VA_ARGS__ })), (json_object *[]) { __VA_ARGS__ })
 
-/* Takes what over; NULL on no memory. */
-static NatChain *add_chain(NatDesired *d, const char *prefix, const char *owner, char *what) {
-        NatChain *v;
-
-        if (!what)
-                return NULL;
-        v = realloc(d->chains, (d->n_chains + 1) * sizeof(NatChain));
-        if (!v) {
-                free(what);
-                return NULL;
-        }
-        d->chains = v;
-        v[d->n_chains] = (NatChain) { .name = chain_name(prefix, owner), .what = what, .rules = json_object_new_array() };
-        d->n_chains++;
-        if (!v[d->n_chains - 1].name || !v[d->n_chains - 1].rules)
-                return NULL;
-        return &v[d->n_chains - 1];
-}
-
-static int chain_add(NatChain *c, json_object *rule) {
-        return nftj_append(c->rules, rule) ? 0 : -ENOMEM;
-}
-
-/* rule: the jump's statements (taken over; NULL: no memory). */
-static int add_jump(NatDesired *d, int b, const char *target, json_object *rule) {
-        NatJump *v = realloc(d->jumps[b], (d->n_jumps[b] + 1) * sizeof(NatJump));
-
-        if (!v) {
-                json_object_put(rule);
-                return -ENOMEM;
-        }
-        d->jumps[b] = v;
-        v[d->n_jumps[b]++] = (NatJump) { .target = strdup(target), .expr = rule };
-        return v[d->n_jumps[b] - 1].target && rule ? 0 : -ENOMEM;
-}
-
 static bool network_has_ports(const Config *cfg, const Network *nw) {
         for (size_t i = 0; i < cfg->n_netns; i++)
                 if (cfg->netns[i].n_ports > 0 && cfg->netns[i].n_attachments > 0 &&
@@ -170,77 +147,37 @@ static const char *proto_name(int proto) {
         return proto == IPPROTO_UDP ? "udp" : "tcp";
 }
 
-/* What a subnet of a network needs in its two chains. ip is "ip" or "ip6". */
-static int subnet_rules(const Network *nw, const Cidr *s, const char *ip, NatChain *post, NatChain *fwd) {
-        int r;
-
+/* Masquerading of a network's subnet (ip: "ip" or "ip6"). */
+static int masquerade_rules(const Network *nw, const Cidr *s, const char *ip, json_object *rules) {
         if (nw->masquerade) {
                 /* What leaves the subnet (out of the uplink, if one is named). */
-                if (nw->uplink)
-                        r = chain_add(post, RULE(nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)),
-                                                 nftj_match("!=", nftj_payload(ip, "daddr"), nftj_cidr(s)),
-                                                 nftj_match("==", nftj_meta("oifname"), nftj_str(nw->uplink)),
-                                                 nftj_masquerade()));
-                else
-                        r = chain_add(post, RULE(nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)),
-                                                 nftj_match("!=", nftj_payload(ip, "daddr"), nftj_cidr(s)),
-                                                 nftj_masquerade()));
-                if (r < 0)
-                        return r;
+                json_object *r = nw->uplink
+                        ? RULE(nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)),
+                               nftj_match("!=", nftj_payload(ip, "daddr"), nftj_cidr(s)),
+                               nftj_match("==", nftj_meta("oifname"), nftj_str(nw->uplink)), nftj_masquerade())
+                        : RULE(nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)),
+                               nftj_match("!=", nftj_payload(ip, "daddr"), nftj_cidr(s)), nftj_masquerade());
+
+                if (!nftj_append(rules, r))
+                        return -ENOMEM;
         }
         /* Hairpin: a published port reached from the same subnet. */
-        r = chain_add(post, RULE(nftj_match("in", nftj_ct("status"), nftj_str("dnat")),
-                                 nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)),
-                                 nftj_match("==", nftj_payload(ip, "daddr"), nftj_cidr(s)), nftj_masquerade()));
-        if (r < 0)
-                return r;
-
-        r = chain_add(fwd, RULE(nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)), nftj_verdict("accept")));
-        if (r < 0)
-                return r;
-        {
-                json_object *states = json_object_new_array();
-
-                if (!nftj_append(states, nftj_str("established")) || !nftj_append(states, nftj_str("related"))) {
-                        json_object_put(states);
-                        states = NULL;
-                }
-                r = chain_add(fwd, RULE(nftj_match("==", nftj_payload(ip, "daddr"), nftj_cidr(s)),
-                                        nftj_match("in", nftj_ct("state"), states), nftj_verdict("accept")));
-                if (r < 0)
-                        return r;
-        }
-        return chain_add(fwd, RULE(nftj_match("==", nftj_payload(ip, "daddr"), nftj_cidr(s)),
-                                   nftj_match("in", nftj_ct("status"), nftj_str("dnat")), nftj_verdict("accept")));
+        return nftj_append(rules, RULE(nftj_match("in", nftj_ct("status"), nftj_str("dnat")),
+                                       nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)),
+                                       nftj_match("==", nftj_payload(ip, "daddr"), nftj_cidr(s)), nftj_masquerade()))
+                       ? 0 : -ENOMEM;
 }
 
-static int network_chains(const Config *cfg, const Network *nw, NatDesired *d) {
-        NatChain *post, *fwd;
-        char *what;
-        size_t i_post;
+static int nw_rules(const Config *cfg, const Network *nw, json_object *rules) {
         int r;
 
-        if (asprintf(&what, "network %s (%s%s%s%s)", nw->name, nw->masquerade ? "masquerading" : "no masquerading",
-                     nw->uplink ? " out of " : "", nw->uplink ? nw->uplink : "", ", hairpin") < 0)
-                what = NULL;
-        post = add_chain(d, "nw", nw->name, what);
-        if (!post)
-                return -ENOMEM;
-        i_post = (size_t) (post - d->chains);
-        if (asprintf(&what, "network %s (forwarding)", nw->name) < 0)
-                what = NULL;
-        fwd = add_chain(d, "fw", nw->name, what);
-        if (!fwd)
-                return -ENOMEM;
-        post = &d->chains[i_post];   /* add_chain() may have moved it */
-
         if (nw->subnet.family) {
-                r = subnet_rules(nw, &nw->subnet, "ip", post, fwd);
+                r = masquerade_rules(nw, &nw->subnet, "ip", rules);
                 if (r < 0)
                         return r;
         }
         if (nw->subnet6.family) {
-                r = subnet_rules(nw, &nw->subnet6, "ip6", post, fwd);
+                r = masquerade_rules(nw, &nw->subnet6, "ip6", rules);
                 if (r < 0)
                         return r;
         }
@@ -249,16 +186,170 @@ static int network_chains(const Config *cfg, const Network *nw, NatDesired *d) {
                 Cidr lo;
 
                 (void) cidr_parse("127.0.0.0/8", true, &lo);
-                r = chain_add(post, RULE(nftj_match("==", nftj_payload("ip", "saddr"), nftj_cidr(&lo)),
-                                         nftj_match("==", nftj_meta("oifname"), nftj_str(nw->bridge)),
-                                         nftj_masquerade()));
+                if (!nftj_append(rules, RULE(nftj_match("==", nftj_payload("ip", "saddr"), nftj_cidr(&lo)),
+                                             nftj_match("==", nftj_meta("oifname"), nftj_str(nw->bridge)),
+                                             nftj_masquerade())))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Forwarding to and from a network's subnet (ip: "ip" or "ip6"). */
+static int forward_rules(const Cidr *s, const char *ip, json_object *rules) {
+        json_object *states = json_object_new_array();
+
+        if (!nftj_append(states, nftj_str("established")) || !nftj_append(states, nftj_str("related"))) {
+                json_object_put(states);
+                states = NULL;
+        }
+        if (!nftj_append(rules, RULE(nftj_match("==", nftj_payload(ip, "saddr"), nftj_cidr(s)), nftj_verdict("accept"))) ||
+            !nftj_append(rules, RULE(nftj_match("==", nftj_payload(ip, "daddr"), nftj_cidr(s)),
+                                     nftj_match("in", nftj_ct("state"), states), nftj_verdict("accept"))) ||
+            !nftj_append(rules, RULE(nftj_match("==", nftj_payload(ip, "daddr"), nftj_cidr(s)),
+                                     nftj_match("in", nftj_ct("status"), nftj_str("dnat")), nftj_verdict("accept"))))
+                return -ENOMEM;
+        return 0;
+}
+
+static int fw_rules(const Network *nw, json_object *rules) {
+        int r;
+
+        if (nw->subnet.family) {
+                r = forward_rules(&nw->subnet, "ip", rules);
                 if (r < 0)
                         return r;
         }
-        r = add_jump(d, NAT_POSTROUTING, post->name, RULE(nftj_jump(post->name)));
+        if (nw->subnet6.family)
+                return forward_rules(&nw->subnet6, "ip6", rules);
+        return 0;
+}
+
+static int pub_rules(const Config *cfg, const Netns *ns, json_object *rules) {
+        const Cidr *a4 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET);
+        const Cidr *a6 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET6);
+
+        for (size_t j = 0; j < ns->n_ports; j++) {
+                const Port *p = &ns->ports[j];
+                const struct {
+                        const Cidr *addr;
+                        const char *nfproto;
+                } to[] = { { a4, "ipv4" }, { a6, "ipv6" } };
+
+                for (size_t k = 0; k < ELEMENTSOF(to); k++)
+                        if (to[k].addr &&
+                            !nftj_append(rules, RULE(nftj_match("==", nftj_meta("nfproto"), nftj_str(to[k].nfproto)),
+                                                     nftj_match("==", nftj_payload(proto_name(p->proto), "dport"),
+                                                                nftj_int(p->host_port)),
+                                                     nftj_dnat(to[k].addr, p->port))))
+                                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Rules are made when needed (for the fingerprint, for a write) and not
+ * kept: json-c spends most of a KiB on each object, and thousands of
+ * namespaces publishing ports would keep hundreds of MiB of them. */
+json_object *nat_chain_rules(const NatDesired *d, const NatChain *c) {
+        json_object *rules = json_object_new_array();
+        int r;
+
+        if (!rules)
+                return NULL;
+        switch (c->kind) {
+        case NAT_CHAIN_NW:
+                r = nw_rules(d->cfg, c->network, rules);
+                break;
+        case NAT_CHAIN_FW:
+                r = fw_rules(c->network, rules);
+                break;
+        case NAT_CHAIN_PUB:
+        default:
+                r = pub_rules(d->cfg, c->netns, rules);
+                break;
+        }
+        if (r < 0) {
+                json_object_put(rules);
+                return NULL;
+        }
+        return rules;
+}
+
+json_object *nat_jump_rule(const NatJump *j) {
+        /* Published ports: to any of the host's own addresses. */
+        if (j->local)
+                return RULE(nftj_match("==", nftj_fib_daddr_type(), nftj_str("local")), nftj_jump(j->target));
+        return RULE(nftj_jump(j->target));
+}
+
+static int rules_fingerprint(json_object *rules, char ret[static NAT_FP_LEN]) {
+        uint64_t h = FP_INIT;
+
+        for (size_t i = 0; i < json_object_array_length(rules); i++) {
+                _cleanup_free_ char *nf = nftj_rule_fingerprint(json_object_array_get_idx(rules, i));
+
+                if (!nf)
+                        return -ENOMEM;
+                h = fp_add(h, nf);
+        }
+        fp_format(h, ret);
+        return 0;
+}
+
+/* Takes what over. */
+static int add_chain(NatDesired *d, NatChainKind kind, const char *prefix, const char *owner, char *what,
+                     const Network *nw, const Netns *ns) {
+        _cleanup_json_ json_object *rules = NULL;
+        NatChain *c;
+
+        if (!what)
+                return -ENOMEM;
+        if (GREEDY_REALLOC(d->chains, d->cap_chains, d->n_chains + 1) < 0) {
+                free(what);
+                return -ENOMEM;
+        }
+        c = &d->chains[d->n_chains];
+        *c = (NatChain) { .name = chain_name(prefix, owner), .what = what, .kind = kind, .network = nw, .netns = ns };
+        d->n_chains++;
+        if (!c->name || strmap_put(&d->chain_index, c->name, d->n_chains - 1) < 0)
+                return -ENOMEM;
+        rules = nat_chain_rules(d, c);
+        if (!rules)
+                return -ENOMEM;
+        return rules_fingerprint(rules, c->fingerprint);
+}
+
+static int add_jump(NatDesired *d, int b, const char *target, bool local) {
+        NatJump *j;
+
+        if (GREEDY_REALLOC(d->jumps[b], d->cap_jumps[b], d->n_jumps[b] + 1) < 0)
+                return -ENOMEM;
+        j = &d->jumps[b][d->n_jumps[b]];
+        *j = (NatJump) { .target = strdup(target), .local = local };
+        if (!j->target)
+                return -ENOMEM;
+        d->n_jumps[b]++;
+        return strmap_put(&d->jump_index[b], target, d->n_jumps[b] - 1);
+}
+
+static int network_chains(const Network *nw, NatDesired *d) {
+        char *what;
+        int r;
+
+        if (asprintf(&what, "network %s (%s%s%s%s)", nw->name, nw->masquerade ? "masquerading" : "no masquerading",
+                     nw->uplink ? " out of " : "", nw->uplink ? nw->uplink : "", ", hairpin") < 0)
+                what = NULL;
+        r = add_chain(d, NAT_CHAIN_NW, "nw", nw->name, what, nw, NULL);
         if (r < 0)
                 return r;
-        return add_jump(d, NAT_FORWARD, fwd->name, RULE(nftj_jump(fwd->name)));
+        r = add_jump(d, NAT_POSTROUTING, d->chains[d->n_chains - 1].name, false);
+        if (r < 0)
+                return r;
+        if (asprintf(&what, "network %s (forwarding)", nw->name) < 0)
+                what = NULL;
+        r = add_chain(d, NAT_CHAIN_FW, "fw", nw->name, what, nw, NULL);
+        if (r < 0)
+                return r;
+        return add_jump(d, NAT_FORWARD, d->chains[d->n_chains - 1].name, false);
 }
 
 static int append_text(char **s, const char *fmt, ...) _printf_(2, 3);
@@ -278,11 +369,8 @@ static int append_text(char **s, const char *fmt, ...) {
         return 0;
 }
 
-static int port_chain(const Config *cfg, const Netns *ns, NatDesired *d) {
-        const Cidr *a4 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET);
-        const Cidr *a6 = network_address_of(cfg, ns->name, ns->attachments[0].network, AF_INET6);
+static int port_chain(const Netns *ns, NatDesired *d) {
         char *what = NULL;
-        NatChain *pub;
         int r;
 
         r = append_text(&what, "namespace %s (published ports", ns->name);
@@ -295,36 +383,15 @@ static int port_chain(const Config *cfg, const Netns *ns, NatDesired *d) {
                 free(what);
                 return r;
         }
-        pub = add_chain(d, "pub", ns->name, what);
-        if (!pub)
-                return -ENOMEM;
-        for (size_t j = 0; j < ns->n_ports; j++) {
-                const Port *p = &ns->ports[j];
-                const struct {
-                        const Cidr *addr;
-                        const char *nfproto;
-                } to[] = { { a4, "ipv4" }, { a6, "ipv6" } };
-
-                for (size_t k = 0; k < ELEMENTSOF(to); k++) {
-                        if (!to[k].addr)
-                                continue;
-                        r = chain_add(pub, RULE(nftj_match("==", nftj_meta("nfproto"), nftj_str(to[k].nfproto)),
-                                                nftj_match("==", nftj_payload(proto_name(p->proto), "dport"),
-                                                           nftj_int(p->host_port)),
-                                                nftj_dnat(to[k].addr, p->port)));
-                        if (r < 0)
-                                return r;
-                }
-        }
+        r = add_chain(d, NAT_CHAIN_PUB, "pub", ns->name, what, NULL, ns);
+        if (r < 0)
+                return r;
         /* From outside and from other namespaces (prerouting), and from the
-         * host itself (output), to any of the host's addresses. */
-        for (size_t k = 0; k < 2; k++) {
-                r = add_jump(d, (int[]) { NAT_PREROUTING, NAT_OUTPUT }[k], pub->name,
-                             RULE(nftj_match("==", nftj_fib_daddr_type(), nftj_str("local")), nftj_jump(pub->name)));
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+         * host itself (output). */
+        r = add_jump(d, NAT_PREROUTING, d->chains[d->n_chains - 1].name, true);
+        if (r < 0)
+                return r;
+        return add_jump(d, NAT_OUTPUT, d->chains[d->n_chains - 1].name, true);
 }
 
 /* The published ports, for show and list: "8080:80/tcp -> 198.18.20.2". */
@@ -362,38 +429,21 @@ static int ports_record(const Config *cfg, json_object **ret) {
         return 0;
 }
 
-static char *rules_fingerprint(json_object *rules) {
-        char *out = strdup("");
-
-        for (size_t i = 0; out && i < json_object_array_length(rules); i++) {
-                _cleanup_free_ char *fp = nftj_rule_fingerprint(json_object_array_get_idx(rules, i));
-
-                if (!fp || append_text(&out, "%s\n", fp) < 0)
-                        out = mfree(out);
-        }
-        return out;
-}
-
 int nat_desired(const Config *cfg, NatDesired *ret) {
-        _cleanup_(nat_desired_done) NatDesired d = {};
+        _cleanup_(nat_desired_done) NatDesired d = { .cfg = cfg };
         int r;
 
         for (size_t k = 0; k < cfg->n_networks; k++) {
-                r = network_chains(cfg, &cfg->networks[k], &d);
+                r = network_chains(&cfg->networks[k], &d);
                 if (r < 0)
                         return r;
         }
         for (size_t i = 0; i < cfg->n_netns; i++) {
                 if (cfg->netns[i].n_ports == 0 || cfg->netns[i].n_attachments == 0)
                         continue;
-                r = port_chain(cfg, &cfg->netns[i], &d);
+                r = port_chain(&cfg->netns[i], &d);
                 if (r < 0)
                         return r;
-        }
-        for (size_t i = 0; i < d.n_chains; i++) {
-                d.chains[i].fingerprint = rules_fingerprint(d.chains[i].rules);
-                if (!d.chains[i].fingerprint)
-                        return -ENOMEM;
         }
         r = ports_record(cfg, &d.ports);
         if (r < 0)
@@ -407,22 +457,20 @@ int nat_desired(const Config *cfg, NatDesired *ret) {
 
 void nat_seen_done(NatSeen *s) {
         for (size_t i = 0; i < s->n_chains; i++) {
-                for (size_t j = 0; j < s->chains[i].n_rules; j++) {
-                        free(s->chains[i].rules[j].fingerprint);
+                for (size_t j = 0; j < s->chains[i].n_rules; j++)
                         free(s->chains[i].rules[j].jump);
-                }
                 free(s->chains[i].rules);
                 free(s->chains[i].name);
         }
         free(s->chains);
+        strmap_done(&s->chain_index);
         *s = (NatSeen) {};
 }
 
 static NatSeenChain *seen_chain(const NatSeen *s, const char *name) {
-        for (size_t i = 0; i < s->n_chains; i++)
-                if (streq(s->chains[i].name, name))
-                        return &s->chains[i];
-        return NULL;
+        size_t i;
+
+        return strmap_get(&s->chain_index, name, &i) ? &s->chains[i] : NULL;
 }
 
 /* Whether an item of the listing belongs to our table. */
@@ -449,27 +497,25 @@ static int find_jump(json_object *expr, char **ret) {
 }
 
 static int seen_add_rule(NatSeen *s, json_object *rule) {
+        _cleanup_free_ char *nf = NULL;
         json_object *expr, *h;
         NatSeenChain *c;
-        NatSeenRule *v, nr = {};
+        NatSeenRule nr = {};
 
         c = seen_chain(s, json_get_string(rule, "chain") ?: "");
         if (!c || !json_object_object_get_ex(rule, "expr", &expr) || !json_object_is_type(expr, json_type_array))
                 return 0;
         nr.handle = json_object_object_get_ex(rule, "handle", &h) ? (uint64_t) json_object_get_int64(h) : 0;
-        nr.fingerprint = nftj_rule_fingerprint(expr);
-        if (!nr.fingerprint || find_jump(expr, &nr.jump) < 0)
-                goto oom;
-        v = realloc(c->rules, (c->n_rules + 1) * sizeof(NatSeenRule));
-        if (!v)
-                goto oom;
-        c->rules = v;
-        v[c->n_rules++] = nr;
+        nf = nftj_rule_fingerprint(expr);
+        if (!nf || find_jump(expr, &nr.jump) < 0)
+                return -ENOMEM;
+        if (GREEDY_REALLOC(c->rules, c->cap_rules, c->n_rules + 1) < 0) {
+                free(nr.jump);
+                return -ENOMEM;
+        }
+        c->rules[c->n_rules++] = nr;
+        c->hash = fp_add(c->hash, nf);
         return 0;
-oom:
-        free(nr.fingerprint);
-        free(nr.jump);
-        return -ENOMEM;
 }
 
 int nat_seen_parse(json_object *listing, NatSeen *ret) {
@@ -488,14 +534,17 @@ int nat_seen_parse(json_object *listing, NatSeen *ret) {
                 json_object *it = json_object_array_get_idx(items, i), *o;
 
                 if (json_object_object_get_ex(it, "chain", &o) && ours(o) && json_get_string(o, "name")) {
-                        NatSeenChain *v = realloc(s.chains, (s.n_chains + 1) * sizeof(NatSeenChain));
+                        NatSeenChain *c;
 
-                        if (!v)
+                        if (GREEDY_REALLOC(s.chains, s.cap_chains, s.n_chains + 1) < 0)
                                 return -ENOMEM;
-                        s.chains = v;
-                        v[s.n_chains] = (NatSeenChain) { .name = strdup(json_get_string(o, "name")) };
-                        if (!v[s.n_chains++].name)
+                        c = &s.chains[s.n_chains];
+                        *c = (NatSeenChain) { .name = strdup(json_get_string(o, "name")), .hash = FP_INIT };
+                        if (!c->name || strmap_put(&s.chain_index, c->name, s.n_chains) < 0) {
+                                free(c->name);
                                 return -ENOMEM;
+                        }
+                        s.n_chains++;
                 } else if (json_object_object_get_ex(it, "rule", &o) && ours(o)) {
                         r = seen_add_rule(&s, o);
                         if (r < 0)
@@ -507,20 +556,15 @@ int nat_seen_parse(json_object *listing, NatSeen *ret) {
         return 0;
 }
 
-char *nat_seen_fingerprint(const NatSeenChain *c) {
-        char *out = strdup("");
-
-        for (size_t i = 0; out && c && i < c->n_rules; i++)
-                if (append_text(&out, "%s\n", c->rules[i].fingerprint) < 0)
-                        out = mfree(out);
-        return out;
+void nat_seen_fingerprint(const NatSeenChain *c, char ret[static NAT_FP_LEN]) {
+        fp_format(c ? c->hash : FP_INIT, ret);
 }
 
 /* --- planning ---------------------------------------------------------------- */
 
-/* state.nat.chains.NAME = { "want": "...", "seen": "..." }: the rules
- * nsmgr wrote and, only where it differs, what the kernel then listed,
- * both in normal form. */
+/* state.nat.chains.NAME = { "want": FP, "seen": FP }: the fingerprint of
+ * the rules nsmgr wrote and, only where it differs, of what the kernel
+ * then listed. */
 static json_object *record_of(json_object *recorded, const char *chain) {
         json_object *chains, *c;
 
@@ -538,22 +582,17 @@ static bool is_base(const char *name) {
 }
 
 static bool is_wanted(const NatDesired *d, const char *name) {
-        for (size_t k = 0; k < d->n_chains; k++)
-                if (streq(name, d->chains[k].name))
-                        return true;
-        return false;
+        return strmap_get(&d->chain_index, name, NULL);
 }
 
 static bool jump_wanted(const NatDesired *d, int b, const char *target) {
-        for (size_t k = 0; k < d->n_jumps[b]; k++)
-                if (streq(d->jumps[b][k].target, target))
-                        return true;
-        return false;
+        return strmap_get(&d->jump_index[b], target, NULL);
 }
 
 typedef struct Planner {
         json_object *cmds;
         char **changes;
+        size_t n_changes, cap_changes;
         bool oom;
 } Planner;
 
@@ -567,8 +606,14 @@ static void change(Planner *p, const char *fmt, ...) {
         va_list ap;
 
         va_start(ap, fmt);
-        if (strv_extendv(&p->changes, fmt, ap) < 0)
+        /* Counted here: strv_extend() would count the list each time. */
+        if (GREEDY_REALLOC(p->changes, p->cap_changes, p->n_changes + 2) < 0 ||
+            vasprintf(&p->changes[p->n_changes], fmt, ap) < 0) {
+                if (p->changes)
+                        p->changes[p->n_changes] = NULL;
                 p->oom = true;
+        } else
+                p->changes[++p->n_changes] = NULL;
         va_end(ap);
 }
 
@@ -576,21 +621,24 @@ static void change(Planner *p, const char *fmt, ...) {
  * the kernel lists them, in normal form, as wanted, or as it listed them
  * right after nsmgr wrote them (should a future nft list them in a way the
  * normal form does not foresee, a re-apply still writes nothing). */
-static int plan_chain(Planner *p, const NatChain *c, const NatSeen *seen, json_object *recorded) {
+static int plan_chain(Planner *p, const NatDesired *d, const NatChain *c, const NatSeen *seen, json_object *recorded) {
         const NatSeenChain *sc = seen_chain(seen, c->name);
         json_object *rec = record_of(recorded, c->name);
         const char *rec_want = json_get_string(rec, "want"), *rec_seen = json_get_string(rec, "seen");
-        _cleanup_free_ char *listed = nat_seen_fingerprint(sc);
+        _cleanup_json_ json_object *rules = NULL;
+        char listed[NAT_FP_LEN];
 
-        if (!listed)
-                return -ENOMEM;
+        nat_seen_fingerprint(sc, listed);
         if (sc && streq_ptr(rec_want, c->fingerprint) &&
             (streq(listed, c->fingerprint) || streq_ptr(rec_seen, listed)))
                 return 0;
 
+        rules = nat_chain_rules(d, c);
+        if (!rules)
+                return -ENOMEM;
         cmd(p, command(sc ? "flush" : "add", "chain", chain_ref(c->name)));
-        for (size_t i = 0; i < json_object_array_length(c->rules); i++)
-                cmd(p, add_rule(c->name, json_object_array_get_idx(c->rules, i)));
+        for (size_t i = 0; i < json_object_array_length(rules); i++)
+                cmd(p, add_rule(c->name, json_object_array_get_idx(rules, i)));
         if (!rec)
                 change(p, "nat: add the rules of %s", c->what);
         else if (streq_ptr(rec_want, c->fingerprint))
@@ -603,21 +651,26 @@ static int plan_chain(Planner *p, const NatChain *c, const NatSeen *seen, json_o
 /* Exactly the wanted jumps in each base chain, each once. */
 static int plan_jumps(Planner *p, const NatDesired *d, const NatSeen *seen, int b) {
         const NatSeenChain *sc = seen_chain(seen, base[b].name);
-        _cleanup_strv_free_ char **have = NULL;
+        _cleanup_(strmap_done) StrMap have = {};
 
         for (size_t j = 0; sc && j < sc->n_rules; j++) {
                 const NatSeenRule *sr = &sc->rules[j];
 
-                if (sr->jump && jump_wanted(d, b, sr->jump) && !strv_contains(have, sr->jump)) {
-                        if (strv_extend(&have, sr->jump) < 0)
+                if (sr->jump && jump_wanted(d, b, sr->jump) && !strmap_get(&have, sr->jump, NULL)) {
+                        if (strmap_put(&have, sr->jump, j) < 0)
                                 return -ENOMEM;
                         continue;
                 }
                 cmd(p, delete_rule(base[b].name, sr->handle));
         }
         for (size_t j = 0; j < d->n_jumps[b]; j++)
-                if (!strv_contains(have, d->jumps[b][j].target))
-                        cmd(p, add_rule(base[b].name, d->jumps[b][j].expr));
+                if (!strmap_get(&have, d->jumps[b][j].target, NULL)) {
+                        _cleanup_json_ json_object *rule = nat_jump_rule(&d->jumps[b][j]);
+
+                        if (!rule)
+                                return -ENOMEM;
+                        cmd(p, add_rule(base[b].name, rule));
+                }
         return 0;
 }
 
@@ -629,8 +682,8 @@ static int plan_record(const NatDesired *d, json_object **ret) {
         if (!rec)
                 return -ENOMEM;
         for (size_t i = 0; i < d->n_chains; i++)
-                if (!chains || json_object_object_add(chains, d->chains[i].name,
-                                                      nftj_obj("want", nftj_str(d->chains[i].fingerprint), NULL)) < 0)
+                if (json_object_object_add(chains, d->chains[i].name,
+                                           nftj_obj("want", nftj_str(d->chains[i].fingerprint), NULL)) < 0)
                         return -ENOMEM;
         *ret = TAKE_PTR(rec);
         return 0;
@@ -666,7 +719,7 @@ int nat_plan_compute(const NatDesired *d, const NatSeen *seen, json_object *reco
         /* The owned chains: made, or written again when what we want or
          * what the kernel holds differs from the record. */
         for (size_t i = 0; r >= 0 && i < d->n_chains; i++)
-                r = plan_chain(&p, &d->chains[i], seen, recorded);
+                r = plan_chain(&p, d, &d->chains[i], seen, recorded);
         /* Jumps before chains are deleted: a chain jumped to cannot go. */
         for (int b = 0; r >= 0 && b < _NAT_BASE_MAX; b++)
                 r = plan_jumps(&p, d, seen, b);
@@ -907,10 +960,9 @@ static int record_seen(json_object *rec, const NatSeen *seen) {
         if (!json_object_object_get_ex(rec, "chains", &chains))
                 return 0;
         json_object_object_foreach(chains, name, c) {
-                _cleanup_free_ char *fp = nat_seen_fingerprint(seen_chain(seen, name));
+                char fp[NAT_FP_LEN];
 
-                if (!fp)
-                        return -ENOMEM;
+                nat_seen_fingerprint(seen_chain(seen, name), fp);
                 if (streq_ptr(json_get_string(c, "want"), fp))
                         json_object_object_del(c, "seen");
                 else if (json_object_object_add(c, "seen", nftj_str(fp)) < 0)
