@@ -220,7 +220,7 @@ int verb_delete(int argc, char **argv) {
                 size_t first, count;
                 ino_t ino;
 
-                if (netns_fd_inode(fd, &ino) < 0 || proc_scan(&ps) < 0) {
+                if (netns_fd_inode(fd, &ino) < 0 || proc_scan_netns(ino, &ps) < 0) {
                         log_error("cannot delete '%s': cannot find out which processes are inside", name);
                         return EXIT_FAILURE;
                 }
