@@ -56,8 +56,11 @@ BUILD       ?= build
 UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 TMPFILESDIR ?= $(or $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null),/usr/lib/tmpfiles.d)
 
-PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd libnftables
-PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd
+# Loaded with dlopen() when a command needs them (nsmgr/lib/dlopen-*.c):
+# their headers, never a link.
+DLOPEN_PKGS := libnftables
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CC          ?= cc

@@ -107,10 +107,11 @@ int ifname_check(const char *name, NmError *err) {
                         /* dev_get_valid_name(): "eth%d" becomes "eth0". */
                         why = "the kernel takes as a pattern for a free name ('eth%d' is made as 'eth0')";
                         break;
-                case '"':
-                case '\'':
                 case '\\':
-                        why = "nft(8), shells and config files read as quoting";
+                        /* Quotes are characters like others: names reach
+                         * libnftables as JSON strings. A backslash does not
+                         * stay one: nftables unescapes it in names. */
+                        why = "nftables reads as an escape ('e\\*' is the name 'e*')";
                         break;
                 case '*':
                         why = "nftables reads as a wildcard ('eth*' matches every eth interface)";

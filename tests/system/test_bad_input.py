@@ -84,8 +84,8 @@ def state(**fields):
 
 CASES = [
     # --- names that reach the kernel or nftables ------------------------------
-    Case("uplink-quote", "conf", network('uplink = "e\\"th0";'),
-         "network 'n', uplink: invalid interface name 'e\\x22th0': it contains '\"', which nft(8)"),
+    Case("uplink-backslash", "conf", network('uplink = "e\\\\th0";'),
+         "network 'n', uplink: invalid interface name 'e\\x5cth0': it contains '\\', which nftables reads as an escape"),
     Case("ifname-too-long", "conf", veth('name = "eth0-far-too-long";').replace('name = "e0"; ', ''),
          "invalid interface name 'eth0-far-too-long': it is 17 bytes long, the kernel's limit is 15"),
     Case("ifname-colon", "conf", ns('interfaces = ( { name = "e:0"; type = "veth"; } );'),
@@ -118,8 +118,8 @@ CASES = [
          "route to 198.18.9.0/24, dev: invalid interface name 'default'"),
     Case("attachment-ifname", "conf",
          'networks = ( { name = "lab"; bridge = "br-lab"; subnet = "198.18.20.0/24"; } );\n'
-         + ns('networks = ( { network = "lab"; interface = "x\'y"; } );'),
-         "namespace 'x', network 'lab': invalid interface name 'x\\x27y'"),
+         + ns('networks = ( { network = "lab"; interface = "x*y"; } );'),
+         "namespace 'x', network 'lab': invalid interface name 'x*y'"),
     Case("netns-slash", "conf", 'namespaces = ( { name = "a/b"; } );', "invalid namespace name 'a/b': it must not contain '/'"),
     Case("netns-dotdot", "conf", 'namespaces = ( { name = ".."; } );', "invalid namespace name '..': '.' and '..' are not names"),
     Case("network-name", "conf", 'networks = ( { name = "lab/1"; bridge = "br-x"; subnet = "198.18.2.0/24"; } );',
@@ -210,8 +210,8 @@ CASES = [
     Case("apply-extra-argument", "argv", ["apply", "extra"], "apply: unexpected argument 'extra'", status=2),
 
     # --- run-time attachments -----------------------------------------------------
-    Case("attach-bad-ifname", "argv", lambda d: ["attach", "web", "lab", "--ifname", "e\"0", "-c", BASELINE],
-         "invalid interface name 'e\\x220'"),
+    Case("attach-bad-ifname", "argv", lambda d: ["attach", "web", "lab", "--ifname", "e@0", "-c", BASELINE],
+         "invalid interface name 'e@0'"),
     Case("attach-unknown-network", "argv", lambda d: ["attach", "web", "nonet", "-c", BASELINE], "nonet"),
 
     # --- what an OCI runtime hands the hook -------------------------------------
