@@ -1,6 +1,6 @@
 # nsmgr — named, pinned network namespaces.
 #
-#   make                 build nsmgrctl and nsmgrd
+#   make                 build nsmgrctl, nsmgrd and nsmgr-runtime
 #   make demo            install what is needed, build, run nsmgr's main job
 #                        on the example config in a sandbox
 #   make check           install missing Debian packages, build with -Werror,
@@ -8,7 +8,8 @@
 #   make check-vm        install what the VM tests need, build, run every
 #                        tests/vm/test-*.sh in a qemu VM with Debian's kernel
 #                        (for what this machine's kernel lacks, e.g. VRF)
-#   make install         DESTDIR=, PREFIX= (default /usr/local): binaries, systemd
+#   make install         DESTDIR=, PREFIX= (default /usr/local): binaries
+#                        (nsmgr-runtime's helper in LIBEXECDIR/nsmgr), systemd
 #                        units (UNITDIR= from pkg-config systemd), tmpfiles.d,
 #                        man pages, bash and zsh completion, examples,
 #                        /etc/nsmgr/nsmgr.conf unless one exists; CPPFLAGS,
@@ -22,15 +23,25 @@
 #   make torture         kill -9 at chosen points, concurrent workers, daemon
 #                        kills: many rounds of tests/system/test_trust.py
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
+#   make fuzz            build every tests/fuzz/fuzz-NAME.c with clang's libFuzzer
+#                        (+ ASan, UBSan) into build-fuzz/ and run each for
+#                        FUZZ_SECONDS (default 600) on top of its corpus,
+#                        tests/fuzz/corpus/NAME/; fails on a crash, leak or hang
+#   make check-fuzz      what CI runs: every fuzz target replays its corpus and
+#                        tests/fuzz/regressions/NAME/, then fuzzes for
+#                        FUZZ_SECONDS (default 60)
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
 #                        plot in bench/results/ (QUICK=1: a short smoke run)
+#   make bench-docker    what nsmgr-runtime adds to `docker run`, against runc, with
+#                        a dockerd of its own in a sandbox; bench/results/docker.md
 #   make clean
 
 VERSION     := 0.1.0
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
 SBINDIR     ?= $(PREFIX)/sbin
+LIBEXECDIR  ?= $(PREFIX)/libexec
 MANDIR      ?= $(PREFIX)/share/man
 SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/nsmgr
@@ -45,8 +56,11 @@ BUILD       ?= build
 UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 TMPFILESDIR ?= $(or $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null),/usr/lib/tmpfiles.d)
 
-PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd libnftables
-PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd
+# Loaded with dlopen() when a command needs them (nsmgr/lib/dlopen-*.c):
+# their headers, never a link.
+DLOPEN_PKGS := libnftables
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) $(DLOPEN_PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CC          ?= cc
@@ -73,6 +87,8 @@ endif
 LIB_SRC     := $(wildcard nsmgr/lib/*.c)
 CTL_SRC     := $(wildcard nsmgr/ctl/*.c)
 DAEMON_SRC  := $(wildcard nsmgr/daemon/*.c)
+RUNTIME_OBJ := $(BUILD)/nsmgr/runtime/nsmgr-runtime.o
+RUNTIME_NET_OBJ := $(BUILD)/nsmgr/runtime/nsmgr-runtime-network.o
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
@@ -84,7 +100,7 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed \
                $(BUILD)/bench/repair-latency
 
-all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(UNITS)
+all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(BUILD)/nsmgr-runtime $(BUILD)/nsmgr-runtime-network $(UNITS)
 
 $(BUILD)/libnsmgr.a: $(LIB_OBJ)
 	$(call quiet,AR,$@)
@@ -98,11 +114,38 @@ $(BUILD)/nsmgrd: $(DAEMON_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The units name the installed binaries; they are made again when BINDIR or
-# SBINDIR change (the stamp is rewritten only then).
+# nsmgr-runtime runs for every verb docker or containerd hands a runtime
+# (create, start, kill, delete, ...), so it starts like a small program: it
+# needs only json-c and libnl (for the namespace code), linked statically
+# when their archives exist, and none of what the network code pulls in
+# (libnftables, libconfig), which nsmgr-runtime-network links instead.
+# Loading nsmgrctl's libraries costs about 4 ms a run here; see bench/docker.
+RUNTIME_STATIC := $(shell for l in nl-route-3 nl-3 json-c; do f=$$($(CC) -print-file-name=lib$$l.a); \
+                          test -f "$$f" || { echo no; exit; }; done; echo yes)
+ifeq ($(RUNTIME_STATIC),yes)
+RUNTIME_LIBS := -Wl,-Bstatic -lnl-route-3 -lnl-3 -ljson-c -Wl,-Bdynamic -lpthread -lm
+else
+RUNTIME_LIBS := $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 json-c 2>/dev/null) -lpthread -lm
+endif
+
+$(BUILD)/nsmgr-runtime: $(RUNTIME_OBJ) $(BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(RUNTIME_LIBS)
+
+$(BUILD)/nsmgr-runtime-network: $(RUNTIME_NET_OBJ) $(BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(RUNTIME_OBJ): override CFLAGS += -DNSMGR_LIBEXECDIR='"$(LIBEXECDIR)/nsmgr"'
+$(RUNTIME_OBJ): $(BUILD)/paths
+
+# The units name the installed binaries, nsmgr-runtime its helper; they are
+# made again when BINDIR, SBINDIR or LIBEXECDIR change (the stamp is
+# rewritten only then).
 $(BUILD)/paths: FORCE
 	$(Q)mkdir -p $(BUILD)
-	$(Q)echo 'BINDIR=$(BINDIR) SBINDIR=$(SBINDIR)' | cmp -s - $@ || echo 'BINDIR=$(BINDIR) SBINDIR=$(SBINDIR)' > $@
+	$(Q)echo 'BINDIR=$(BINDIR) SBINDIR=$(SBINDIR) LIBEXECDIR=$(LIBEXECDIR)' | cmp -s - $@ || \
+		echo 'BINDIR=$(BINDIR) SBINDIR=$(SBINDIR) LIBEXECDIR=$(LIBEXECDIR)' > $@
 
 $(BUILD)/units/%: units/%.in $(BUILD)/paths
 	$(call quiet,GEN,$@)
@@ -118,6 +161,10 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# The allocation-failure test fails allocations that nsmgr's own objects make.
+ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf
+$(BUILD)/tests/test-config-alloc: LDFLAGS += $(ALLOC_WRAP)
 
 $(BUILD)/bench/floor-%: bench/floor-%.c
 	$(call quiet,LD,$@)
@@ -164,6 +211,10 @@ bench: deps bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
+bench-docker: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/docker $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' all
 
@@ -191,6 +242,8 @@ check-asan: deps asan
 install: all
 	install -Dm755 $(BUILD)/nsmgrctl $(DESTDIR)$(BINDIR)/nsmgrctl
 	install -Dm755 $(BUILD)/nsmgrd $(DESTDIR)$(SBINDIR)/nsmgrd
+	install -Dm755 $(BUILD)/nsmgr-runtime $(DESTDIR)$(BINDIR)/nsmgr-runtime
+	install -Dm755 $(BUILD)/nsmgr-runtime-network $(DESTDIR)$(LIBEXECDIR)/nsmgr/nsmgr-runtime-network
 	install -d $(DESTDIR)$(UNITDIR)
 	install -m644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	install -Dm644 tmpfiles.d/nsmgr.conf $(DESTDIR)$(TMPFILESDIR)/nsmgr.conf
@@ -199,6 +252,7 @@ install: all
 	install -Dm644 shell-completion/zsh/_nsmgrctl $(DESTDIR)$(ZSHCOMPDIR)/_nsmgrctl
 	install -d $(DESTDIR)$(EXAMPLEDIR)
 	install -m644 $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
+	install -Dm644 conf/iproute2/rt_protos.d-nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/nsmgr.conf
 	install -d $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf || \
 		install -m644 conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf
@@ -207,9 +261,13 @@ install: all
 # (an edited one is the administrator's), folders only when empty; the state
 # under /var/lib/nsmgr (leases) stays.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nsmgrctl $(DESTDIR)$(SBINDIR)/nsmgrd
+	rm -f $(DESTDIR)$(BINDIR)/nsmgrctl $(DESTDIR)$(SBINDIR)/nsmgrd $(DESTDIR)$(BINDIR)/nsmgr-runtime
+	rm -f $(DESTDIR)$(LIBEXECDIR)/nsmgr/nsmgr-runtime-network
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/nsmgr 2>/dev/null
 	rm -f $(patsubst $(BUILD)/units/%,$(DESTDIR)$(UNITDIR)/%,$(UNITS))
 	rm -f $(DESTDIR)$(TMPFILESDIR)/nsmgr.conf
+	rm -f $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/nsmgr.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d $(DESTDIR)$(SYSCONFDIR)/iproute2 2>/dev/null
 	rm -f $(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nsmgrctl $(DESTDIR)$(ZSHCOMPDIR)/_nsmgrctl
 	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLES)))
@@ -242,16 +300,82 @@ deb: deb-deps
 
 check-deb: deps deb
 	$(Q)tests/deb/run-deb-tests $(DEBDIR)
+# --- fuzzing ------------------------------------------------------------------
+# Every tests/fuzz/fuzz-NAME.c defines LLVMFuzzerTestOneInput() and is linked
+# with libnsmgr.a built by clang with -fsanitize=fuzzer-no-link; its corpus is
+# tests/fuzz/corpus/NAME/, inputs that once crashed it are kept in
+# tests/fuzz/regressions/NAME/, and tests/fuzz/NAME.dict, if there is one,
+# is its dictionary. New inputs found while fuzzing go to build-fuzz/corpus/NAME/
+# (merge the interesting ones into the tree with -merge=1); a crash is
+# written to build-fuzz/crashes/NAME/ and fails the run.
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+                -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp:print_suppressions=0
+# -timeout: one input taking this long is a hang; -rss_limit_mb: a runaway.
+FUZZ_OPTS    := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+$(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz-%.o $(FUZZ_BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+# The objects of the fuzz targets are kept (they are not intermediate files).
+.SECONDARY: $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+fuzz-deps:
+	$(Q)tests/fuzz/deps.sh
+
+fuzz-build: deps fuzz-deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) WERROR=1 OPTFLAGS='$(FUZZ_FLAGS)' $(FUZZ_BIN)
+
+# One target: fuzz-run-NAME (FUZZ_SECONDS of fuzzing), fuzz-replay-NAME
+# (the corpus and the regressions, once each). A leak check after every
+# input costs five times the speed here (libconfig leaks a token on some
+# syntax errors, and LeakSanitizer then scans the heap each time), so the
+# fuzzing runs without one and every input it kept is replayed with it.
+fuzz-run-%: fuzz-build
+	$(Q)mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/crashes/$*
+	$(Q)echo "== fuzz-$* for $(FUZZ_SECONDS) s"
+	$(Q)$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz-$* $(FUZZ_OPTS) -detect_leaks=0 -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=$(FUZZ_BUILD)/crashes/$*/ $(if $(wildcard tests/fuzz/$*.dict),-dict=tests/fuzz/$*.dict) \
+		$(FUZZ_BUILD)/corpus/$* $(wildcard tests/fuzz/corpus/$*) $(wildcard tests/fuzz/regressions/$*)
+	$(Q)echo "== fuzz-$*: replaying what it kept, with the leak check"
+	$(Q)$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz-$* $(FUZZ_OPTS) -runs=0 -artifact_prefix=$(FUZZ_BUILD)/crashes/$*/ \
+		$(FUZZ_BUILD)/corpus/$*
+
+fuzz-replay-%: fuzz-build
+	$(Q)mkdir -p $(FUZZ_BUILD)/crashes/$*
+	$(Q)echo "== fuzz-$*: replaying $(words $(wildcard tests/fuzz/corpus/$*/* tests/fuzz/regressions/$*/*)) inputs"
+	$(Q)$(FUZZ_ENV) $(FUZZ_BUILD)/fuzz-$* $(FUZZ_OPTS) -runs=0 -artifact_prefix=$(FUZZ_BUILD)/crashes/$*/ \
+		$(wildcard tests/fuzz/corpus/$*) $(wildcard tests/fuzz/regressions/$*)
+
+fuzz: FUZZ_SECONDS ?= 600
+fuzz: $(FUZZ_NAMES:%=fuzz-run-%)
+
+check-fuzz: FUZZ_SECONDS ?= 60
+check-fuzz: $(FUZZ_NAMES:%=fuzz-replay-%)
+	$(Q)$(MAKE) --no-print-directory FUZZ_SECONDS=$(FUZZ_SECONDS) $(FUZZ_NAMES:%=fuzz-run-%)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 format:
 	clang-format -i nsmgr/*/*.c nsmgr/*/*.h tests/unit/*.c
 
 FORCE:
 
-.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan torture install uninstall \
-	deb-deps deb check-deb clean format FORCE
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench bench-docker asan check-asan torture install \
+	uninstall deb-deps deb check-deb clean format FORCE
 
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(RUNTIME_NET_OBJ:.o=.d) $(BENCH_BIN:=.d)
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE \
+        fuzz fuzz-deps fuzz-build check-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d) \
+         $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.d)

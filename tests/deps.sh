@@ -10,5 +10,9 @@ pkgs=(
         bash-completion zsh  # tests/system/test_cli.py: completion as the shells run it
         # tests/system/test_runtimes.py: real runtimes, a busybox rootfs, CNI
         runc crun busybox-static containernetworking-plugins podman conmon tar
+        # tests/system/test_docker.py: a real dockerd and containerd, in a sandbox
+        docker.io containerd iptables docker-compose
 )
+# The tests run their own dockerd and containerd; the machine's stay off.
+export APT_INSTALL_NO_BOOT="docker.service docker.socket containerd.service"
 exec "$(dirname "$0")/lib/apt-install" tests/deps.sh "${pkgs[@]}"

@@ -57,6 +57,8 @@ int verb_apply(const Verb *verb, int argc, char **argv) {
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
         if (r != ARGS_PARSED)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("apply: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("apply: unexpected argument '%s'", argv[optind]);
 

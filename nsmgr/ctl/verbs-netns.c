@@ -11,6 +11,7 @@
 #include "network.h"
 #include "nl.h"
 #include "nsexec.h"
+#include "nsthread.h"
 #include "owner.h"
 #include "procscan.h"
 #include "show.h"
@@ -71,7 +72,9 @@ int verb_create(const Verb *verb, int argc, char **argv) {
         if (r)
                 return r;
 
-        /* Recorded as nsmgr's before it is pinned (owner.h). */
+        /* One namespace, made right here: no thread to wait for. It is
+         * recorded as nsmgr's before it is pinned (owner.h). */
+        ns_run_inline();
         r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, OWNER_CREATE, NULL, &err);
         if (r < 0)
                 return fail(&err);
@@ -170,7 +173,7 @@ int verb_delete(const Verb *verb, int argc, char **argv) {
                 size_t first, count;
                 ino_t ino;
 
-                if (netns_fd_inode(fd, &ino) < 0 || proc_scan(&ps) < 0) {
+                if (netns_fd_inode(fd, &ino) < 0 || proc_scan_netns(ino, &ps) < 0) {
                         log_error("cannot delete '%s': cannot find out which processes are inside", name);
                         return EXIT_FAILURE;
                 }

@@ -58,6 +58,8 @@ int verb_attach(const Verb *verb, int argc, char **argv) {
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
         if (r != ARGS_PARSED)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("attach: option '--config' needs a file name");
         r = two_names(argc, argv, optind, "attach", &req.netns, &req.network);
         if (r)
                 return r;
@@ -126,6 +128,8 @@ int verb_detach(const Verb *verb, int argc, char **argv) {
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
         if (r != ARGS_PARSED)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("detach: option '--config' needs a file name");
         r = two_names(argc, argv, optind, "detach", &netns, &network);
         if (r)
                 return r;

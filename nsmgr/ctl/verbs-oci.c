@@ -2,8 +2,6 @@
 #include "config.h"
 #include "ctl.h"
 #include "fileio.h"
-#include "network.h"
-#include "reconcile.h"
 #include "netns.h"
 #include "oci.h"
 #include "ocihook.h"
@@ -72,43 +70,6 @@ static int on_hook_option(int c, const char *arg, void *userdata) {
         }
 }
 
-/* org.nsmgr.network: attach the pinned namespace to a declared network,
- * unless it is attached already (a restarted container, a hook run twice). */
-static int hook_attach(const OciHookRequest *req, const char *config, NmError *err) {
-        _cleanup_config_ Config *cfg = NULL;
-        _cleanup_close_ int lock = -EBADF;
-        _cleanup_free_ char *ifname = NULL;
-        AttachRequest ar = { .netns = req->pin, .network = req->network };
-        ReconcileReport report = {};
-        Cidr a4, a6;
-        int r;
-
-        r = config_load(config, &cfg, err);
-        if (r < 0)
-                return r;
-        lock = reconcile_lock(err);
-        if (lock < 0)
-                return lock;
-        r = network_attach(cfg, &ar, &ifname, &a4, &a6, err);
-        if (r == -EEXIST && err->msg && strstr(err->msg, "is already attached"))
-                nm_error_clear(err);
-        else if (r < 0)
-                return nm_error_prefix(err, r, "container '%s'", req->id);
-        r = reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &report, err);
-        reconcile_report_done(&report);
-        if (r < 0) {
-                _cleanup_error_ NmError undo = NM_ERROR_INIT;
-                ReconcileReport rr = {};
-
-                (void) network_detach(cfg, req->pin, req->network, &undo);
-                (void) reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &rr, &undo);
-                reconcile_report_done(&rr);
-                return nm_error_prefix(err, r, "container '%s': cannot attach '%s' to network '%s'", req->id,
-                                       req->pin, req->network);
-        }
-        return 0;
-}
-
 int verb_oci_hook(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_free_ char *text = NULL;
@@ -120,16 +81,16 @@ int verb_oci_hook(const Verb *verb, int argc, char **argv) {
         r = parse_options(verb, argc, argv, on_hook_option, &config, &optind);
         if (r != ARGS_PARSED)
                 return r;
+        if (config && !*config)
+                return usage_error("oci-hook: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("oci-hook: unexpected argument '%s'", argv[optind]);
         if (isatty(STDIN_FILENO))
                 return usage_error("oci-hook: reads the container state on stdin; an OCI runtime runs it as a createRuntime hook");
 
-        r = read_full_fd(STDIN_FILENO, &text, &len);
-        if (r < 0) {
-                log_error("oci-hook: cannot read the container state on stdin: %s", strerror(-r));
-                return EXIT_FAILURE;
-        }
+        r = oci_hook_read_state(STDIN_FILENO, &text, &len, &err);
+        if (r < 0)
+                return fail(&err);
 
         r = oci_hook_parse(text, len, &req, &err);
         if (r < 0)
@@ -144,7 +105,7 @@ int verb_oci_hook(const Verb *verb, int argc, char **argv) {
         if (req.network) {
                 bool pinned_now = r > 0;
 
-                r = hook_attach(&req, config, &err);
+                r = oci_attach_network(config, req.id, req.pin, req.network, &err);
                 if (r < 0) {
                         /* Half-wired is worse than not started: the pin made
                          * by this run goes too, and the runtime refuses. */

@@ -136,7 +136,7 @@ static int exec_bridge(Exec *X, const Action *a) {
 
         if (X->in->machine_key)
                 link_mac_derive(X->in->machine_key, NULL, b->name, mac);
-        r = bridge_create(h->nl, b->name, b->mtu, X->in->machine_key ? mac : NULL, X->err);
+        r = bridge_create(h->nl, b->name, b->mtu, X->in->machine_key ? mac : NULL, b->netfilter, X->err);
         if (r < 0)
                 return r;
         r = link_ifindex(h->nl, b->name, &ifindex);

@@ -303,14 +303,18 @@ void link_mac_derive(const uint8_t key[16], const char *netns, const char *ifnam
         ret[0] |= 0x02;   /* locally administered */
 }
 
-int bridge_create(NlSock *host, const char *name, uint32_t mtu, const uint8_t mac[6], NmError *err) {
+/* libnl 3.7 knows no bridge options (IFLA_INFO_DATA of kind "bridge"), so
+ * the request libnl builds for the link gets them in an IFLA_LINKINFO of
+ * our own. */
+int bridge_create(NlSock *host, const char *name, uint32_t mtu, const uint8_t mac[6], bool netfilter, NmError *err) {
         _cleanup_link_ struct rtnl_link *link = NULL;
+        struct nl_msg *msg = NULL;
+        struct nlattr *info, *data;
         char what[64];
+        int r;
 
         link = rtnl_link_alloc();
         if (!link)
-                return -ENOMEM;
-        if (rtnl_link_set_type(link, "bridge") < 0)
                 return -ENOMEM;
         rtnl_link_set_name(link, name);
         rtnl_link_set_group(link, NSMGR_LINK_GROUP);
@@ -318,8 +322,33 @@ int bridge_create(NlSock *host, const char *name, uint32_t mtu, const uint8_t ma
                 rtnl_link_set_mtu(link, mtu);
         if (set_mac(link, mac) < 0)
                 return -ENOMEM;
+        r = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL, &msg);
+        if (r < 0)
+                return -ENOMEM;
+        /* Whether bridged IPv4, IPv6 and ARP pass through iptables, ip6tables
+         * and arptables (br_netfilter) even where the host's
+         * net.bridge.bridge-nf-call-* sysctls are 0. The kernel ORs the two:
+         * with a sysctl at 1 this bridge's traffic passes them anyway. */
+        info = nla_nest_start(msg, IFLA_LINKINFO);
+        if (!info || nla_put_string(msg, IFLA_INFO_KIND, "bridge") < 0 ||
+            !(data = nla_nest_start(msg, IFLA_INFO_DATA)) ||
+            nla_put_u8(msg, IFLA_BR_NF_CALL_IPTABLES, netfilter) < 0 ||
+            nla_put_u8(msg, IFLA_BR_NF_CALL_IP6TABLES, netfilter) < 0 ||
+            nla_put_u8(msg, IFLA_BR_NF_CALL_ARPTABLES, netfilter) < 0 || nla_nest_end(msg, data) < 0 ||
+            nla_nest_end(msg, info) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
         snprintf(what, sizeof(what), "bridge %s", name);
-        return add_link(host, link, what, err);
+        nls_reset_error(host);
+        r = nl_send_sync(host->sk, msg); /* frees msg */
+        if (r < 0) {
+                r = nls_errno(host, r);
+                return nm_error(err, r, "cannot create %s: %s%s%s%s", what, strerror(-r),
+                                nls_last_message(host) ? " (the kernel says: " : "",
+                                nls_last_message(host) ? nls_last_message(host) : "", nls_last_message(host) ? ")" : "");
+        }
+        return 0;
 }
 
 /* --- probing ------------------------------------------------------------------ */
@@ -358,7 +387,7 @@ static int probe_in_scratch(void *userdata) {
                 (void) link_ifindex(nl, "probe1", &veth_index);
         }
         if (p->kinds & LINK_KIND_BRIDGE_BIT) {
-                r = bridge_create(nl, "probebr0", 0, NULL, NULL);
+                r = bridge_create(nl, "probebr0", 0, NULL, false, NULL);
                 if (r == -EOPNOTSUPP) {
                         p->missing = _IFACE_KIND_MAX;
                         return r;

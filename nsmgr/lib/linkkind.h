@@ -57,9 +57,11 @@ const LinkKindOps *link_kind_ops(IfaceKind k);
 /* The parent a stacked link stands on, or NULL. */
 const char *link_parent(const Iface *decl);
 
-/* A host bridge, down, marked, with MTU and the given MAC address (so it
- * does not borrow its lowest port's, which changes as ports come and go). */
-int bridge_create(NlSock *host, const char *name, uint32_t mtu, const uint8_t mac[6], NmError *err);
+/* A host bridge, down, marked, with MTU, the given MAC address (so it does
+ * not borrow its lowest port's, which changes as ports come and go), and
+ * bridge netfilter (its nf_call_iptables, nf_call_ip6tables and
+ * nf_call_arptables) on or off. */
+int bridge_create(NlSock *host, const char *name, uint32_t mtu, const uint8_t mac[6], bool netfilter, NmError *err);
 
 /* A stable, locally administered MAC address for a link nsmgr makes,
  * derived from the machine ID, the namespace (NULL: the host) and the

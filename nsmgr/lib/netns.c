@@ -293,7 +293,8 @@ static int create_in_thread(void *userdata) {
         a->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (a->nsfd < 0)
                 return nm_error(a->err, negative_errno(), "cannot open the new namespace: %m");
-        r = nls_open(&nl);
+        /* Loopback up is all: no extended acks to ask for. */
+        r = nls_open_plain(&nl);
         if (r < 0)
                 return nm_error(a->err, r, "cannot open a netlink socket in the new namespace: %s", strerror(-r));
         r = record_new(a->name, a->nsfd, nl, a->origin, &a->recorded);

@@ -277,7 +277,7 @@ static int dump_routes_family(NlSock *nl, ObsScope *s, int family) {
 /* IPv4 and IPv6 routes apart: a dump of every family at once takes the
  * kernel's global lock and the observing threads queue behind each other.
  * A family nothing is declared or recorded for is not dumped at all. */
-static int dump_scope(ObsScope *s, bool routes4, bool routes6) {
+static int dump_scope_once(ObsScope *s, bool routes4, bool routes6) {
         int r;
 
         nls_reset_error(s->nl);
@@ -295,6 +295,24 @@ static int dump_scope(ObsScope *s, bool routes4, bool routes6) {
         if (r < 0)
                 return r;
         return obs_scope_sort(s) < 0 ? -NLE_NOMEM : 0;
+}
+
+/* A dump the kernel interrupted because links changed meanwhile
+ * (NLM_F_DUMP_INTR: what it holds may be torn) is taken again. */
+static int dump_scope(ObsScope *s, bool routes4, bool routes6) {
+        int r;
+
+        for (unsigned attempt = 0;; attempt++) {
+                r = dump_scope_once(s, routes4, routes6);
+                if (r != -NLE_DUMP_INTR || attempt >= 10)
+                        return r;
+                s->links = mfree(s->links);
+                s->by_index = mfree(s->by_index);
+                s->addrs = mfree(s->addrs);
+                s->routes = mfree(s->routes);
+                s->n_links = s->n_addrs = s->n_routes = 0;
+                s->routes4 = s->routes6 = false;
+        }
 }
 
 /* --- one namespace, from a thread inside it ----------------------------------------- */

@@ -57,9 +57,6 @@ int owner_record(const char *name, ino_t ino, uint64_t cookie, const char *origi
 
         if (!netns_name_is_valid(name))
                 return -EINVAL;
-        r = owner_prepare();
-        if (r < 0)
-                return r;
         if (asprintf(&target, "%" PRIu64 ":%" PRIu64 ":%s", (uint64_t) ino, cookie, origin) < 0 ||
             asprintf(&path, OWNER_DIR "/%s", name) < 0 ||
             asprintf(&tmp, OWNER_DIR "/.#%d.%s", (int) pid, name) < 0)
@@ -71,9 +68,19 @@ int owner_record(const char *name, ino_t ino, uint64_t cookie, const char *origi
                         return -ENOMEM;
         }
 
+        /* The folder is made when it turns out to be missing, rather than
+         * looked for each time: a one-shot create pays one syscall here. */
         if (symlink(target, tmp) < 0) {
-                /* A crash of a process with our PID may have left it. */
-                if (errno != EEXIST || unlink(tmp) < 0 || symlink(target, tmp) < 0)
+                if (errno == ENOENT)
+                        r = mkdir_p(OWNER_DIR, 0755);
+                else if (errno == EEXIST)
+                        /* A crash of a process with our PID may have left it. */
+                        r = unlink(tmp) < 0 ? negative_errno() : 0;
+                else
+                        r = negative_errno();
+                if (r < 0)
+                        return r;
+                if (symlink(target, tmp) < 0)
                         return negative_errno();
         }
         if (rename(tmp, path) < 0) {

@@ -19,6 +19,7 @@
 #define OWNER_PIN    "pin"      /* nsmgrctl pin */
 #define OWNER_HOOK   "hook"     /* nsmgrctl oci-hook: a container's namespace, pinned as it started */
 #define OWNER_CONFIG "config"   /* declared in the config, made by apply */
+#define OWNER_RUNTIME "runtime" /* nsmgr-runtime: made for a container that asked for a network */
 
 /* Makes /run/nsmgr/netns (once per process, before threads record). */
 int owner_prepare(void);

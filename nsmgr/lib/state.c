@@ -132,7 +132,7 @@ static bool all_strings(json_object *arr) {
         return true;
 }
 
-/* nat.c keeps {"chains": {NAME: {"rules": [TEXT...], "seen": TEXT}}, "ports": {NETNS: [TEXT...]}}. */
+/* nat.c keeps {"chains": {NAME: {"want": FP, "seen"?: FP}}, "ports": {NETNS: [TEXT...]}}. */
 static bool nat_shape_ok(json_object *nat, char **why) {
         json_object *chains = member(nat, "chains", json_type_object);
         json_object *ports = member(nat, "ports", json_type_object);
@@ -142,15 +142,9 @@ static bool nat_shape_ok(json_object *nat, char **why) {
                 return false;
         }
         json_object_object_foreach(chains, name, c) {
-                json_object *rules = member(c, "rules", json_type_array);
-
-                if (!json_object_is_type(c, json_type_object) || !rules || !all_strings(rules)) {
-                        if (asprintf(why, "NAT chain '%s' has no list of rules", name) < 0)
-                                *why = NULL;
-                        return false;
-                }
-                if (json_object_object_get_ex(c, "seen", NULL) && !member(c, "seen", json_type_string)) {
-                        if (asprintf(why, "NAT chain '%s': 'seen' is not text", name) < 0)
+                if (!json_object_is_type(c, json_type_object) || !member(c, "want", json_type_string) ||
+                    (json_object_object_get_ex(c, "seen", NULL) && !member(c, "seen", json_type_string))) {
+                        if (asprintf(why, "NAT chain '%s' has no fingerprint", name) < 0)
                                 *why = NULL;
                         return false;
                 }
@@ -285,6 +279,10 @@ int state_parse(const char *text, size_t len, State *ret, char **ret_why) {
                 r = bad(&why, "'nat' is not an object");
                 goto out;
         }
+        /* nsmgr 0.1 recorded rule texts: its record goes, and its chains
+         * are written once more. */
+        if (nat && version == 1)
+                nat = NULL;
         if (nat && !nat_shape_ok(nat, &why)) {
                 r = -EBADMSG;
                 goto out;

@@ -66,8 +66,9 @@ static void refuses_damage_with_a_reason(void **unused) {
                 { "{\"version\":2,\"namespaces\":{\"a\":{\"inode\":5,\"cookie\":\"c\"}}}", "'cookie' is not a number" },
                 { "{\"version\":2,\"nat\":[]}", "'nat' is not an object" },
                 { "{\"version\":2,\"nat\":{\"chains\":{}}}", "lacks 'chains' or 'ports'" },
-                { "{\"version\":2,\"nat\":{\"chains\":{\"c\":{\"rules\":[1]}},\"ports\":{}}}", "has no list of rules" },
-                { "{\"version\":2,\"nat\":{\"chains\":{\"c\":[]},\"ports\":{}}}", "has no list of rules" },
+                { "{\"version\":2,\"nat\":{\"chains\":{\"c\":{\"want\":1}},\"ports\":{}}}", "has no fingerprint" },
+                { "{\"version\":2,\"nat\":{\"chains\":{\"c\":[]},\"ports\":{}}}", "has no fingerprint" },
+                { "{\"version\":2,\"nat\":{\"chains\":{\"c\":{\"want\":\"ab\",\"seen\":[]}},\"ports\":{}}}", "has no fingerprint" },
                 { "{\"version\":2,\"nat\":{\"chains\":{},\"ports\":{\"w\":[7]}}}", "not a list of text" },
                 { "{\"version\":2} trailing", "bytes after the record" },
         };
