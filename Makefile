@@ -35,6 +35,9 @@
 #                        plot in bench/results/ (QUICK=1: a short smoke run)
 #   make bench-docker    what nsmgr-runtime adds to `docker run`, against runc, with
 #                        a dockerd of its own in a sandbox; bench/results/docker.md
+#   make bench-scale     nsmgr at up to 10,000 namespaces (apply, re-apply,
+#                        list, nsmgrd start, memory, drift-to-repair latency);
+#                        bench/results/scale/ (QUICK=1: up to 1000)
 #   make clean
 
 VERSION     := 0.1.0
@@ -215,6 +218,12 @@ bench-docker: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/docker $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
+# Up to 10,000 namespaces on bridges of 1000: apply, re-apply, list, nsmgrd's
+# start and memory, event-to-repair latency; bench/results/scale/.
+bench-scale: deps bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
+	$(Q)bench/run $(BUILD) --scale $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' all
 
@@ -370,7 +379,7 @@ format:
 
 FORCE:
 
-.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench bench-docker asan check-asan torture install \
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench bench-docker bench-scale asan check-asan torture install \
 	uninstall deb-deps deb check-deb clean format FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(RUNTIME_NET_OBJ:.o=.d) $(BENCH_BIN:=.d)

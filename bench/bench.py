@@ -180,6 +180,7 @@ class Tools:
         self.nsmgrd = os.path.join(self.build, "nsmgrd")
         self.floor_create = os.path.join(self.build, "bench", "floor-create")
         self.floor_wire = os.path.join(self.build, "bench", "floor-wire")
+        self.repair_latency = os.path.join(self.build, "bench", "repair-latency")
         self.ip = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "/sbin/ip"
         self.bash = "/bin/bash"
 
@@ -292,6 +293,10 @@ def trial(spec):
             write(wire_conf, conf_wire(n))
             run([T.nsmgrctl, "apply", "-c", wire_conf])
             out.update(daemon_adopt(T, wire_conf, sb))
+
+        elif w == "scale":
+            import scale
+            out.update(scale.trial(sys.modules[__name__], T, spec, sb))
     return out
 
 
@@ -521,6 +526,9 @@ def main():
     ap.add_argument("--only", help="comma-separated workloads to run")
     ap.add_argument("--full", action="store_true", help="also the tutorial loop at N > 500")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--scale", action="store_true",
+                    help="up to 10,000 namespaces (bench/scale.py); results in bench/results/scale/")
+    ap.add_argument("--count", type=int, default=50, help="--scale: drift events a kind and round")
     a = ap.parse_args()
 
     if a.trial:
@@ -530,9 +538,15 @@ def main():
     if os.geteuid() != 0:
         print("bench: needs root (it makes network namespaces, in a sandbox)", file=sys.stderr)
         return 1
-    ns = [int(x) for x in a.n.split(",")] if a.n else ([20, 50] if a.quick else [100, 500, 1000])
-    runs = a.runs or (3 if a.quick else 5)
-    out_dir = os.path.join(a.out, "quick") if a.quick else a.out
+    if a.scale:
+        ns = [int(x) for x in a.n.split(",")] if a.n else ([100, 1000] if a.quick else [100, 1000, 5000, 10000])
+        # A round at 10,000 takes minutes: one, unless asked for more.
+        runs = a.runs or 1
+        out_dir = os.path.join(a.out, "scale", "quick") if a.quick else os.path.join(a.out, "scale")
+    else:
+        ns = [int(x) for x in a.n.split(",")] if a.n else ([20, 50] if a.quick else [100, 500, 1000])
+        runs = a.runs or (3 if a.quick else 5)
+        out_dir = os.path.join(a.out, "quick") if a.quick else a.out
     os.makedirs(out_dir, exist_ok=True)
     tools = Tools(a.build)
     for f in (tools.nsmgrctl, tools.floor_create, tools.floor_wire, os.path.join(tools.build, "bench", "timed")):
@@ -540,7 +554,15 @@ def main():
             print(f"bench: {f} is missing; run make bench", file=sys.stderr)
             return 1
     have_daemon = os.access(tools.nsmgrd, os.X_OK)
-    items = plan(ns, have_daemon, a.quick, a.full)
+    if a.scale:
+        import scale
+        for f in (tools.nsmgrd, tools.repair_latency):
+            if not os.access(f, os.X_OK):
+                print(f"bench: {f} is missing; run make bench-scale", file=sys.stderr)
+                return 1
+        items = scale.plan(ns)
+    else:
+        items = plan(ns, have_daemon, a.quick, a.full)
     if a.only:
         keep = set(a.only.split(","))
         items = [i for i in items if i[0] in keep]
@@ -566,7 +588,7 @@ def main():
         rng.shuffle(order)
         for (w, v, n) in order:
             before = netns_count() or 0
-            spec = {"workload": w, "variant": v, "n": n, "build": tools.build}
+            spec = {"workload": w, "variant": v, "n": n, "build": tools.build, "count": a.count}
             p = subprocess.run([sys.executable, os.path.abspath(__file__), "--trial", json.dumps(spec)],
                                capture_output=True, text=True, cwd=TOP)
             settle_total += settle(before, log)
@@ -578,15 +600,23 @@ def main():
             raw.setdefault(f"{w}|{v}|{n}", []).append(res)
             shown = ", ".join(f"{k}={val:.4g}" for k, val in res.items()
                               if isinstance(val, (int, float)) and not isinstance(val, bool))
+            for kind, rep in res.get("repair", {}).items():
+                ms = sorted(rep["ms"])
+                shown += (f", {kind}: median {statistics.median(ms):.3g} ms, max {ms[-1]:.3g} ms, "
+                          f"{rep['failed']} failed" if ms else f", {kind}: {rep['failed']} failed")
             log(f"round {r + 1}/{runs}: {w:6} {v:12} N={n:<5} {shown}")
     info["runs"] = runs
     info["ns"] = ns
     info["elapsed_s"] = round(time.time() - t_start, 1)
     info["settle_s"] = round(settle_total, 1)
+    info["count"] = a.count
     with open(os.path.join(out_dir, "raw.json"), "w") as f:
         json.dump({"machine": info, "raw": raw}, f, indent=1)
-    import report
-    report.write_all(out_dir, info, raw, have_daemon)
+    if a.scale:
+        scale.write_all(out_dir, info, raw, ns)
+    else:
+        import report
+        report.write_all(out_dir, info, raw, have_daemon)
     log(f"bench: done in {info['elapsed_s']} s ({info['settle_s']} s of it waiting for the kernel to free namespaces); "
         f"results in {out_dir}")
     return 0
