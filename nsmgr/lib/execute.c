@@ -331,11 +331,23 @@ static int dns_path(const ObsScope *s, DnsFile f, char **ret) {
         return asprintf(ret, NETNS_ETC_DIR "/%s/%s", s->name, dns_file_name(f)) < 0 ? -ENOMEM : 0;
 }
 
+static int exec_dns_leftover(Exec *X, const Action *a) {
+        _cleanup_free_ char *path = NULL;
+
+        if (asprintf(&path, NETNS_ETC_DIR "/%s/%s", a->scope->name, a->dns.leftover) < 0)
+                return -ENOMEM;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return step_error(X, a, NULL, negative_errno());
+        return 0;
+}
+
 static int exec_dns(Exec *X, const Action *a) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         ObsScope *s = a->scope;
         int r;
 
+        if (a->dns.leftover)
+                return exec_dns_leftover(X, a);
         if (asprintf(&dir, NETNS_ETC_DIR "/%s", s->name) < 0 || dns_path(s, a->dns.file, &path) < 0)
                 return -ENOMEM;
         if (a->type == ACT_DNS_WRITE) {

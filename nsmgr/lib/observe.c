@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_addr.h>
 #include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -354,6 +357,47 @@ static int read_sysctls(ObsScope *s, NmError *err) {
         return 0;
 }
 
+/* The temporary file of a DNS file's atomic write (fileio.c: "NAME.tmp.PID")
+ * whose writer is gone: killed between writing it and renaming it. Runs
+ * hold the engine's lock, so no live run of nsmgr's is writing it. */
+static bool dns_leftover(const char *entry) {
+        for (DnsFile f = 0; f < _DNS_FILE_MAX; f++) {
+                const char *name = dns_file_name(f), *p;
+                char *end;
+                long pid;
+
+                if (!strneq(entry, name, strlen(name)) || !strneq(entry + strlen(name), ".tmp.", 5))
+                        continue;
+                p = entry + strlen(name) + 5;
+                errno = 0;
+                pid = strtol(p, &end, 10);
+                if (end == p || *end || errno || pid <= 0 || pid > INT_MAX)
+                        return false;
+                return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+        }
+        return false;
+}
+
+static int read_dns_leftovers(ObsScope *s) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (asprintf(&path, NETNS_ETC_DIR "/%s", s->name) < 0)
+                return -ENOMEM;
+        d = opendir(path);
+        if (!d)
+                return 0;
+        while ((de = readdir(d)))
+                if (dns_leftover(de->d_name)) {
+                        char *name = strdup(de->d_name);
+
+                        if (!name || strv_push(&s->dns_leftovers, name) < 0)
+                                return -ENOMEM;
+                }
+        return 0;
+}
+
 static int read_dns(ObsScope *s) {
         for (DnsFile f = 0; f < _DNS_FILE_MAX; f++) {
                 _cleanup_free_ char *path = NULL;
@@ -367,7 +411,7 @@ static int read_dns(ObsScope *s) {
                 if (r == -ENOMEM)
                         return r;
         }
-        return 0;
+        return read_dns_leftovers(s);
 }
 
 /* The nsid each namespace a veth of this one reaches has here: the inner

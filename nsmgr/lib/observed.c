@@ -25,6 +25,7 @@ void obs_scope_done(ObsScope *s) {
         free(s->sysctls);
         for (size_t i = 0; i < _DNS_FILE_MAX; i++)
                 free(s->dns[i]);
+        strv_free(s->dns_leftovers);
         strmap_done(&s->peer_nsid);
         *s = (ObsScope) { .host_nsid = -1, .nsid_in_host = -1 };
 }

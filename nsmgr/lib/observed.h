@@ -89,6 +89,7 @@ typedef struct ObsScope {
         char **sysctls;          /* current values of decl->sysctls (or the host's), NULL entry: no such key */
         size_t n_sysctls;
         char *dns[_DNS_FILE_MAX];   /* current content of the namespace's DNS files; NULL: none */
+        char **dns_leftovers;    /* "resolv.conf.tmp.PID" a writer killed before its rename left there */
 
         int host_nsid;           /* the host as an nsid of this namespace; -1: none */
         int nsid_in_host;        /* this namespace as an nsid of the host (seen on a veth's host end); -1: unknown */

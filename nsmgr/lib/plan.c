@@ -598,6 +598,14 @@ static void plan_stale_routes(Planner *P, ObsScope *s, Phase phase) {
 static void plan_dns(Planner *P, ObsScope *s, const Netns *decl) {
         char *content[_DNS_FILE_MAX] = {};
 
+        /* First: the folder goes with the last file. */
+        STRV_FOREACH(t, s->dns_leftovers) {
+                Action *a = act(P, PHASE_DNS, ACT_DNS_REMOVE, s);
+
+                if (a)
+                        a->dns = (typeof(a->dns)) { .leftover = *t };
+        }
+
         if (decl && dns_render(decl, &content[DNS_RESOLV_CONF], &content[DNS_HOSTS]) < 0) {
                 nomem(P);
                 return;
@@ -1082,9 +1090,10 @@ int action_to_step(const Action *a, bool dry_run, PlanStep *ret) {
         case ACT_DNS_WRITE:
         case ACT_DNS_REMOVE:
                 action = a->type == ACT_DNS_WRITE ? "write" : "remove", kind = "file";
-                r = asprintf(&s.detail, NETNS_ETC_DIR "/%s/%s", a->scope->name, dns_file_name(a->dns.file));
+                r = asprintf(&s.detail, NETNS_ETC_DIR "/%s/%s", a->scope->name,
+                             a->dns.leftover ? a->dns.leftover : dns_file_name(a->dns.file));
                 if (r >= 0)
-                        r = asprintf(&what, "%s %s", action, s.detail);
+                        r = asprintf(&what, "%s %s%s", action, a->dns.leftover ? "the leftover " : "", s.detail);
                 break;
         case ACT_NAT:
                 action = "set", kind = "nat";

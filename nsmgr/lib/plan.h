@@ -113,6 +113,7 @@ typedef struct Action {
                 struct {
                         DnsFile file;
                         char *content;           /* owned */
+                        const char *leftover;    /* ACT_DNS_REMOVE: this temporary file instead (ObsScope) */
                 } dns;
                 struct { const LeaseRelease *lease; } lease;
                 struct { const char *text; } nat;

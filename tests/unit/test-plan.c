@@ -189,6 +189,19 @@ static void applied_system_needs_nothing(void **unused) {
         world_done(&w);
 }
 
+static void a_dns_file_a_killed_run_left_half_written_goes(void **unused) {
+        World w = {};
+        ObsScope *red;
+
+        load(&w, TUTORIAL);
+        tutorial_applied(&w);
+        red = scope(&w, "red");
+        assert_int_equal(strv_extend(&red->dns_leftovers, "resolv.conf.tmp.4242"), 0);
+        make_plan(&w);
+        assert_steps(&w, "red: remove the leftover /etc/netns/red/resolv.conf.tmp.4242", NULL);
+        world_done(&w);
+}
+
 static void each_drift_is_repaired(void **unused) {
         World w = {};
         ObsScope *red;
@@ -402,6 +415,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(fresh_system_gets_everything_in_phase_order),
                 cmocka_unit_test(applied_system_needs_nothing),
+                cmocka_unit_test(a_dns_file_a_killed_run_left_half_written_goes),
                 cmocka_unit_test(each_drift_is_repaired),
                 cmocka_unit_test(a_port_off_its_bridge_goes_back),
                 cmocka_unit_test(a_foreign_interface_is_a_conflict_not_a_casualty),
