@@ -368,9 +368,12 @@ static int lease_table_take(LeaseTable *dst, LeaseTable *src) {
                 dst->release = rel;
         if (!v || !rel)
                 return -ENOMEM;
-        memcpy(dst->v + dst->n, src->v, src->n * sizeof(LeasedAttachment));
+        /* An empty table's arrays are NULL, which memcpy() may not get. */
+        if (src->n > 0)
+                memcpy(dst->v + dst->n, src->v, src->n * sizeof(LeasedAttachment));
         dst->n += src->n;
-        memcpy(dst->release + dst->n_release, src->release, src->n_release * sizeof(LeaseRelease));
+        if (src->n_release > 0)
+                memcpy(dst->release + dst->n_release, src->release, src->n_release * sizeof(LeaseRelease));
         dst->n_release += src->n_release;
         STRV_FOREACH(w, src->warnings)
                 (void) strv_extend(&dst->warnings, *w);
