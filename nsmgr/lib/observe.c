@@ -357,9 +357,27 @@ static int read_sysctls(ObsScope *s, NmError *err) {
         return 0;
 }
 
+/* Whether a process is gone: no such process, or a zombie, which writes
+ * nothing more (killed, it waits for its parent or a subreaper to reap it). */
+static bool process_gone(pid_t pid) {
+        _cleanup_free_ char *path = NULL, *stat = NULL;
+        const char *state;
+        int r;
+
+        if (asprintf(&path, "/proc/%d/stat", (int) pid) < 0)
+                return false;
+        r = read_one_line(path, &stat);
+        if (r < 0)
+                return r == -ENOENT || r == -ESRCH;
+        /* "PID (COMM) STATE ...": COMM may hold anything, the last ')' ends it. */
+        state = strrchr(stat, ')');
+        return state && state[1] == ' ' && (state[2] == 'Z' || state[2] == 'X');
+}
+
 /* The temporary file of a DNS file's atomic write (fileio.c: "NAME.tmp.PID")
- * whose writer is gone: killed between writing it and renaming it. Runs
- * hold the engine's lock, so no live run of nsmgr's is writing it. */
+ * whose writer is gone: killed between writing it and renaming it. The
+ * OCI hook writes these files outside the engine's lock, so one whose
+ * writer still runs is left alone. */
 static bool dns_leftover(const char *entry) {
         for (DnsFile f = 0; f < _DNS_FILE_MAX; f++) {
                 const char *name = dns_file_name(f), *p;
@@ -373,7 +391,7 @@ static bool dns_leftover(const char *entry) {
                 pid = strtol(p, &end, 10);
                 if (end == p || *end || errno || pid <= 0 || pid > INT_MAX)
                         return false;
-                return kill((pid_t) pid, 0) < 0 && errno == ESRCH;
+                return process_gone((pid_t) pid);
         }
         return false;
 }
