@@ -21,7 +21,24 @@ typedef struct Lease {
         char *netns;
         char *ifname;
         char *origin;            /* "config" (declared) or "attach" (nsmgrctl attach, the OCI hook) */
+        /* Attachments of a namespace known by its path (the CNI plugin,
+         * `nsmgrctl attach PATH`): more "key=value" lines in the lease file,
+         * which readers that do not know them skip. */
+        char *path;              /* "path=": the namespace's path (CNI_NETNS) */
+        uint64_t inode;          /* "inode=": its inode then, 0 if unknown: a path that now leads elsewhere is not it */
+        char *container;         /* "container=": CNI_CONTAINERID */
+        char *cni_network;       /* "cni_network=": the name of the CNI network configuration */
+        char *ports;             /* "ports=": published ports, "8080:80/tcp,5353:53/udp" */
 } Lease;
+
+/* The extra lines of a lease (see Lease); NULL fields are not written. */
+typedef struct LeaseExtra {
+        const char *path;
+        uint64_t inode;
+        const char *container;
+        const char *cni_network;
+        const char *ports;
+} LeaseExtra;
 
 typedef struct Ipam {
         char *network;
@@ -37,6 +54,8 @@ typedef struct Ipam {
 
 #define LEASE_CONFIG "config"
 #define LEASE_ATTACH "attach"
+#define LEASE_CNI "cni"              /* the nsmgr CNI plugin: nsmgr wires it */
+#define LEASE_CNI_IPAM "cni-ipam"    /* the nsmgr CNI plugin as IPAM: another plugin wires it */
 
 /* Opens (creating) the lease folder of a network, locks it and reads the
  * leases. dry_run: do not create anything; a missing folder is empty. */
@@ -55,6 +74,9 @@ const Lease *ipam_find_addr(const Ipam *ipam, const Cidr *addr);
  * if the owner had it already. */
 int ipam_lease(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
                const char *origin, bool dry_run, Cidr *ret, NmError *err);
+/* The same, with the extra lines of the lease. */
+int ipam_lease_extra(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
+                     const char *origin, const LeaseExtra *extra, bool dry_run, Cidr *ret, NmError *err);
 
 /* Gives a lease back (the file goes). */
 int ipam_release(Ipam *ipam, const Cidr *addr, NmError *err);
