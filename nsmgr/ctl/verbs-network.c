@@ -3,6 +3,8 @@
 #include "ctl.h"
 #include "ipaddr.h"
 #include "name.h"
+#include "netns.h"
+#include "netnspath.h"
 #include "network.h"
 #include "reconcile.h"
 #include "strv.h"
@@ -46,6 +48,29 @@ static int two_names(int argc, char **argv, int optind, const char *verb, const 
         return 0;
 }
 
+/* NAME or a namespace path (/var/run/netns/cni-..., /proc/PID/ns/net): a
+ * path is opened and checked to be a network namespace (nsfs) that is not
+ * the host's, and named as nsmgr names it (netns_name_of_path()). */
+static int resolve_netns(const char *verb, const char *arg, bool must_exist, char **ret_name, uint64_t *ret_inode,
+                         NmError *err) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        *ret_inode = 0;
+        if (!netns_arg_is_path(arg)) {
+                *ret_name = NULL;
+                return 0;
+        }
+        if (must_exist) {
+                r = netns_open_path(arg, &fd, ret_inode, err);
+                if (r < 0)
+                        return nm_error_prefix(err, r, "cannot %s %s", verb, arg);
+                if (netns_fd_is_host(fd))
+                        return nm_error(err, -EPERM, "cannot %s %s: it is the host's own network namespace", verb, arg);
+        }
+        return netns_name_of_path(arg, ret_name, err);
+}
+
 static void print_report(const ReconcileReport *report) {
         STRV_FOREACH(w, report->warnings)
                 log_warning("%s", *w);
@@ -62,7 +87,7 @@ int verb_attach(int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         _cleanup_close_ int lock = -EBADF;
-        _cleanup_free_ char *ifname = NULL;
+        _cleanup_free_ char *ifname = NULL, *byname = NULL;
         ReconcileReport report = {};
         AttachRequest req = {};
         struct net_args a = {};
@@ -76,6 +101,13 @@ int verb_attach(int argc, char **argv) {
         r = two_names(argc, argv, optind, "attach", &req.netns, &req.network);
         if (r)
                 return r;
+        r = resolve_netns("attach", req.netns, true, &byname, &req.inode, &err);
+        if (r < 0)
+                return fail(&err);
+        if (byname) {
+                req.path = req.netns;
+                req.netns = byname;
+        }
         if (a.ip && cidr_parse(a.ip, false, &req.address) < 0) {
                 log_error("cannot attach '%s': '%s' is not an IP address", req.netns, a.ip);
                 return EXIT_FAILURE;
@@ -116,6 +148,8 @@ int verb_attach(int argc, char **argv) {
                 json_object *o = json_object_new_object();
 
                 json_object_object_add(o, "name", json_object_new_string(req.netns));
+                if (req.path)
+                        json_object_object_add(o, "path", json_object_new_string(req.path));
                 json_object_object_add(o, "network", json_object_new_string(req.network));
                 json_object_object_add(o, "interface", json_object_new_string(ifname));
                 json_object_object_add(o, "address", a4.family ? json_object_new_string(cidr_format(&a4, true, b4)) : NULL);
@@ -123,7 +157,8 @@ int verb_attach(int argc, char **argv) {
                 print_json(o);
                 json_object_put(o);
         } else
-                printf("attached %s to %s: %s%s%s%s%s\n", req.netns, req.network, ifname, a4.family ? " " : "",
+                printf("attached %s to %s: %s%s%s%s%s\n", req.path ? req.path : req.netns, req.network, ifname,
+                       a4.family ? " " : "",
                        a4.family ? cidr_format(&a4, true, b4) : "", a6.family ? " " : "",
                        a6.family ? cidr_format(&a6, true, b6) : "");
         return 0;
@@ -139,7 +174,9 @@ int verb_detach(int argc, char **argv) {
         _cleanup_close_ int lock = -EBADF;
         ReconcileReport report = {};
         struct net_args a = {};
-        const char *netns, *network;
+        const char *netns, *network, *arg;
+        _cleanup_free_ char *byname = NULL;
+        uint64_t ino;
         int optind, r;
 
         r = parse_options(argc, argv, "detach", opts, "c:", on_option, &a, &optind);
@@ -148,6 +185,13 @@ int verb_detach(int argc, char **argv) {
         r = two_names(argc, argv, optind, "detach", &netns, &network);
         if (r)
                 return r;
+        arg = netns;
+        /* The namespace may be gone already: detaching needs its name only. */
+        r = resolve_netns("detach", netns, false, &byname, &ino, &err);
+        if (r < 0)
+                return fail(&err);
+        if (byname)
+                netns = byname;
 
         r = config_load(a.config, &cfg, &err);
         if (r < 0)
@@ -164,6 +208,6 @@ int verb_detach(int argc, char **argv) {
         reconcile_report_done(&report);
         if (r < 0)
                 return fail(&err);
-        printf("detached %s from %s\n", netns, network);
+        printf("detached %s from %s\n", arg, network);
         return 0;
 }

@@ -186,8 +186,10 @@ static void watch_targets(Daemon *d, char ***ret_declared, char ***ret_wired, ch
         if (r < 0)
                 dlog(d, LOG_DEBUG, "cannot expand the networks to watch their attachments: %s", nm_error_message(&err));
         *ret_declared = *ret_wired = NULL;
+        /* A run-time attachment by path (CNI) is watched by that path. */
         for (size_t i = 0; i < d->cfg->n_netns; i++)
-                (void) strv_extend(d->cfg->netns[i].transient ? ret_wired : ret_declared, d->cfg->netns[i].name);
+                (void) strv_extend(d->cfg->netns[i].transient ? ret_wired : ret_declared,
+                                   d->cfg->netns[i].path ? d->cfg->netns[i].path : d->cfg->netns[i].name);
         *ret_host = host_link_names(d->cfg);
         /* Undone whatever expand did before it failed (network.h). */
         networks_unexpand(d->cfg, &exp);

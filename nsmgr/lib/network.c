@@ -2,12 +2,15 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "config-internal.h"
 #include "fileio.h"
 #include "ipam.h"
 #include "netns.h"
+#include "netnspath.h"
 #include "network.h"
 #include "nl.h"
 #include "paths.h"
+#include "podwire.h"
 #include "strv.h"
 
 static bool netns_alive(const char *name) {
@@ -15,6 +18,64 @@ static bool netns_alive(const char *name) {
         _cleanup_close_ int fd = -EBADF;
 
         return netns_open(name, &fd, &e) >= 0;
+}
+
+/* A run-time attachment's namespace is alive: by its path (and the same
+ * namespace as when it was leased) when it was attached by path. */
+static bool lease_owner_alive(const Lease *l) {
+        if (l->path)
+                return netns_path_is(l->path, l->inode);
+        return netns_alive(l->netns);
+}
+
+/* Attachments wired by nsmgr in a namespace known by its path: when the
+ * lease goes, the engine cannot reach the namespace any more, so its link
+ * goes first (the host end, and the pair with it). */
+static bool lease_wired_by_path(const Lease *l) {
+        return l->path && (streq(l->origin, LEASE_ATTACH) || streq(l->origin, LEASE_CNI));
+}
+
+static int unwire_lease(const Lease *l, NlSock **host, NmError *err) {
+        _cleanup_free_ char *host_end = veth_peer_name_derive(l->netns, l->ifname);
+        int r;
+
+        if (!host_end)
+                return -ENOMEM;
+        if (!*host) {
+                r = nls_open(host);
+                if (r < 0)
+                        return nm_error(err, r, "cannot open a netlink socket: %s", strerror(-r));
+        }
+        return pod_unwire(*host, host_end, err);
+}
+
+/* Published ports recorded in a lease ("8080:80/tcp,..."), for NAT. */
+static int add_lease_ports(Netns *ns, const Network *nw, const Lease *l) {
+        _cleanup_free_ char *copy = NULL;
+        char *save = NULL;
+
+        if (!l->ports || ns->n_attachments > 0)
+                return 0;
+        copy = strdup(l->ports);
+        ns->attachments = calloc(1, sizeof(Attachment));
+        if (!copy || !ns->attachments)
+                return -ENOMEM;
+        ns->attachments[0] = (Attachment) { .network = strdup(nw->name), .ifname = strdup(l->ifname), .src = nw->src };
+        ns->n_attachments = 1;
+        if (!ns->attachments[0].network || !ns->attachments[0].ifname)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                Port *v = realloc(ns->ports, (ns->n_ports + 1) * sizeof(Port)), pt;
+
+                if (!v)
+                        return -ENOMEM;
+                ns->ports = v;
+                if (port_parse(t, &pt) < 0)
+                        continue;
+                pt.src = nw->src;
+                ns->ports[ns->n_ports++] = pt;
+        }
+        return 0;
 }
 
 static int open_ipam(const Network *nw, bool dry_run, Ipam *ret, NmError *err) {
@@ -180,6 +241,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
         for (size_t k = 0; k < cfg->n_networks; k++) {
                 const Network *nw = &cfg->networks[k];
                 _cleanup_(ipam_close) Ipam ipam = { .lockfd = -EBADF };
+                _cleanup_nl_ NlSock *host = NULL;
                 Bridge *bv;
                 Bridge *b;
 
@@ -218,9 +280,21 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                         if (streq(l->origin, LEASE_CONFIG))
                                 gone = !declared_attachment(cfg, nw->name, l->netns, l->ifname);
                         else
-                                gone = !netns_alive(l->netns);
+                                gone = !lease_owner_alive(l);
                         if (!gone)
                                 continue;
+                        if (!dry && lease_wired_by_path(l)) {
+                                _cleanup_error_ NmError e = NM_ERROR_INIT;
+
+                                /* The link first: a namespace that is gone
+                                 * from its path may live on elsewhere. */
+                                if (unwire_lease(l, &host, &e) < 0) {
+                                        (void) strv_extendf(&ret->notes, "kept lease %s of %s:%s on network '%s': %s",
+                                                            cidr_format(&l->addr, false, buf), l->netns, l->ifname, nw->name,
+                                                            nm_error_message(&e));
+                                        continue;
+                                }
+                        }
                         (void) strv_extendf(&ret->notes, "%s lease %s of %s:%s on network '%s' (%s)", dry ? "would release" : "released",
                              cidr_format(&l->addr, false, buf), l->netns, l->ifname, nw->name,
                              streq(l->origin, LEASE_CONFIG) ? "no longer declared" : "its namespace no longer exists");
@@ -301,7 +375,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                         const Lease *other;
                         Netns *ns;
 
-                        if (!streq(l->origin, LEASE_ATTACH))
+                        if (!streq(l->origin, LEASE_ATTACH) && !streq(l->origin, LEASE_CNI))
                                 continue;
                         /* Both families of one attachment make one veth. */
                         other = ipam_find(&ipam, l->addr.family == AF_INET ? AF_INET6 : AF_INET, l->netns, l->ifname);
@@ -321,6 +395,14 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                                 cfg->n_netns++;
                                 config_index_netns(cfg, cfg->n_netns - 1);
                         }
+                        if (ns->transient && l->path && !ns->path) {
+                                ns->path = strdup(l->path);
+                                ns->path_inode = l->inode;
+                                if (!ns->path)
+                                        return -ENOMEM;
+                        }
+                        if (ns->transient && (r = add_lease_ports(ns, nw, l)) < 0)
+                                return r;
                         {
                                 const Cidr *mine = &l->addr, *theirs = other ? &other->addr : NULL;
 
@@ -338,7 +420,7 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
         /* Published ports reached at the host's 127.0.0.1 are forwarded onto
          * the bridge; the kernel drops such packets unless told not to. */
         for (size_t k = 0; r >= 0 && k < cfg->n_networks; k++)
-                for (size_t i = 0; i < n_orig; i++)
+                for (size_t i = 0; i < cfg->n_netns; i++)
                         if (cfg->netns[i].n_ports > 0 && cfg->netns[i].n_attachments > 0 &&
                             streq(cfg->netns[i].attachments[0].network, cfg->networks[k].name) &&
                             cfg->networks[k].subnet.family) {
@@ -382,6 +464,13 @@ void networks_unexpand(Config *cfg, Expansion *exp) {
                         free(ns->name);
                         free(ns->ifaces);
                         free(ns->routes);
+                        free(ns->path);
+                        free(ns->ports);
+                        for (size_t j = 0; j < ns->n_attachments; j++) {
+                                free(ns->attachments[j].network);
+                                free(ns->attachments[j].ifname);
+                        }
+                        free(ns->attachments);
                 }
         }
         cfg->n_netns = exp->n_netns;
@@ -450,15 +539,28 @@ int network_attach(const Config *cfg, const AttachRequest *req, char **ret_ifnam
         _cleanup_close_ int nsfd = -EBADF;
         _cleanup_free_ char *ifname = NULL;
         const Netns *decl;
+        LeaseExtra x = {};
         Cidr a4 = {}, a6 = {};
         int r;
 
         if (!nw)
                 return nm_error(err, -ENOENT, "cannot attach '%s': network '%s' is not declared in the config",
                                 req->netns, req->network);
-        r = netns_open(req->netns, &nsfd, err);
-        if (r < 0)
-                return nm_error_prefix(err, r, "cannot attach '%s' to '%s'", req->netns, req->network);
+        if (req->path) {
+                uint64_t ino = 0;
+
+                r = netns_open_path(req->path, &nsfd, &ino, err);
+                if (r >= 0 && req->inode && ino != req->inode)
+                        r = nm_error(err, -ESTALE, "%s is another namespace now", req->path);
+                if (r < 0)
+                        return nm_error_prefix(err, r, "cannot attach %s to '%s'", req->path, req->network);
+                x.path = req->path;
+                x.inode = ino;
+        } else {
+                r = netns_open(req->netns, &nsfd, err);
+                if (r < 0)
+                        return nm_error_prefix(err, r, "cannot attach '%s' to '%s'", req->netns, req->network);
+        }
         if (req->address.family && ((req->address.family == AF_INET && !nw->subnet.family) ||
                                     (req->address.family == AF_INET6 && !nw->subnet6.family)))
                 return nm_error(err, -EINVAL, "cannot attach '%s': network '%s' has no %s subnet for %s", req->netns,
@@ -516,14 +618,15 @@ int network_attach(const Config *cfg, const AttachRequest *req, char **ret_ifnam
                 return -ENOMEM;
 
         if (nw->subnet.family) {
-                r = ipam_lease(&ipam, AF_INET, req->netns, ifname, req->address.family == AF_INET ? &req->address : NULL,
-                               LEASE_ATTACH, false, &a4, err);
+                r = ipam_lease_extra(&ipam, AF_INET, req->netns, ifname,
+                                     req->address.family == AF_INET ? &req->address : NULL, LEASE_ATTACH, &x, false, &a4, err);
                 if (r < 0)
                         return nm_error_prefix(err, r, "cannot attach '%s'", req->netns);
         }
         if (nw->subnet6.family) {
-                r = ipam_lease(&ipam, AF_INET6, req->netns, ifname,
-                               req->address.family == AF_INET6 ? &req->address : NULL, LEASE_ATTACH, false, &a6, err);
+                r = ipam_lease_extra(&ipam, AF_INET6, req->netns, ifname,
+                                     req->address.family == AF_INET6 ? &req->address : NULL, LEASE_ATTACH, &x, false, &a6,
+                                     err);
                 if (r < 0) {
                         if (a4.family)
                                 (void) ipam_release(&ipam, &a4, NULL);
@@ -539,6 +642,7 @@ int network_attach(const Config *cfg, const AttachRequest *req, char **ret_ifnam
 int network_detach(const Config *cfg, const char *netns, const char *network, NmError *err) {
         const Network *nw = config_find_network(cfg, network);
         _cleanup_(ipam_close) Ipam ipam = { .lockfd = -EBADF };
+        _cleanup_nl_ NlSock *host = NULL;
         bool found = false;
         int r;
 
@@ -558,6 +662,11 @@ int network_detach(const Config *cfg, const char *netns, const char *network, Nm
                         return nm_error(err, -EPERM,
                                         "cannot detach '%s' from '%s': the config attaches it; remove it from the config and apply",
                                         netns, network);
+                if (lease_wired_by_path(l)) {
+                        r = unwire_lease(l, &host, err);
+                        if (r < 0)
+                                return nm_error_prefix(err, r, "cannot detach '%s' from '%s'", netns, network);
+                }
                 a = l->addr;
                 r = ipam_release(&ipam, &a, err);
                 if (r < 0)

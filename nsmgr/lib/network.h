@@ -47,10 +47,14 @@ typedef struct AttachRequest {
         const char *network;
         const char *ifname;       /* NULL: the lowest free ethN */
         Cidr address;             /* family 0: from IPAM */
+        const char *path;         /* a namespace known by path (netns is then netns_name_of_path()) */
+        uint64_t inode;           /* its inode when the caller opened it, 0: any */
 } AttachRequest;
 
 int network_attach(const Config *cfg, const AttachRequest *req, char **ret_ifname, Cidr *ret_addr,
                    Cidr *ret_addr6, NmError *err);
+/* Releases the leases of netns on network. An attachment by path loses its
+ * link first (the engine cannot reach its namespace once the lease is gone). */
 int network_detach(const Config *cfg, const char *netns, const char *network, NmError *err);
 
 /* Every lease of every network folder, for show and list (no lock). */

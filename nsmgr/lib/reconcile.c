@@ -17,6 +17,7 @@
 #include "linkkind.h"
 #include "nat.h"
 #include "netns.h"
+#include "netnspath.h"
 #include "network.h"
 #include "nsthread.h"
 #include "owner.h"
@@ -601,6 +602,27 @@ static int observe_in_thread(size_t i, void *userdata) {
         return r;
 }
 
+/* A declared namespace by its name; a run-time attachment's by the path it
+ * was attached by, when it has one (CNI_NETNS), and only while that path
+ * still leads to the namespace of the lease. */
+static int scope_open(const Netns *decl, int *ret_fd, NmError *err) {
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t ino = 0;
+        int r;
+
+        if (!decl->path)
+                return netns_open(decl->name, ret_fd, err);
+        r = netns_open_path(decl->path, &fd, &ino, err);
+        if (r == -EMEDIUMTYPE)
+                return -ENOENT;
+        if (r < 0)
+                return r;
+        if (decl->path_inode && ino != decl->path_inode)
+                return -ENOENT;   /* another namespace there now: not ours to wire */
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 static int observe(Reconciler *R) {
         _cleanup_free_ Scope **existing = NULL;
         _cleanup_free_ int *fds = NULL;
@@ -639,7 +661,7 @@ static int observe(Reconciler *R) {
                         s->skip = true;
                         continue;
                 }
-                r = netns_open(s->name, &s->nsfd, &e);
+                r = scope_open(s->decl, &s->nsfd, &e);
                 if (r == -ENOENT || r == -ENXIO) {
                         /* A namespace that is only there for run-time
                          * attachments is never made by nsmgr. */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "netns.h"
+#include "netnspath.h"
 #include "nl.h"
 #include "nsthread.h"
 #include "paths.h"
@@ -500,6 +501,14 @@ static void open_sockets(const int *nsfds, size_t n, struct nl_sock **ret_socks,
         }
 }
 
+/* A watched namespace: pinned under /run/netns by name, or (a run-time
+ * attachment by CNI_NETNS) known by its path. */
+static int target_open(const char *name, int *ret_fd) {
+        if (netns_arg_is_path(name))
+                return netns_open_path(name, ret_fd, NULL, NULL);
+        return netns_open(name, ret_fd, NULL);
+}
+
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_warnings, NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
         _cleanup_free_ NsWatch **fresh = NULL;
@@ -535,7 +544,7 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
 
                 if (old)
                         old->restore_pin = restore;
-                if (netns_open(*name, &fd, NULL) < 0) {
+                if (target_open(*name, &fd) < 0) {
                         /* Not pinned (yet, or any more): a watch we have
                          * stays, for its pin to be restored -- if nsmgr
                          * made the namespace. */
@@ -646,7 +655,7 @@ int watch_check_pins(Watch *w, PinEvent **ret, size_t *ret_n) {
 
         for (size_t i = 0; i < w->n; i++) {
                 NsWatch *nw = w->v[i];
-                _cleanup_free_ char *path = netns_path(nw->name);
+                _cleanup_free_ char *path = netns_arg_is_path(nw->name) ? strdup(nw->name) : netns_path(nw->name);
                 PinEvent ev = { .ino = nw->ino };
                 struct stat st;
 

@@ -44,7 +44,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
  * opens one for a name that has none or whose pin now holds another
  * namespace, drops those of names no longer listed, and keeps that of a
  * name whose pin is gone (watch_check_pins() restores the pin from it).
- * Names whose pin does not exist and never had a watch are skipped.
+ * Names whose pin does not exist and never had a watch are skipped. A name
+ * with a '/' is a path (a run-time attachment by CNI_NETNS): its "pin" is
+ * that path.
  * Namespaces in `wired` are watched too but nsmgr did not make them (run-
  * time attachments to a network): their pins are never restored, and a
  * watch whose pin is gone is dropped, so the namespace can go.
