@@ -10,7 +10,8 @@
 #                        (for what this machine's kernel lacks, e.g. VRF)
 #   make install         DESTDIR=, PREFIX= (default /usr/local): binaries, systemd
 #                        units (UNITDIR= from pkg-config systemd), man pages,
-#                        /etc/nsmgr/nsmgr.conf unless one exists
+#                        /etc/nsmgr/nsmgr.conf unless one exists, the CNI
+#                        plugin into CNIDIRS= (/usr/lib/cni /opt/cni/bin)
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
@@ -23,6 +24,9 @@ BINDIR      ?= $(PREFIX)/bin
 SBINDIR     ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 SYSCONFDIR  ?= /etc
+# Where CNI runtimes look for plugins: Debian's (containernetworking-plugins,
+# podman) and the upstream default (containerd, kubelet), whatever PREFIX is.
+CNIDIRS     ?= /usr/lib/cni /opt/cni/bin
 BUILD       ?= build
 # systemd's unit folder, as systemd.pc says (the machine's, whatever PREFIX is:
 # systemd does not look in /usr/local for system units).
@@ -41,7 +45,7 @@ endif
 OPTFLAGS    ?= -O2 -g
 CFLAGS      ?=
 override CFLAGS += -std=gnu11 $(OPTFLAGS) $(WARNINGS) -D_GNU_SOURCE -DNSMGR_VERSION='"$(VERSION)"' \
-               -Insmgr/lib $(PKG_CFLAGS) -MMD -MP
+               -Insmgr/lib -Insmgr/cni $(PKG_CFLAGS) -MMD -MP
 LDFLAGS     ?=
 LIBS        := $(PKG_LIBS) -lpthread
 
@@ -53,28 +57,43 @@ endif
 LIB_SRC     := $(wildcard nsmgr/lib/*.c)
 CTL_SRC     := $(wildcard nsmgr/ctl/*.c)
 DAEMON_SRC  := $(wildcard nsmgr/daemon/*.c)
+CNI_SRC     := $(wildcard nsmgr/cni/*.c)
+CNI_MAIN    := $(BUILD)/nsmgr/cni/cni-main.o
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CNI_OBJ     := $(CNI_SRC:%.c=$(BUILD)/%.o)
 UNITS       := $(patsubst units/%.in,$(BUILD)/units/%,$(wildcard units/*.in))
 MANPAGES    := $(wildcard man/*.[58])
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed
 
-all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(UNITS)
+# The CNI plugin is named after its "type" in a network configuration, in a
+# folder of its own so that CNI_PATH=$(BUILD)/cni finds it.
+CNI_BIN     := $(BUILD)/cni/nsmgr
+
+all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(CNI_BIN) $(UNITS)
 
 $(BUILD)/libnsmgr.a: $(LIB_OBJ)
 	$(call quiet,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/nsmgrctl: $(CTL_OBJ) $(BUILD)/libnsmgr.a
+$(BUILD)/nsmgrctl: $(CTL_OBJ) $(CNI_MAIN) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/nsmgrd: $(DAEMON_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Without the engine (nothing in it refers to reconcile.c), and so without
+# libnftables and its libraries, whose loading would cost more than the rest
+# of a request: --as-needed leaves out what is not used.
+$(CNI_BIN): $(CNI_OBJ) $(BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 # The units name the installed binaries; they are made again when BINDIR or
 # SBINDIR change (the stamp is rewritten only then).
@@ -86,6 +105,10 @@ $(BUILD)/units/%: units/%.in $(BUILD)/paths
 	$(call quiet,GEN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@.tmp && mv $@.tmp $@
+
+# The plugin hands requests that need the engine to the installed nsmgrctl.
+$(BUILD)/nsmgr/cni/cni-main.o: override CFLAGS += -DNSMGRCTL_PATH='"$(BINDIR)/nsmgrctl"'
+$(BUILD)/nsmgr/cni/cni-main.o: $(BUILD)/paths
 
 $(BUILD)/%.o: %.c
 	$(call quiet,CC,$@)
@@ -158,6 +181,7 @@ install: all
 	install -d $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf || \
 		install -m644 conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf
+	for d in $(CNIDIRS); do install -Dm755 $(CNI_BIN) $(DESTDIR)$$d/nsmgr || exit 1; done
 
 clean:
 	rm -rf build build-asan
@@ -169,4 +193,4 @@ FORCE:
 
 .PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE
 
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(CNI_OBJ:.o=.d) $(BENCH_BIN:=.d)

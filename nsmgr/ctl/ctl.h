@@ -46,6 +46,7 @@ int verb_oci(int argc, char **argv);
 int verb_oci_hook(int argc, char **argv);
 int verb_status(int argc, char **argv);
 int verb_reload(int argc, char **argv);
+int verb_cni(int argc, char **argv);
 
 /* Records that nsmgr made the pin NAME (owner.h), warning when it cannot. */
 void record_owner(const char *name, const char *origin);

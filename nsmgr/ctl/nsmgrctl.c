@@ -31,6 +31,8 @@ static const Verb verbs[] = {
           "whether nsmgrd runs, its config, its last reconcile and drift repairs (exit 3: not running)" },
         { "reload", verb_reload, "reload [--timeout SEC]",
           "make nsmgrd re-read its config and apply the difference; waits for the result" },
+        { "cni", verb_cni, "cni",
+          "the CNI plugin with nsmgr's engine (CNI_COMMAND etc. and stdin; see nsmgr-cni(8))" },
 };
 
 static void help(void) {
