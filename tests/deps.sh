@@ -9,5 +9,8 @@ pkgs=(
         systemd  # tests/lib/systemd_sandbox.py
         # tests/system/test_runtimes.py: real runtimes, a busybox rootfs, CNI
         runc crun busybox-static containernetworking-plugins podman conmon tar
+        # tests/system/test_cni*.py: containerd's CRI driven by a client made
+        # from tests/cri/api.proto at test time; strace checks DEL's order
+        containerd python3-grpcio python3-grpc-tools strace
 )
 exec "$(dirname "$0")/lib/apt-install" tests/deps.sh "${pkgs[@]}"
