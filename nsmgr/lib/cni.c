@@ -141,6 +141,21 @@ static bool get_uint(json_object *v, uint64_t max, uint64_t *ret) {
         return true;
 }
 
+/* A member the way Go's encoding/json finds a struct field, which is how
+ * libcni and the reference plugins read these objects: the exact key, else
+ * one that differs in case only. containerd's go-cni, for one, sends
+ * portMappings as {"HostPort": ..., "ContainerPort": ...}. */
+static bool get_ci(json_object *o, const char *key, json_object **ret) {
+        if (json_object_object_get_ex(o, key, ret))
+                return true;
+        json_object_object_foreach(o, k, v)
+                if (strcasecmp(k, key) == 0) {
+                        *ret = v;
+                        return true;
+                }
+        return false;
+}
+
 /* CNI names (network names, container IDs): [a-zA-Z0-9][a-zA-Z0-9_.-]*. */
 static bool cni_name_valid(const char *s) {
         if (!s || !isalnum((unsigned char) *s))
@@ -347,23 +362,23 @@ static int parse_ports(CniRequest *r, json_object *list, CniError *err) {
                         return cni_error(err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
                                          "%s[%zu] must be an object, not %s", where, i, type_name(e));
                 json_object_object_foreach(e, key, val) {
-                        if (!streq(key, "hostPort") && !streq(key, "containerPort") && !streq(key, "protocol") &&
-                            !streq(key, "hostIP")) {
+                        if (strcasecmp(key, "hostPort") && strcasecmp(key, "containerPort") &&
+                            strcasecmp(key, "protocol") && strcasecmp(key, "hostIP")) {
                                 _cleanup_free_ char *t = value_text(val);
                                 return cni_error(err, CNI_ERR_UNSUPPORTED_FIELD, "unsupported field",
                                                  "%s[%zu].%s = %s: nsmgr knows hostPort, containerPort, protocol and hostIP",
                                                  where, i, key, t ? t : "?");
                         }
                 }
-                if (!json_object_object_get_ex(e, "hostPort", &v) || !get_uint(v, 65535, &x) || x == 0)
+                if (!get_ci(e, "hostPort", &v) || !get_uint(v, 65535, &x) || x == 0)
                         return cni_error(err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
                                          "%s[%zu].hostPort must be a port number from 1 to 65535", where, i);
                 p.host_port = (uint16_t) x;
-                if (!json_object_object_get_ex(e, "containerPort", &v) || !get_uint(v, 65535, &x) || x == 0)
+                if (!get_ci(e, "containerPort", &v) || !get_uint(v, 65535, &x) || x == 0)
                         return cni_error(err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
                                          "%s[%zu].containerPort must be a port number from 1 to 65535", where, i);
                 p.container_port = (uint16_t) x;
-                if (json_object_object_get_ex(e, "protocol", &v)) {
+                if (get_ci(e, "protocol", &v)) {
                         const char *proto = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 
                         if (proto && (strcasecmp(proto, "tcp") == 0 || !*proto))
@@ -377,7 +392,7 @@ static int parse_ports(CniRequest *r, json_object *list, CniError *err) {
                                                  t ? t : "?");
                         }
                 }
-                if (json_object_object_get_ex(e, "hostIP", &v) && !json_object_is_type(v, json_type_null)) {
+                if (get_ci(e, "hostIP", &v) && !json_object_is_type(v, json_type_null)) {
                         const char *ip = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 
                         if (!ip || (*ip && !streq(ip, "0.0.0.0") && !streq(ip, "::"))) {
@@ -528,8 +543,8 @@ static int parse_valid_attachments(CniRequest *r, CniError *err) {
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(list, i), *id, *ifn;
 
-                if (!json_object_is_type(e, json_type_object) || !json_object_object_get_ex(e, "containerID", &id) ||
-                    !json_object_object_get_ex(e, "ifname", &ifn) || !json_object_is_type(id, json_type_string) ||
+                if (!json_object_is_type(e, json_type_object) || !get_ci(e, "containerID", &id) ||
+                    !get_ci(e, "ifname", &ifn) || !json_object_is_type(id, json_type_string) ||
                     !json_object_is_type(ifn, json_type_string))
                         return cni_error(err, CNI_ERR_DECODE, "failed to decode content",
                                          "%s[%zu] must be an object with \"containerID\" and \"ifname\" strings", key, i);
