@@ -87,13 +87,24 @@ $(BUILD)/nsmgrd: $(DAEMON_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# Without the engine (nothing in it refers to reconcile.c), and so without
-# libnftables and its libraries, whose loading would cost more than the rest
-# of a request: --as-needed leaves out what is not used.
+# The CNI plugin starts once per pod and operation: without the engine
+# (nothing in it refers to reconcile.c), and so without libnftables and its
+# libraries, and with libnl, json-c and libconfig linked in (only the parts
+# it uses: no libnl-route constructors registering every qdisc, no
+# /etc/libnl/classid), start-up costs about a third less. CNI_STATIC=0
+# links them dynamically, as Debian's policy prefers.
+CNI_STATIC  ?= 1
+CNI_PKGS    := libnl-3.0 libnl-route-3.0 libconfig json-c
+ifeq ($(CNI_STATIC),1)
+CNI_LIBS    := -Wl,-Bstatic $(shell pkg-config --libs $(CNI_PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -lm
+else
+CNI_LIBS    := $(shell pkg-config --libs $(CNI_PKGS) 2>/dev/null) -lpthread
+endif
+
 $(CNI_BIN): $(CNI_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CNI_LIBS)
 
 # The units name the installed binaries; they are made again when BINDIR or
 # SBINDIR change (the stamp is rewritten only then).

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "etcfiles.h"
 #include "fileio.h"
+#include "cniindex.h"
 #include "ipam.h"
 #include "name.h"
 #include "netns.h"
@@ -18,6 +19,7 @@
 #include "paths.h"
 #include "podwire.h"
 #include "status.h"
+#include "strmap.h"
 #include "strv.h"
 
 /* --- what a request works on ----------------------------------------------------- */
@@ -106,6 +108,10 @@ static int take_lock(Ctx *c) {
 static int open_leases(Ctx *c) {
         _cleanup_error_ NmError e = NM_ERROR_INIT;
         const Network *nw = c->nw;
+
+        if (c->ipam_open)
+                ipam_close(&c->ipam);
+        c->ipam_open = false;
         Cidr any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
         int r;
 
@@ -124,24 +130,27 @@ static int open_leases(Ctx *c) {
         return 0;
 }
 
+/* One network's leases without reading them (ipam_open_lite()): an ADD or
+ * DEL costs the same with ten pods or a thousand. */
+static int open_leases_lite(Ctx *c, const char *network) {
+        _cleanup_error_ NmError e = NM_ERROR_INIT;
+        int r;
+
+        if (c->ipam_open)
+                ipam_close(&c->ipam);
+        c->ipam_open = false;
+        r = ipam_open_lite(network, &c->ipam, &e);
+        if (r < 0)
+                return fail_nm(c, CNI_ERR_FAILED, "cannot lock the leases", &e);
+        c->ipam_open = true;
+        return 0;
+}
+
 /* The engine takes the leases' lock itself: let go of it first. */
 static void close_leases(Ctx *c) {
         if (c->ipam_open)
                 ipam_close(&c->ipam);
         c->ipam_open = false;
-}
-
-static int open_leases(Ctx *c);
-
-static int open_leases_quiet(Ctx *c) {
-        CniError ignored = CNI_ERROR_INIT, *saved = c->err;
-        int r;
-
-        c->err = &ignored;
-        r = open_leases(c);
-        c->err = saved;
-        cni_error_done(&ignored);
-        return r;
 }
 
 static int host_socket(Ctx *c) {
@@ -164,10 +173,10 @@ _printf_(2, 3) static void warn(Ctx *c, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* --- the leases of one attachment ---------------------------------------------------- */
+/* --- the leases of one attachment ------------------------------------------------------ */
 
 typedef struct Found {
-        Cidr addr4, addr6;
+        Cidr addr4, addr6;      /* the leases held; family 0: none */
         char *netns;
         char *ifname;
         char *container;
@@ -200,24 +209,19 @@ static int found_take(Found *f, const Lease *l) {
                 f->addr6 = l->addr;
         else
                 f->addr4 = l->addr;
-        if (!f->netns && !(f->netns = strdup(l->netns)))
-                return -ENOMEM;
-        if (!f->ifname && !(f->ifname = strdup(l->ifname)))
-                return -ENOMEM;
-        if (!f->container && l->container && !(f->container = strdup(l->container)))
-                return -ENOMEM;
-        if (!f->origin && !(f->origin = strdup(l->origin)))
-                return -ENOMEM;
-        if (!f->path && l->path && !(f->path = strdup(l->path)))
-                return -ENOMEM;
-        if (!f->ports && l->ports && !(f->ports = strdup(l->ports)))
+        if ((!f->netns && !(f->netns = strdup(l->netns))) || (!f->ifname && !(f->ifname = strdup(l->ifname))) ||
+            (!f->origin && !(f->origin = strdup(l->origin))) ||
+            (!f->container && l->container && !(f->container = strdup(l->container))) ||
+            (!f->path && l->path && !(f->path = strdup(l->path))) ||
+            (!f->ports && l->ports && !(f->ports = strdup(l->ports))))
                 return -ENOMEM;
         if (!f->inode)
                 f->inode = l->inode;
         return 0;
 }
 
-/* The leases of (CNI network, container, interface). */
+/* The leases of (CNI network, container, interface) among those read
+ * (a full ipam_open(): GC). */
 static int find_attachment(const Ipam *ipam, const char *cni_network, const char *container, const char *ifname,
                            Found *ret) {
         Found f = {};
@@ -237,17 +241,61 @@ static int find_attachment(const Ipam *ipam, const char *cni_network, const char
         return 0;
 }
 
+/* The leases the attachment holds, through its index entry (cniindex.h):
+ * each address it names whose lease is there and is this attachment's.
+ * Opens the leases of the network the entry names (lite). *ret_indexed
+ * says whether there was an entry. */
+static int find_indexed(Ctx *c, Found *ret, bool *ret_indexed) {
+        CniIndexEntry e;
+        Found f = {};
+        int r;
+
+        *ret_indexed = false;
+        r = cni_index_read(c->req->name, c->req->container_id, c->req->ifname, &e);
+        if (r == -ENOENT || r == -EBADMSG) {
+                /* None, or a damaged one: nothing is held through it. */
+                *ret = f;
+                return c->nw ? open_leases_lite(c, c->nw->name) : 0;
+        }
+        if (r < 0)
+                return cni_error(c->err, CNI_ERR_FAILED, "cannot read the attachment's record",
+                                 "cannot read the record of container %s, %s in " CNI_INDEX_DIR ": %s",
+                                 c->req->container_id, c->req->ifname, strerror(-r));
+        *ret_indexed = true;
+        r = open_leases_lite(c, e.network);
+        if (r < 0)
+                return r;
+        for (int fam = 0; fam < 2; fam++) {
+                const Cidr *a = fam ? &e.addr6 : &e.addr4;
+                Lease l = {};
+
+                if (!a->family || ipam_read_lease(&c->ipam, a, &l) < 0)
+                        continue;
+                if (is_cni_lease(&l) && streq_ptr(l.cni_network, c->req->name) &&
+                    streq_ptr(l.container, c->req->container_id) && streq(l.ifname, c->req->ifname))
+                        r = found_take(&f, &l);
+                ipam_lease_done(&l);
+                if (r < 0) {
+                        found_done(&f);
+                        return r;
+                }
+        }
+        *ret = f;
+        return 0;
+}
+
 static char *host_end_of(const char *netns, const char *ifname) {
         return veth_peer_name_derive(netns, ifname);
 }
 
-/* Link gone, then lease released -- never the other way round, so that an
- * address is never handed out while an interface still has it. */
+/* Link gone, then lease released, then the index entry -- never another
+ * order, so that an address is never handed out while an interface still
+ * has it, and the index names every lease held. */
 static int release_found(Ctx *c, const Found *f, bool unwire) {
         _cleanup_error_ NmError e = NM_ERROR_INIT;
         int r;
 
-        if (unwire) {
+        if (unwire && f->netns) {
                 _cleanup_free_ char *host_end = host_end_of(f->netns, f->ifname);
 
                 if (!host_end)
@@ -268,6 +316,8 @@ static int release_found(Ctx *c, const Found *f, bool unwire) {
                 if (r < 0)
                         return fail_nm(c, CNI_ERR_FAILED, "cannot release the lease", &e);
         }
+        if (f->container && f->ifname)
+                (void) cni_index_remove(c->req->name, f->container, f->ifname);
         return 0;
 }
 
@@ -369,8 +419,9 @@ static char *ports_text(const CniRequest *req) {
         return s;
 }
 
-/* Another attachment that publishes one of the ports (declared in the
- * config, or a lease of this network). */
+/* Another attachment that publishes one of the ports: declared in the
+ * config, or a lease of this network (read in full: only requests with
+ * ports, which go through the engine anyway, pay for it). */
 static int check_ports_free(Ctx *c, const char *netns) {
         for (size_t k = 0; k < c->req->n_ports; k++) {
                 const CniPortMapping *p = &c->req->ports[k];
@@ -388,7 +439,8 @@ static int check_ports_free(Ctx *c, const char *netns) {
                         _cleanup_free_ char *copy = NULL;
                         char *save = NULL;
 
-                        if (!l->ports || streq(l->netns, netns))
+                        if (!l->ports || streq(l->netns, netns) ||
+                            (streq_ptr(l->container, c->req->container_id) && streq_ptr(l->cni_network, c->req->name)))
                                 continue;
                         copy = strdup(l->ports);
                         if (!copy)
@@ -407,84 +459,85 @@ static int check_ports_free(Ctx *c, const char *netns) {
         return 0;
 }
 
-/* The address asked for in a family, checked against the subnet. */
-static int requested(Ctx *c, int family, const Cidr *subnet, Cidr *ret) {
-        char b[CIDR_STRLEN], s[CIDR_STRLEN];
+/* The addresses in the network's folder: the names of the lease files. */
+static int taken_addresses(const Ipam *ipam, StrMap *ret) {
+        _cleanup_closedir_ DIR *d = opendir(ipam->dir);
+        struct dirent *de;
 
-        *ret = (Cidr) {};
-        for (size_t i = 0; i < c->req->n_ips; i++) {
-                Cidr a = c->req->ips[i];
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(d))) {
+                Cidr a;
+                char buf[CIDR_STRLEN];
 
-                if (a.family != family)
+                if (de->d_name[0] == '.' || cidr_parse(de->d_name, false, &a) < 0)
                         continue;
-                if (!subnet->family)
-                        return cni_error(c->err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-                                         "%s was asked for, but network '%s' has no %s subnet", cidr_format(&a, false, b),
-                                         c->nw->name, family == AF_INET6 ? "IPv6" : "IPv4");
-                if (a.prefixlen != cidr_addr_bytes(family) * 8 && a.prefixlen != subnet->prefixlen)
-                        return cni_error(c->err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-                                         "%s was asked for, but network '%s' is %s: ask for the address alone or with /%u",
-                                         cidr_format(&a, true, b), c->nw->name, cidr_format(subnet, true, s),
-                                         subnet->prefixlen);
-                a.prefixlen = subnet->prefixlen;
-                *ret = a;
+                if (strmap_put(ret, cidr_format(&a, false, buf), 1) < 0)
+                        return -ENOMEM;
         }
         return 0;
 }
 
-/* Leases of the same namespace and interface that are not this attachment:
- * another container's lease left behind on a reused path (it is stale),
- * or an attachment by nsmgrctl or the config (the interface is taken). */
-static int clear_owner(Ctx *c, const char *netns) {
-        for (;;) {
-                Found f = {};
-                int r;
-
-                for (size_t i = 0; i < c->ipam.n_leases && !found_any(&f); i++) {
-                        const Lease *l = &c->ipam.leases[i];
-
-                        if (!streq(l->netns, netns) || !streq(l->ifname, c->req->ifname))
-                                continue;
-                        if (!is_cni_lease(l))
-                                return cni_error(c->err, CNI_ERR_IFACE_EXISTS, "interface already exists",
-                                                 "%s in %s is attached to network '%s' by nsmgr already (%s); choose another CNI_IFNAME",
-                                                 c->req->ifname, c->req->netns, c->nw->name,
-                                                 streq(l->origin, LEASE_CONFIG) ? "declared in the config" : "nsmgrctl attach");
-                        if (streq_ptr(l->container, c->req->container_id) && streq_ptr(l->cni_network, c->req->name))
-                                continue;
-                        r = find_attachment(&c->ipam, l->cni_network, l->container, l->ifname, &f);
-                        if (r < 0)
-                                return r;
-                }
-                if (!found_any(&f))
-                        return 0;
-                warn(c, "released the lease of container %s on %s, which was left behind in %s",
-                     f.container ? f.container : "?", f.ifname, c->req->netns);
-                r = release_found(c, &f, streq(f.origin, LEASE_CNI));
-                found_done(&f);
-                if (r < 0)
-                        return r;
-        }
+static bool next_address(const Cidr *subnet, Cidr *a) {
+        for (int i = cidr_addr_bytes(a->family) - 1; i >= 0; i--)
+                if (++a->addr[i] != 0)
+                        break;
+        return cidr_contains(subnet, a);
 }
 
-static int lease_family(Ctx *c, int family, const char *netns, const LeaseExtra *x, const char *origin, Cidr *ret) {
-        _cleanup_error_ NmError e = NM_ERROR_INIT;
+/* The address for a family: the one asked for (a host address of the
+ * subnet, not the gateway, not taken), else the lowest free one. */
+static int pick_address(Ctx *c, int family, StrMap *taken, Cidr *ret) {
         const Cidr *subnet = family == AF_INET6 ? &c->nw->subnet6 : &c->nw->subnet;
-        Cidr want;
-        int r;
+        const Cidr *gw = family == AF_INET6 ? &c->nw->gateway6 : &c->nw->gateway;
+        char b[CIDR_STRLEN], sb[CIDR_STRLEN];
+        Cidr a;
 
         *ret = (Cidr) {};
         if (!subnet->family)
                 return 0;
-        r = requested(c, family, subnet, &want);
-        if (r < 0)
-                return r;
-        r = ipam_lease_extra(&c->ipam, family, netns, c->req->ifname, want.family ? &want : NULL, origin, x, false, ret, &e);
-        if (r == -ENOSPC)
-                return fail_nm(c, CNI_ERR_NO_ADDRESS, "no free address", &e);
-        if (r < 0)
-                return fail_nm(c, CNI_ERR_FAILED, "cannot lease an address", &e);
-        return r;
+        for (size_t i = 0; i < c->req->n_ips; i++) {
+                a = c->req->ips[i];
+                if (a.family != family)
+                        continue;
+                if (a.prefixlen != cidr_addr_bytes(family) * 8 && a.prefixlen != subnet->prefixlen)
+                        return cni_error(c->err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
+                                         "%s was asked for, but network '%s' is %s: ask for the address alone or with /%u",
+                                         cidr_format(&a, true, b), c->nw->name, cidr_format(subnet, true, sb),
+                                         subnet->prefixlen);
+                a.prefixlen = subnet->prefixlen;
+                if (!ipam_is_host_addr(subnet, &a) || cidr_addr_equal(&a, gw))
+                        return cni_error(c->err, CNI_ERR_FAILED, "cannot lease an address",
+                                         "address %s cannot be leased on network '%s': it is %s of %s",
+                                         cidr_format(&a, false, b), c->nw->name,
+                                         !cidr_contains(subnet, &a) ? "outside" : cidr_addr_equal(&a, gw) ? "the gateway"
+                                                                                  : "the network or broadcast address",
+                                         cidr_format(subnet, true, sb));
+                if (strmap_get(taken, cidr_format(&a, false, b), NULL))
+                        return cni_error(c->err, CNI_ERR_FAILED, "cannot lease an address",
+                                         "address %s on network '%s' is already leased", b, c->nw->name);
+                *ret = a;
+                return 0;
+        }
+        for (size_t i = 0; i < c->req->n_ips; i++)
+                if (c->req->ips[i].family && !(c->req->ips[i].family == AF_INET ? c->nw->subnet.family
+                                                                                : c->nw->subnet6.family))
+                        return cni_error(c->err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
+                                         "%s was asked for, but network '%s' has no %s subnet",
+                                         cidr_format(&c->req->ips[i], false, b), c->nw->name,
+                                         c->req->ips[i].family == AF_INET6 ? "IPv6" : "IPv4");
+        a = cidr_network(subnet);
+        while (next_address(subnet, &a)) {
+                if (!ipam_is_host_addr(subnet, &a) || cidr_addr_equal(&a, gw) ||
+                    strmap_get(taken, cidr_format(&a, false, b), NULL))
+                        continue;
+                a.prefixlen = subnet->prefixlen;
+                *ret = a;
+                return 0;
+        }
+        return cni_error(c->err, CNI_ERR_NO_ADDRESS, "no free address",
+                         "network '%s' (%s) has no free address left; remove pods or widen the subnet", c->nw->name,
+                         cidr_format(subnet, true, sb));
 }
 
 /* The engine, for what the direct path does not do: making the network
@@ -546,12 +599,26 @@ static int open_netns(Ctx *c, int *ret_fd, uint64_t *ret_ino) {
         return 0;
 }
 
+/* With published ports, the full leases: no other attachment may publish
+ * the same host port. Read before the lite lock below is taken. */
+static int check_ports(Ctx *c, const char *netns) {
+        int r;
+
+        r = open_leases(c);
+        if (r >= 0)
+                r = check_ports_free(c, netns);
+        close_leases(c);
+        return r;
+}
+
 static int cmd_add(Ctx *c, json_object **ret_out) {
         _cleanup_free_ char *netns = NULL, *host_end = NULL, *ports = NULL;
+        _cleanup_(strmap_done) StrMap taken = {};
         _cleanup_error_ NmError e = NM_ERROR_INIT;
         _cleanup_(cni_result_done) CniResult res = {};
         _cleanup_close_ int nsfd = -EBADF;
-        bool ipam_mode = c->req->mode == CNI_MODE_IPAM;
+        bool ipam_mode = c->req->mode == CNI_MODE_IPAM, indexed, claimed = false;
+        const char *origin = ipam_mode ? LEASE_CNI_IPAM : LEASE_CNI;
         Found f = {};
         Cidr a4 = {}, a6 = {};
         uint64_t ino = 0;
@@ -576,71 +643,90 @@ static int cmd_add(Ctx *c, json_object **ret_out) {
                         return r < 0 ? r : CNI_HANDOFF;
         }
         r = take_lock(c);
-        if (r >= 0)
-                r = open_leases(c);
+        if (r >= 0 && c->req->n_ports > 0 && !ipam_mode)
+                r = check_ports(c, netns);
         if (r < 0)
                 return r;
 
         /* This attachment from before: ADD again for the same namespace is
          * what it was; for another one, the old one is stale. */
-        r = find_attachment(&c->ipam, c->req->name, c->req->container_id, c->req->ifname, &f);
+        r = find_indexed(c, &f, &indexed);
         if (r < 0)
                 return r;
-        if (found_any(&f) && (!streq_ptr(f.path, c->req->netns) || (f.inode && f.inode != ino))) {
-                warn(c, "container %s, %s: the lease made for %s is stale; released it", c->req->container_id,
-                     c->req->ifname, f.path ? f.path : f.netns);
-                r = release_found(c, &f, streq(f.origin, LEASE_CNI));
-                found_done(&f);
-                if (r < 0)
-                        return r;
+        if (found_any(&f) && streq_ptr(f.path, c->req->netns) && (!f.inode || f.inode == ino) &&
+            streq(f.origin, origin)) {
+                a4 = f.addr4;
+                a6 = f.addr6;
+        } else if (found_any(&f) || indexed) {
+                if (found_any(&f))
+                        warn(c, "container %s, %s: the lease made for %s is stale; released it", c->req->container_id,
+                             c->req->ifname, f.path ? f.path : f.netns);
+                r = release_found(c, &f, streq_ptr(f.origin, LEASE_CNI));
+                if (r >= 0)
+                        r = cni_index_remove(c->req->name, c->req->container_id, c->req->ifname);
         }
         found_done(&f);
-        if (!ipam_mode) {
-                r = clear_owner(c, netns);
-                if (r < 0)
-                        return r;
-                r = check_ports_free(c, netns);
-                if (r < 0)
-                        return r;
-        }
+        if (r < 0)
+                return r;
+        if (!c->ipam_open && (r = open_leases_lite(c, c->nw->name)) < 0)
+                return r;
 
-        ports = ports_text(c->req);
-        if (c->req->n_ports > 0 && !ports)
-                return -ENOMEM;
-        {
+        if (!a4.family && !a6.family) {
+                CniIndexEntry entry = {};
                 LeaseExtra x = { .path = c->req->netns, .inode = ino, .container = c->req->container_id,
-                                 .cni_network = c->req->name, .ports = ipam_mode ? NULL : ports };
-                const char *origin = ipam_mode ? LEASE_CNI_IPAM : LEASE_CNI;
-                int made4, made6;
+                                 .cni_network = c->req->name };
 
-                made4 = r = lease_family(c, AF_INET, netns, &x, origin, &a4);
+                ports = ports_text(c->req);
+                if (c->req->n_ports > 0 && !ports)
+                        return -ENOMEM;
+                x.ports = ipam_mode ? NULL : ports;
+                r = taken_addresses(&c->ipam, &taken);
+                if (r < 0)
+                        return cni_error(c->err, CNI_ERR_FAILED, "cannot read the leases",
+                                         "cannot read the leases of network '%s': %s", c->nw->name, strerror(-r));
+                r = pick_address(c, AF_INET, &taken, &a4);
                 if (r >= 0)
-                        made6 = r = lease_family(c, AF_INET6, netns, &x, origin, &a6);
-                if (r < 0) {
-                        if (a4.family && made4 > 0)
-                                (void) ipam_release(&c->ipam, &a4, NULL);
+                        r = pick_address(c, AF_INET6, &taken, &a6);
+                if (r < 0)
                         return r;
+                /* The index first: it names every lease the attachment may
+                 * hold, also after a crash right after the claim. */
+                snprintf(entry.network, sizeof(entry.network), "%s", c->nw->name);
+                entry.addr4 = a4;
+                entry.addr6 = a6;
+                r = cni_index_write(c->req->name, c->req->container_id, c->req->ifname, &entry, &e);
+                if (r < 0)
+                        return fail_nm(c, CNI_ERR_FAILED, "cannot record the attachment", &e);
+                claimed = true;
+                if (a4.family && (r = ipam_claim(&c->ipam, &a4, netns, c->req->ifname, origin, &x, &e)) < 0)
+                        a4 = (Cidr) {};
+                if (r >= 0 && a6.family && (r = ipam_claim(&c->ipam, &a6, netns, c->req->ifname, origin, &x, &e)) < 0)
+                        a6 = (Cidr) {};
+                if (r < 0) {
+                        r = fail_nm(c, CNI_ERR_FAILED, "cannot lease an address", &e);
+                        goto release;
                 }
-                (void) made6;
         }
 
         if (ipam_mode) {
                 /* The abbreviated result of a delegated IPAM plugin. */
                 if (a4.family && ((r = cni_result_add_ip(&res, &a4, &c->nw->gateway, -1)) < 0 ||
                                   (r = cni_result_add_route(&res, &(Cidr) { .family = AF_INET }, &c->nw->gateway)) < 0))
-                        return r;
+                        goto release;
                 if (a6.family && ((r = cni_result_add_ip(&res, &a6, &c->nw->gateway6, -1)) < 0 ||
                                   (r = cni_result_add_route(&res, &(Cidr) { .family = AF_INET6 }, &c->nw->gateway6)) < 0))
-                        return r;
+                        goto release;
                 r = add_dns(c->req, &res, netns);
                 if (r < 0)
-                        return r;
+                        goto release;
                 return output(c, &res, ret_out);
         }
 
         host_end = host_end_of(netns, c->req->ifname);
-        if (!host_end)
-                return -ENOMEM;
+        if (!host_end) {
+                r = -ENOMEM;
+                goto release;
+        }
         r = host_socket(c);
         if (r < 0)
                 goto undo;
@@ -675,7 +761,7 @@ static int cmd_add(Ctx *c, json_object **ret_out) {
                         goto undo;
                 }
 
-                if ((r = cni_result_add_interface(&res, host_end, links.host_mac, 0, NULL)) < 0 ||
+                if ((r = cni_result_add_interface(&res, host_end, links.host_mac, links.mtu, NULL)) < 0 ||
                     (r = cni_result_add_interface(&res, c->req->ifname, links.mac, links.mtu, c->req->netns)) < 0)
                         goto undo;
                 if (a4.family && (r = cni_result_add_ip(&res, &a4, &c->nw->gateway, 1)) < 0)
@@ -693,16 +779,18 @@ static int cmd_add(Ctx *c, json_object **ret_out) {
         return output(c, &res, ret_out);
 
 undo:
-        /* Nothing half-made stays: the link, then the lease, then what the
-         * engine made for it (NAT). */
-        if (c->host)
+        /* Nothing half-made stays: the link, then the lease and its index
+         * entry, then what the engine made for it (NAT). */
+        if (c->host && host_end)
                 (void) pod_unwire(c->host, host_end, NULL);
 release:
-        if (c->ipam_open || open_leases_quiet(c) >= 0) {
+        if (c->ipam_open || open_leases_lite(c, c->nw->name) >= 0) {
                 if (a4.family)
                         (void) ipam_release(&c->ipam, &a4, NULL);
                 if (a6.family)
                         (void) ipam_release(&c->ipam, &a6, NULL);
+                if (claimed || a4.family || a6.family)
+                        (void) cni_index_remove(c->req->name, c->req->container_id, c->req->ifname);
         }
         if (r != -ENOMEM && c->req->n_ports > 0 && c->engine) {
                 _cleanup_error_ NmError e2 = NM_ERROR_INIT;
@@ -716,7 +804,7 @@ release:
 /* --- DEL -------------------------------------------------------------------------------- */
 
 static int cmd_del(Ctx *c) {
-        _cleanup_error_ NmError e = NM_ERROR_INIT;
+        bool indexed;
         Found f = {};
         int r;
 
@@ -732,16 +820,14 @@ static int cmd_del(Ctx *c) {
         }
         r = take_lock(c);
         if (r >= 0)
-                r = open_leases(c);
+                r = find_indexed(c, &f, &indexed);
         if (r < 0)
                 return r;
-        if (!c->ipam_open)
+        if (!found_any(&f)) {
+                if (indexed)
+                        (void) cni_index_remove(c->req->name, c->req->container_id, c->req->ifname);
                 return 0;
-        r = find_attachment(&c->ipam, c->req->name, c->req->container_id, c->req->ifname, &f);
-        if (r < 0)
-                return r;
-        if (!found_any(&f))
-                return 0;
+        }
         if (f.ports && c->nw && !c->engine) {
                 found_done(&f);
                 return CNI_HANDOFF;
@@ -781,10 +867,10 @@ static bool daemon_running(void) {
 
 static int cmd_check(Ctx *c) {
         _cleanup_strv_free_ char **problems = NULL;
-        _cleanup_free_ char *netns = NULL, *host_end = NULL;
+        _cleanup_free_ char *host_end = NULL;
         _cleanup_error_ NmError e = NM_ERROR_INIT;
         _cleanup_close_ int nsfd = -EBADF;
-        bool ipam_mode = c->req->mode == CNI_MODE_IPAM;
+        bool ipam_mode = c->req->mode == CNI_MODE_IPAM, indexed;
         char b[CIDR_STRLEN];
         uint64_t ino = 0;
         Found f = {};
@@ -798,10 +884,7 @@ static int cmd_check(Ctx *c) {
                 return r;
         r = load_network(c, CNI_ERR_FAILED);
         if (r >= 0)
-                r = open_leases(c);
-        if (r < 0)
-                return r;
-        r = find_attachment(&c->ipam, c->req->name, c->req->container_id, c->req->ifname, &f);
+                r = find_indexed(c, &f, &indexed);
         if (r < 0)
                 return r;
         if (!found_any(&f))
@@ -922,11 +1005,36 @@ static int cmd_status(Ctx *c) {
 
 /* --- GC --------------------------------------------------------------------------------- */
 
-static bool valid_attachment(const CniRequest *req, const Lease *l) {
+static bool valid_attachment(const CniRequest *req, const char *container, const char *ifname) {
         for (size_t i = 0; i < req->n_valid; i++)
-                if (streq_ptr(l->container, req->valid[i].container_id) && streq(l->ifname, req->valid[i].ifname))
+                if (streq_ptr(container, req->valid[i].container_id) && streq(ifname, req->valid[i].ifname))
                         return true;
         return false;
+}
+
+/* Index entries of attachments that are not valid and hold nothing (their
+ * leases went with an apply, or by hand), and leftovers of a crash. */
+static void gc_index(Ctx *c) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (asprintf(&dir, CNI_INDEX_DIR "/%s", c->req->name) < 0 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *copy = strdup(de->d_name);
+                char *colon = copy ? strchr(copy, ':') : NULL;
+
+                if (de->d_name[0] == '.' || !colon)
+                        continue;
+                if (strstr(colon, ".tmp.")) {
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+                        continue;
+                }
+                *colon = 0;
+                if (!valid_attachment(c->req, copy, colon + 1))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
 }
 
 static int cmd_gc(Ctx *c) {
@@ -953,13 +1061,14 @@ static int cmd_gc(Ctx *c) {
 
         /* The stale attachments first (both families of each at once),
          * then their release, each on its own: one that fails does not
-         * keep the others. */
+         * keep the others. GC is the one request that reads every lease. */
         for (size_t i = 0; i < c->ipam.n_leases; i++) {
                 const Lease *l = &c->ipam.leases[i];
                 bool seen = false;
                 Found *v;
 
-                if (!is_cni_lease(l) || !streq_ptr(l->cni_network, c->req->name) || valid_attachment(c->req, l))
+                if (!is_cni_lease(l) || !streq_ptr(l->cni_network, c->req->name) ||
+                    valid_attachment(c->req, l->container, l->ifname))
                         continue;
                 for (size_t k = 0; k < n_stale && !seen; k++)
                         seen = streq_ptr(stale[k].container, l->container) && streq(stale[k].ifname, l->ifname);
@@ -994,6 +1103,7 @@ static int cmd_gc(Ctx *c) {
                         (void) strv_extend(&ported, stale[k].netns);
                 cni_error_done(&one);
         }
+        gc_index(c);
         if (ported)
                 close_leases(c);
         STRV_FOREACH(n, ported) {

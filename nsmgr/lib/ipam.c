@@ -468,3 +468,57 @@ int ipam_release(Ipam *ipam, const Cidr *addr, NmError *err) {
         ipam_forget(ipam, &a);
         return 0;
 }
+
+int ipam_open_lite(const char *network, Ipam *ret, NmError *err) {
+        Ipam ipam = { .lockfd = -EBADF };
+        int r;
+
+        ipam.network = strdup(network);
+        if (!ipam.network || asprintf(&ipam.dir, IPAM_DIR "/%s", network) < 0) {
+                ipam_close(&ipam);
+                return -ENOMEM;
+        }
+        r = mkdir_p(ipam.dir, 0755);
+        if (r >= 0) {
+                ipam.lockfd = open(ipam.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = ipam.lockfd < 0 || flock(ipam.lockfd, LOCK_EX) < 0 ? negative_errno() : 0;
+        }
+        if (r < 0) {
+                ipam_close(&ipam);
+                return nm_error(err, r, "network '%s': cannot lock its leases in %s: %s", network, IPAM_DIR,
+                                strerror(-r));
+        }
+        *ret = ipam;
+        return 0;
+}
+
+int ipam_claim(Ipam *ipam, const Cidr *addr, const char *netns, const char *ifname, const char *origin,
+               const LeaseExtra *extra, NmError *err) {
+        return lease_write(ipam, addr, netns, ifname, origin, extra, err);
+}
+
+void ipam_lease_done(Lease *l) {
+        lease_free(l);
+        *l = (Lease) {};
+}
+
+int ipam_read_lease(const Ipam *ipam, const Cidr *addr, Lease *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char buf[CIDR_STRLEN];
+        Lease l = {};
+        int r;
+
+        if (asprintf(&path, "%s/%s", ipam->dir, cidr_format(addr, false, buf)) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        r = parse_lease(text, &l);
+        if (r < 0) {
+                lease_free(&l);
+                return r;
+        }
+        l.addr = *addr;
+        *ret = l;
+        return 0;
+}

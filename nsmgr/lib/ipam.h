@@ -63,6 +63,19 @@ int ipam_open(const char *network, const Cidr *subnet, const Cidr *gateway, cons
               const Cidr *gateway6, bool dry_run, Ipam *ret, NmError *err);
 void ipam_close(Ipam *ipam);
 
+/* The same without reading the leases (nothing in ipam->leases): for one
+ * that works on a few addresses it knows and picks a free one from the
+ * folder's names, at a cost that does not grow with the number of leases
+ * (the CNI plugin). */
+int ipam_open_lite(const char *network, Ipam *ret, NmError *err);
+/* Claims one address (O_EXCL, like ipam_lease()) that the caller, holding
+ * the lock, found free; -EEXIST if it is taken. */
+int ipam_claim(Ipam *ipam, const Cidr *addr, const char *netns, const char *ifname, const char *origin,
+               const LeaseExtra *extra, NmError *err);
+/* Reads the lease of one address; -ENOENT if there is none. */
+int ipam_read_lease(const Ipam *ipam, const Cidr *addr, Lease *ret);
+void ipam_lease_done(Lease *l);
+
 /* The lease of an owner in one family (AF_INET or AF_INET6), or NULL. */
 const Lease *ipam_find(const Ipam *ipam, int family, const char *netns, const char *ifname);
 const Lease *ipam_find_addr(const Ipam *ipam, const Cidr *addr);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "cniindex.h"
 #include "config-internal.h"
 #include "fileio.h"
 #include "ipam.h"
@@ -47,6 +48,13 @@ static int unwire_lease(const Lease *l, NlSock **host, NmError *err) {
                         return nm_error(err, r, "cannot open a netlink socket: %s", strerror(-r));
         }
         return pod_unwire(*host, host_end, err);
+}
+
+/* A CNI attachment's lease goes: its entry in the CNI plugin's index
+ * (cniindex.h) goes with it. */
+static void forget_cni_index(const Lease *l) {
+        if ((streq(l->origin, LEASE_CNI) || streq(l->origin, LEASE_CNI_IPAM)) && l->cni_network && l->container)
+                (void) cni_index_remove(l->cni_network, l->container, l->ifname);
 }
 
 /* Published ports recorded in a lease ("8080:80/tcp,..."), for NAT. */
@@ -300,6 +308,8 @@ int networks_expand(Config *cfg, ExpandFlags flags, Expansion *ret, NmError *err
                              streq(l->origin, LEASE_CONFIG) ? "no longer declared" : "its namespace no longer exists");
                         if (!dry) {
                                 Cidr a = l->addr;
+
+                                forget_cni_index(l);
                                 r = ipam_release(&ipam, &a, err);
                                 if (r < 0)
                                         return r;
@@ -667,6 +677,7 @@ int network_detach(const Config *cfg, const char *netns, const char *network, Nm
                         if (r < 0)
                                 return nm_error_prefix(err, r, "cannot detach '%s' from '%s'", netns, network);
                 }
+                forget_cni_index(l);
                 a = l->addr;
                 r = ipam_release(&ipam, &a, err);
                 if (r < 0)
