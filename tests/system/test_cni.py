@@ -22,6 +22,7 @@ from conftest import BUILD, ip_json, run, start_in_own_netns
 PLUGIN = os.path.join(BUILD, "cni", "nsmgr")
 CNI_DIR = "/usr/lib/cni"
 LEASES = "/var/lib/nsmgr/ipam/lab"
+INDEX = "/var/lib/nsmgr/cni"
 SUBNET = "198.18.20"
 GATEWAY = "198.18.20.1"
 CONF_FILE = "/etc/nsmgr/nsmgr.conf"
@@ -207,6 +208,10 @@ def test_lease_records_container_interface_and_namespace(lab):
     ino = os.stat(lab).st_ino
     assert lease == {"netns": "cni-pod1", "interface": "eth0", "origin": "cni", "path": lab,
                      "inode": str(ino), "container": "c0ffee", "cni_network": "nsmgr-lab"}
+    # The plugin's index of attachments names it (nsmgr-cni(8)).
+    assert os.readlink(f"{INDEX}/nsmgr-lab/c0ffee:eth0") == f"lab {addr}/24 -"
+    assert cni("DEL", conf(), cid="c0ffee").rc == 0
+    assert not os.path.lexists(f"{INDEX}/nsmgr-lab/c0ffee:eth0")
 
 
 def test_add_is_idempotent(lab):
@@ -498,6 +503,7 @@ def test_gc_releases_every_lease_not_in_valid_attachments(nsmgr, lab):
     assert g.rc == 0 and g.stdout == "", g
     kept = sorted(v.get("container", v["netns"]) for v in leases().values())
     assert kept == ["byhand", "elsewhere", "keep"]
+    assert sorted(os.listdir(f"{INDEX}/nsmgr-lab")) == ["keep:eth0"]
     assert not link_exists("eth0", "cni-g1") and not link_exists("eth0", "cni-g2")
     assert link_exists("eth0", "cni-pod1")
     assert len(ip_json("link", "show", "master", "br-lab")) == 3
@@ -519,6 +525,9 @@ def test_apply_releases_leases_of_pods_that_vanished_without_del(nsmgr, lab):
     p = nsmgr.ok("apply")
     assert f"released lease {gone_addr}" in p.stdout + p.stderr
     assert [v["container"] for v in leases().values()] == ["b"]
+    assert sorted(os.listdir(f"{INDEX}/nsmgr-lab")) == ["b:eth0"]
+    # DEL of the vanished pod, late, is fine.
+    assert cni("DEL", conf(), cid="a").rc == 0
     # The other pod is wired as before.
     assert addrs("cni-pod2")
 
