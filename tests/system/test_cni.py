@@ -743,3 +743,30 @@ def test_make_install_puts_the_plugin_where_runtimes_look(tmp_path):
     # The plugin loads no libnftables: requests that need the engine go to
     # nsmgrctl, which is where make install put it.
     assert "libnftables" not in run(["ldd", f"{dest}/usr/lib/cni/nsmgr"]).stdout
+
+
+# --- IPv6 -----------------------------------------------------------------------------------
+
+def test_dual_stack(nsmgr):
+    with open(CONF_FILE, "w") as f:
+        f.write('networks = ( { name = "lab"; bridge = "br-lab"; subnet = "198.18.20.0/24"; '
+                'subnet6 = "fd00:20::/64"; } );\n')
+    nsmgr.ok("apply")
+    ns = pod("cni-v6")
+    for version in VERSIONS:
+        add = cni("ADD", conf(version), netns=ns)
+        assert add.rc == 0, add
+        r = add.json
+        got = sorted((ip.get("version"), ip["address"], ip["gateway"]) for ip in r["ips"])
+        v4, v6 = (("4", "6") if version == "0.4.0" else (None, None))
+        assert got == sorted([(v4, f"{SUBNET}.2/24", GATEWAY), (v6, "fd00:20::2/64", "fd00:20::1")]), got
+        assert sorted(x["dst"] for x in r["routes"]) == ["0.0.0.0/0", "::/0"]
+        a6 = [a for a in ip_json("addr", "show", "dev", "eth0", netns="cni-v6")[0]["addr_info"]
+              if a["family"] == "inet6" and a["scope"] == "global"]
+        assert [f"{a['local']}/{a['prefixlen']}" for a in a6] == ["fd00:20::2/64"]
+        assert ip_json("-6", "route", "show", "default", netns="cni-v6")[0]["gateway"] == "fd00:20::1"
+        run(["ip", "netns", "exec", "cni-v6", "ping", "-6", "-c1", "-W2", "fd00:20::1"], check=True)
+        assert len(leases()) == 2
+        assert cni("CHECK", conf(version, prevResult=r), netns=ns).rc == 0
+        assert cni("DEL", conf(version), netns=ns).rc == 0
+        assert leases() == {}
