@@ -519,13 +519,6 @@ static int pick_address(Ctx *c, int family, StrMap *taken, Cidr *ret) {
                 *ret = a;
                 return 0;
         }
-        for (size_t i = 0; i < c->req->n_ips; i++)
-                if (c->req->ips[i].family && !(c->req->ips[i].family == AF_INET ? c->nw->subnet.family
-                                                                                : c->nw->subnet6.family))
-                        return cni_error(c->err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
-                                         "%s was asked for, but network '%s' has no %s subnet",
-                                         cidr_format(&c->req->ips[i], false, b), c->nw->name,
-                                         c->req->ips[i].family == AF_INET6 ? "IPv6" : "IPv4");
         a = cidr_network(subnet);
         while (next_address(subnet, &a)) {
                 if (!ipam_is_host_addr(subnet, &a) || cidr_addr_equal(&a, gw) ||
@@ -684,6 +677,15 @@ static int cmd_add(Ctx *c, json_object **ret_out) {
                 if (r < 0)
                         return cni_error(c->err, CNI_ERR_FAILED, "cannot read the leases",
                                          "cannot read the leases of network '%s': %s", c->nw->name, strerror(-r));
+                for (size_t i = 0; i < c->req->n_ips; i++)
+                        if (!(c->req->ips[i].family == AF_INET ? c->nw->subnet.family : c->nw->subnet6.family)) {
+                                char b[CIDR_STRLEN];
+
+                                return cni_error(c->err, CNI_ERR_INVALID_CONFIG, "invalid network configuration",
+                                                 "%s was asked for, but network '%s' has no %s subnet",
+                                                 cidr_format(&c->req->ips[i], false, b), c->nw->name,
+                                                 c->req->ips[i].family == AF_INET6 ? "IPv6" : "IPv4");
+                        }
                 r = pick_address(c, AF_INET, &taken, &a4);
                 if (r >= 0)
                         r = pick_address(c, AF_INET6, &taken, &a6);

@@ -261,6 +261,8 @@ def test_runtime_config_ips_and_cni_args(lab):
                  100, "outside")
     assert_error(cni("ADD", conf(runtimeConfig={"ips": [f"{SUBNET}.90/16"]}), cid="c4",
                      netns="/var/run/netns/cni-pod4"), 7, "/24")
+    assert_error(cni("ADD", conf(runtimeConfig={"ips": ["fd00:20::5"]}), cid="c4", netns="/var/run/netns/cni-pod4"),
+                 7, "no IPv6 subnet")
     assert not link_exists("eth0", "cni-pod4")
     assert len(leases()) == 3
 
