@@ -5,12 +5,12 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "cniindex.h"
 #include "cniplugin.h"
 #include "config-internal.h"
 #include "config.h"
 #include "etcfiles.h"
 #include "fileio.h"
-#include "cniindex.h"
 #include "ipam.h"
 #include "name.h"
 #include "netns.h"
@@ -108,12 +108,12 @@ static int take_lock(Ctx *c) {
 static int open_leases(Ctx *c) {
         _cleanup_error_ NmError e = NM_ERROR_INIT;
         const Network *nw = c->nw;
+        Cidr any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
+        int r;
 
         if (c->ipam_open)
                 ipam_close(&c->ipam);
         c->ipam_open = false;
-        Cidr any4 = { .family = AF_INET }, any6 = { .family = AF_INET6 };
-        int r;
 
         if (nw)
                 r = ipam_open(nw->name, nw->subnet.family ? &nw->subnet : NULL, nw->subnet.family ? &nw->gateway : NULL,
