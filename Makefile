@@ -10,7 +10,8 @@
 #                        (for what this machine's kernel lacks, e.g. VRF)
 #   make install         DESTDIR=, PREFIX= (default /usr/local): binaries, systemd
 #                        units (UNITDIR= from pkg-config systemd), man pages,
-#                        /etc/nsmgr/nsmgr.conf unless one exists
+#                        the D-Bus policy and interface (DBUSDIR=), the polkit
+#                        actions (POLKITDIR=), /etc/nsmgr/nsmgr.conf unless one exists
 #   make asan            build with AddressSanitizer + UBSan into build-asan/
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
@@ -27,6 +28,9 @@ BUILD       ?= build
 # systemd's unit folder, as systemd.pc says (the machine's, whatever PREFIX is:
 # systemd does not look in /usr/local for system units).
 UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+# The same for dbus-daemon and polkitd, which read only these folders.
+DBUSDIR     ?= /usr/share/dbus-1
+POLKITDIR   ?= /usr/share/polkit-1
 
 PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd libnftables
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -155,6 +159,9 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	install -m644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	for m in $(MANPAGES); do install -Dm644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; done
+	install -Dm644 nsmgr/daemon/org.nsmgr1.conf $(DESTDIR)$(DBUSDIR)/system.d/org.nsmgr1.conf
+	install -Dm644 nsmgr/daemon/org.nsmgr1.Manager.xml $(DESTDIR)$(DBUSDIR)/interfaces/org.nsmgr1.Manager.xml
+	install -Dm644 nsmgr/daemon/org.nsmgr1.policy $(DESTDIR)$(POLKITDIR)/actions/org.nsmgr1.policy
 	install -d $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf || \
 		install -m644 conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf

@@ -9,11 +9,13 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus-manager.h"
 #include "config.h"
 #include "daemon.h"
 #include "fileio.h"
 #include "netns.h"
 #include "network.h"
+#include "ops.h"
 #include "procscan.h"
 #include "reconcile.h"
 #include "state.h"
@@ -44,20 +46,49 @@ typedef struct Daemon {
         size_t more_notes;
         unsigned retry_sec;
         char **warnings;            /* of the last reconcile, said once */
+        BusManager *bus;            /* the D-Bus API (bus-manager.h) */
 } Daemon;
 
-_printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
+/* What a drift repair did, for the log and the DriftRepaired signal. */
+typedef struct Repairs {
+        char **lines;
+        PlanStep *steps;
+        size_t n_steps;
+} Repairs;
+
+static void repairs_done(Repairs *r) {
+        strv_free(r->lines);
+        plan_steps_free(r->steps, r->n_steps);
+        *r = (Repairs) {};
+}
+
+_printf_(4, 0) static void dlogv(Daemon *d, int prio, const LogFields *fields, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
-        va_list ap;
 
         if (!d->o->log)
                 return;
-        va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
-        va_end(ap);
         if (msg)
-                d->o->log(prio, msg, d->o->log_userdata);
+                d->o->log(prio, fields, msg, d->o->log_userdata);
+}
+
+_printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        dlogv(d, prio, NULL, fmt, ap);
+        va_end(ap);
+}
+
+/* A line with journal fields (daemon.h): MESSAGE_ID, the namespace and
+ * interface it is about. */
+_printf_(4, 5) static void dlog_fields(Daemon *d, int prio, const LogFields *fields, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        dlogv(d, prio, fields, fmt, ap);
+        va_end(ap);
 }
 
 /* An error of several lines (a config with several problems) is logged
@@ -126,6 +157,7 @@ static void publish(Daemon *d, const char *notify_prefix) {
         if (r < 0)
                 dlog(d, LOG_WARNING, "cannot write the status record " NSMGRD_STATUS_FILE ": %s; 'nsmgrctl status' will be out of date, ignoring",
                      strerror(-r));
+        bus_manager_status_changed(d->bus);
 
         /* STATUS= is one line: of a multi-line error, the first. */
         (void) sd_notifyf(false, "%sSTATUS=%u %s, %u %s, %" PRIu64 " %s repaired%s%.*s", notify_prefix ? notify_prefix : "",
@@ -144,10 +176,15 @@ static void set_state(Daemon *d, const char *state) {
 /* --- reconcile, watches ----------------------------------------------------- */
 
 static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, ReconcileReport *report, NmError *err) {
+        _cleanup_free_ char *ifname = NULL;
         uint64_t begun = now_monotonic_usec();
         int r;
 
-        r = reconcile(cfg, 0, report, err);
+        /* The code path of `nsmgrctl apply`, checks included. */
+        r = ops_apply(cfg, 0, report, &ifname, err);
+        if (r == -EADDRINUSE && ifname)
+                dlog_fields(d, LOG_ERR, &(LogFields) { .message_id = NSMGR_MESSAGE_APPLY_REFUSED, .ifname = ifname },
+                            "apply refused: %s", nm_error_message(err));
         status_run_set(&d->status.reconcile, trigger, begun, r, err, (unsigned) strv_length(report->changes));
         /* A warning stands until its cause goes ("... is kept"): said when
          * it appears, not at every check after a drift. */
@@ -218,7 +255,7 @@ static void sync_watches(Daemon *d, bool arm_for_new) {
 
 /* Restores pins that were removed while nsmgrd watched their namespaces.
  * Returns how many pins changed (restored or replaced by someone). */
-static unsigned check_pins(Daemon *d, char ***repairs) {
+static unsigned check_pins(Daemon *d, Repairs *repairs) {
         PinEvent *ev = NULL;
         size_t n = 0;
         unsigned changed = 0;
@@ -234,12 +271,24 @@ static unsigned check_pins(Daemon *d, char ***repairs) {
 
                 switch (ev[i].kind) {
                 case PIN_RESTORED:
-                        dlog(d, LOG_WARNING,
-                             "drift: the pin " NETNS_RUN_DIR "/%s was removed; pinned the same namespace again (inode %ju): its links and processes are as they were",
-                             ev[i].name, (uintmax_t) ev[i].ino);
+                        dlog_fields(d, LOG_WARNING,
+                                    &(LogFields) { .message_id = NSMGR_MESSAGE_DRIFT_REPAIRED, .netns = ev[i].name },
+                                    "drift: the pin " NETNS_RUN_DIR "/%s was removed; pinned the same namespace again (inode %ju): its links and processes are as they were",
+                                    ev[i].name, (uintmax_t) ev[i].ino);
+                        r = ops_pin_restored(ev[i].name, ev[i].ino);
+                        if (r < 0)
+                                dlog(d, LOG_WARNING, "cannot record that nsmgr keeps '%s' again: %s; 'nsmgrctl list' may show it as not managed, ignoring",
+                                     ev[i].name, strerror(-r));
                         if (asprintf(&line, "%s: pin " NETNS_RUN_DIR "/%s restored (same namespace, inode %ju)",
                                      ev[i].name, ev[i].name, (uintmax_t) ev[i].ino) < 0)
                                 line = NULL;
+                        else {
+                                char detail[32];
+
+                                (void) snprintf(detail, sizeof(detail), "inode %ju", (uintmax_t) ev[i].ino);
+                                (void) plan_step_add(&repairs->steps, &repairs->n_steps, "restore", "pin", ev[i].name,
+                                                     NULL, detail, line);
+                        }
                         changed++;
                         break;
                 case PIN_REPLACED:
@@ -263,7 +312,7 @@ static unsigned check_pins(Daemon *d, char ***repairs) {
                         break;
                 }
                 if (line)
-                        (void) strv_push(repairs, line);
+                        (void) strv_push(&repairs->lines, line);
         }
         pin_events_free(ev, n);
         return changed;
@@ -315,7 +364,8 @@ static char *notes_text(char **notes, size_t more) {
  * changed or a pin had to be restored. */
 static void repair(Daemon *d, const char *trigger) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes), **repairs = NULL;
+        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes);
+        _cleanup_(repairs_done) Repairs repairs = {};
         _cleanup_free_ char *what = NULL;
         ReconcileReport report = {};
         size_t more = d->more_notes;
@@ -333,21 +383,31 @@ static void repair(Daemon *d, const char *trigger) {
         what = notes_text(notes, more);
         r = run_reconcile(d, d->cfg, trigger, &report, &err);
         if (report.changes) {
+                size_t first = repairs.n_steps;
+
                 dlog(d, LOG_WARNING, "drift: %s", what ? what : "?");
-                STRV_FOREACH(c, report.changes) {
-                        dlog(d, LOG_WARNING, "repaired: %s", *c);
-                        (void) strv_extend(&repairs, *c);
+                (void) plan_steps_from_report(&report, &repairs.steps, &repairs.n_steps);
+                for (size_t i = first; i < repairs.n_steps; i++) {
+                        const PlanStep *st = &repairs.steps[i];
+
+                        dlog_fields(d, LOG_WARNING,
+                                    &(LogFields) { .message_id = NSMGR_MESSAGE_DRIFT_REPAIRED, .netns = st->netns,
+                                                   .ifname = st->ifname },
+                                    "repaired: %s", st->text);
                 }
+                STRV_FOREACH(c, report.changes)
+                        (void) strv_extend(&repairs.lines, *c);
         } else if (r >= 0 && pins == 0)
                 dlog(d, LOG_DEBUG, "checked after %s: nothing to repair", what ? what : "a change");
 
-        if (repairs) {
+        if (repairs.lines) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
-                d->status.last_repair = TAKE_PTR(repairs);
+                d->status.last_repair = strv_copy(repairs.lines);
                 dlog(d, LOG_NOTICE, "drift repaired (%zu %s, %.1f ms)", strv_length(d->status.last_repair),
                      plural(strv_length(d->status.last_repair), "step", "steps"),
                      (double) d->status.reconcile.duration / 1000.0);
+                bus_manager_emit_drift_repaired(d->bus, repairs.steps, repairs.n_steps);
         }
         if (r < 0) {
                 arm_retry(d);
@@ -420,11 +480,14 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Daemon *d = userdata;
+/* Re-reads the config and applies the difference; the new config is kept
+ * in force unless nothing of it could be applied. What SIGHUP, the bus's
+ * Reload and Apply do. The report and error go to the caller if it asks. */
+static int reload(Daemon *d, const char *trigger, ReconcileReport *ret_report, NmError *ret_err) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
-        _cleanup_strv_free_ char **repairs = NULL;
+        _cleanup_(repairs_done) Repairs repairs = {};
+        const LogFields reloaded = { .message_id = NSMGR_MESSAGE_RELOADED };
         ReconcileReport report = {};
         uint64_t begun = now_monotonic_usec();
         int r;
@@ -438,8 +501,10 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = config_load(d->o->config, &cfg, &err);
         if (r < 0) {
                 dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
-                dlog(d, LOG_ERR, "reload failed: the config is broken; nothing was changed, the running config stays in force");
-                status_run_set(&d->status.reload, "reload", begun, r, &err, 0);
+                dlog_fields(d, LOG_ERR, &reloaded,
+                            "reload failed: the config is broken; nothing was changed, the running config stays in force");
+                status_run_set(&d->status.reload, trigger, begun, r, &err, 0);
+                r = -EBADMSG;
                 goto finish;
         }
 
@@ -447,15 +512,16 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (check_pins(d, &repairs) > 0) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
-                d->status.last_repair = TAKE_PTR(repairs);
+                d->status.last_repair = strv_copy(repairs.lines);
+                bus_manager_emit_drift_repaired(d->bus, repairs.steps, repairs.n_steps);
         }
-        r = run_reconcile(d, cfg, "reload", &report, &err);
+        r = run_reconcile(d, cfg, trigger, &report, &err);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
-        status_run_set(&d->status.reload, "reload", begun, r, &err, (unsigned) strv_length(report.changes));
+        status_run_set(&d->status.reload, trigger, begun, r, &err, (unsigned) strv_length(report.changes));
         if (r < 0 && !report.changes) {
                 dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
-                dlog(d, LOG_ERR, "reload failed: nothing was changed, the running config stays in force");
+                dlog_fields(d, LOG_ERR, &reloaded, "reload failed: nothing was changed, the running config stays in force");
         } else {
                 /* Applied, or applied in part: the new config is the one to
                  * keep the system at from now on. */
@@ -466,20 +532,33 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 if (r < 0) {
                         dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
                         arm_retry(d);
-                        dlog(d, LOG_ERR, "reload failed after %zu of its changes; trying the rest again in %us",
-                             strv_length(report.changes), d->retry_sec);
+                        dlog_fields(d, LOG_ERR, &reloaded, "reload failed after %zu of its changes; trying the rest again in %us",
+                                    strv_length(report.changes), d->retry_sec);
                 } else {
                         retry_done(d);
-                        dlog(d, LOG_NOTICE, "reloaded: %zu %s", strv_length(report.changes),
-                             plural(strv_length(report.changes), "change", "changes"));
+                        dlog_fields(d, LOG_NOTICE, &reloaded, "reloaded: %zu %s", strv_length(report.changes),
+                                    plural(strv_length(report.changes), "change", "changes"));
                 }
         }
-        reconcile_report_done(&report);
         sync_watches(d, true);
 
 finish:
         set_state(d, "running");
         publish(d, "READY=1\n");
+        bus_manager_emit_reloaded(d->bus, r, (unsigned) strv_length(report.changes), r < 0 ? nm_error_message(&err) : NULL);
+        if (ret_report)
+                *ret_report = report;
+        else
+                reconcile_report_done(&report);
+        if (r < 0 && ret_err) {
+                ret_err->code = r;
+                ret_err->msg = TAKE_PTR(err.msg);
+        }
+        return r;
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) reload(userdata, "reload", NULL, NULL);
         return 0;
 }
 
@@ -490,6 +569,50 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
              strsignal((int) si->ssi_signo));
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
+
+/* --- the D-Bus API (bus-manager.h) ------------------------------------------------ */
+
+static const Config *bus_config(void *userdata) {
+        return ((Daemon *) userdata)->cfg;
+}
+
+static const DaemonStatus *bus_status(void *userdata) {
+        return &((Daemon *) userdata)->status;
+}
+
+static int bus_apply(void *userdata, bool dry_run, ReconcileReport *report, NmError *err) {
+        Daemon *d = userdata;
+        _cleanup_config_ Config *cfg = NULL;
+        int r;
+
+        if (!dry_run)
+                return reload(d, "apply", report, err);
+        r = config_load(d->o->config, &cfg, err);
+        if (r < 0)
+                return -EBADMSG;
+        return ops_apply(cfg, RECONCILE_DRY_RUN, report, NULL, err);
+}
+
+static void bus_changed(void *userdata) {
+        Daemon *d = userdata;
+
+        sync_watches(d, true);
+        publish(d, NULL);
+}
+
+static void bus_log(void *userdata, int priority, const LogFields *fields, const char *msg) {
+        Daemon *d = userdata;
+
+        dlog_fields(d, priority, fields, "%s", msg);
+}
+
+static const BusManagerOps bus_ops = {
+        .config = bus_config,
+        .status = bus_status,
+        .apply = bus_apply,
+        .changed = bus_changed,
+        .log = bus_log,
+};
 
 /* --- start --------------------------------------------------------------------- */
 
@@ -717,6 +840,10 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
                                 "everything is as the config declares: adopted as it is, nothing changed");
 
         sync_watches(d, true);
+        /* On the bus before READY=1: whoever sees nsmgrd ready finds it there. */
+        r = bus_manager_new(d->event, &bus_ops, d, &d->bus);
+        if (r < 0)
+                return nm_error(err, r, "cannot set up the D-Bus API: %s", strerror(-r));
         set_state(d, "running");
         publish(d, "READY=1\n");
         dlog(d, LOG_NOTICE, "ready: %zu %s, %u %s, %zu watched; started in %.1f ms", d->cfg->n_netns,
@@ -727,6 +854,7 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
 }
 
 static void daemon_done(Daemon *d) {
+        bus_manager_free(d->bus);
         watch_free(d->watch);
         sd_event_source_disable_unref(d->debounce);
         sd_event_source_disable_unref(d->retry);
