@@ -10,6 +10,8 @@
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_RUNNING 3
+/* apply --dry-run: the plan has changes (0: nothing to change). */
+#define EXIT_CHANGES_PENDING 4
 
 extern const char *program_name;
 
@@ -46,6 +48,8 @@ int verb_oci(int argc, char **argv);
 int verb_oci_hook(int argc, char **argv);
 int verb_status(int argc, char **argv);
 int verb_reload(int argc, char **argv);
+int verb_check(int argc, char **argv);
+int verb_monitor(int argc, char **argv);
 
 /* Records that nsmgr made the pin NAME (owner.h), warning when it cannot. */
 void record_owner(const char *name, const char *origin);

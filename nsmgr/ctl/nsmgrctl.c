@@ -17,8 +17,9 @@ static const Verb verbs[] = {
         { "list", verb_list, "list [--json]", "every namespace under /run/netns, broken ones included" },
         { "show", verb_show, "show NAME [--json]", "interfaces, addresses, routes and processes of NAME" },
         { "path", verb_path, "path NAME [--json]", "the path a runtime joins (OCI linux.namespaces, NetworkNamespacePath=)" },
-        { "apply", verb_apply, "apply [-c FILE] [--dry-run] [--json]",
+        { "apply", verb_apply, "apply [-c FILE] [--dry-run] [--json] [--force]",
           "make the system what the config declares; --dry-run prints the plan" },
+        { "check", verb_check, "check [-c FILE]", "validate the config, without root and without touching the system" },
         { "attach", verb_attach, "attach NAME NETWORK [--ip ADDR] [--ifname IF] [-c FILE]",
           "a veth into NAME on NETWORK's bridge, with an address from IPAM" },
         { "detach", verb_detach, "detach NAME NETWORK [-c FILE]", "remove that veth and release its lease" },
@@ -31,6 +32,8 @@ static const Verb verbs[] = {
           "whether nsmgrd runs, its config, its last reconcile and drift repairs (exit 3: not running)" },
         { "reload", verb_reload, "reload [--timeout SEC]",
           "make nsmgrd re-read its config and apply the difference; waits for the result" },
+        { "monitor", verb_monitor, "monitor [--json]",
+          "one line per event: namespaces created, pinned, deleted, drift repaired, reloads" },
 };
 
 static void help(void) {
@@ -40,7 +43,8 @@ static void help(void) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-50s %s\n", verbs[i].synopsis, verbs[i].summary);
         printf("\nOptions may stand before or after NAME. Every read command takes --json.\n"
-               "Exit status: 0 success, 1 failure, 2 usage error, 3 nsmgrd is not running (status, reload).\n"
+               "Exit status: 0 success, 1 failure, 2 usage error, 3 nsmgrd is not running (status, reload),\n"
+               "4 apply --dry-run has changes to make.\n"
                "See nsmgrctl(8).\n");
 }
 

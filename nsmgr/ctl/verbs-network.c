@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-client.h"
 #include "config.h"
 #include "ctl.h"
 #include "ipaddr.h"
 #include "name.h"
 #include "network.h"
+#include "ops.h"
 #include "reconcile.h"
 #include "strv.h"
 
@@ -51,6 +53,23 @@ static void print_report(const ReconcileReport *report) {
                 log_warning("%s", *w);
 }
 
+/* Through nsmgrd when it runs and keeps the config asked for (-c FILE, or
+ * the default): it is the one that wires the namespace and watches it.
+ * Another config's networks are not its business: done here. */
+static int load_route(const char *config, DaemonLink *link, Config **ret_cfg, NmError *err) {
+        _cleanup_config_ Config *cfg = NULL;
+        int r;
+
+        (void) daemon_link_open(link);
+        r = config_load(config, &cfg, err);
+        if (r < 0)
+                return r;
+        if (link->bus && !ops_same_config(cfg->files, link->files))
+                link->bus = sd_bus_flush_close_unref(link->bus);
+        *ret_cfg = TAKE_PTR(cfg);
+        return 0;
+}
+
 int verb_attach(int argc, char **argv) {
         static const struct option opts[] = {
                 { "ip",     required_argument, NULL, OPT_IP },
@@ -61,13 +80,13 @@ int verb_attach(int argc, char **argv) {
         };
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
-        _cleanup_close_ int lock = -EBADF;
-        _cleanup_free_ char *ifname = NULL;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(ops_attachment_done) OpsAttachment res = {};
         ReconcileReport report = {};
         AttachRequest req = {};
         struct net_args a = {};
-        Cidr a4 = {}, a6 = {};
         char b4[CIDR_STRLEN], b6[CIDR_STRLEN];
+        const Cidr *a4 = &res.address, *a6 = &res.address6;
         int optind, r;
 
         r = parse_options(argc, argv, "attach", opts, "c:", on_option, &a, &optind);
@@ -86,46 +105,29 @@ int verb_attach(int argc, char **argv) {
                 req.ifname = a.ifname;
         }
 
-        r = config_load(a.config, &cfg, &err);
+        r = load_route(a.config, &link, &cfg, &err);
         if (r < 0)
                 return fail(&err);
-        lock = reconcile_lock(&err);
-        if (lock < 0)
-                return fail(&err);
-
-        r = network_attach(cfg, &req, &ifname, &a4, &a6, &err);
-        if (r < 0)
-                return fail(&err);
-
-        r = reconcile_netns(cfg, req.netns, RECONCILE_LOCKED, &report, &err);
+        r = link.bus ? bus_call_attach(link.bus, &req, &res, &err) : ops_attach(cfg, &req, &res, &report, &err);
         print_report(&report);
         reconcile_report_done(&report);
-        if (r < 0) {
-                /* Nothing half-made stays: the lease goes, and with it what
-                 * was made for it. */
-                _cleanup_error_ NmError undo = NM_ERROR_INIT;
-                ReconcileReport rr = {};
-
-                (void) network_detach(cfg, req.netns, req.network, &undo);
-                (void) reconcile_netns(cfg, req.netns, RECONCILE_LOCKED, &rr, &undo);
-                reconcile_report_done(&rr);
+        if (r < 0)
                 return fail(&err);
-        }
 
         if (a.json) {
                 json_object *o = json_object_new_object();
 
                 json_object_object_add(o, "name", json_object_new_string(req.netns));
                 json_object_object_add(o, "network", json_object_new_string(req.network));
-                json_object_object_add(o, "interface", json_object_new_string(ifname));
-                json_object_object_add(o, "address", a4.family ? json_object_new_string(cidr_format(&a4, true, b4)) : NULL);
-                json_object_object_add(o, "address6", a6.family ? json_object_new_string(cidr_format(&a6, true, b6)) : NULL);
+                json_object_object_add(o, "interface", json_object_new_string(res.ifname));
+                json_object_object_add(o, "address", a4->family ? json_object_new_string(cidr_format(a4, true, b4)) : NULL);
+                json_object_object_add(o, "address6", a6->family ? json_object_new_string(cidr_format(a6, true, b6)) : NULL);
                 print_json(o);
                 json_object_put(o);
         } else
-                printf("attached %s to %s: %s%s%s%s%s\n", req.netns, req.network, ifname, a4.family ? " " : "",
-                       a4.family ? cidr_format(&a4, true, b4) : "", a6.family ? " " : "",
-                       a6.family ? cidr_format(&a6, true, b6) : "");
+                printf("attached %s to %s: %s%s%s%s%s\n", req.netns, req.network, res.ifname, a4->family ? " " : "",
+                       a4->family ? cidr_format(a4, true, b4) : "", a6->family ? " " : "",
+                       a6->family ? cidr_format(a6, true, b6) : "");
         return 0;
 }
 
@@ -136,7 +138,7 @@ int verb_detach(int argc, char **argv) {
         };
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
-        _cleanup_close_ int lock = -EBADF;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
         ReconcileReport report = {};
         struct net_args a = {};
         const char *netns, *network;
@@ -149,17 +151,10 @@ int verb_detach(int argc, char **argv) {
         if (r)
                 return r;
 
-        r = config_load(a.config, &cfg, &err);
+        r = load_route(a.config, &link, &cfg, &err);
         if (r < 0)
                 return fail(&err);
-        lock = reconcile_lock(&err);
-        if (lock < 0)
-                return fail(&err);
-
-        r = network_detach(cfg, netns, network, &err);
-        if (r < 0)
-                return fail(&err);
-        r = reconcile_netns(cfg, netns, RECONCILE_LOCKED, &report, &err);
+        r = link.bus ? bus_call_detach(link.bus, netns, network, &err) : ops_detach(cfg, netns, network, &report, &err);
         print_report(&report);
         reconcile_report_done(&report);
         if (r < 0)
