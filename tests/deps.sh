@@ -8,7 +8,7 @@ pkgs=(
         iproute2 nftables util-linux iputils-ping procps python3 python3-pytest
         systemd  # tests/lib/systemd_sandbox.py
         # tests/system/test_bus.py: a real bus, polkit, busctl and gdbus
-        dbus polkitd libglib2.0-bin
+        dbus polkitd libglib2.0-bin python3-dbus
         # tests/system/test_runtimes.py: real runtimes, a busybox rootfs, CNI
         runc crun busybox-static containernetworking-plugins podman conmon tar
 )

@@ -224,7 +224,8 @@ static int reload_over_bus(sd_bus *bus, unsigned timeout_sec) {
         if (r < 0) {
                 _cleanup_(daemon_status_donep) DaemonStatus s = {};
 
-                if (r == -ETIMEDOUT || r == -ESRCH)
+                /* Not asked at all (refused, gone, stuck): one sentence. */
+                if (r == -EACCES || r == -EPERM || r == -ETIMEDOUT || r == -ESRCH)
                         return fail(&err);
                 if (daemon_status_read(&s) >= 0 && s.reload.result < 0)
                         changes = s.reload.changes;

@@ -66,8 +66,10 @@ static void event_added(Monitor *m, const char *source, const char *name, uint64
         json_object_object_add(o, "source", json_object_new_string(source));
         if (origin && *origin)
                 emit(m, o, "%s %s (inode %" PRIu64 ", origin %s)", verb, name, ino, origin);
+        else if (origin)
+                emit(m, o, "%s %s (inode %" PRIu64 ", not made by nsmgr)", verb, name, ino);
         else
-                emit(m, o, "%s %s (inode %" PRIu64 ", not managed by nsmgr)", verb, name, ino);
+                emit(m, o, "%s %s (inode %" PRIu64 ")", verb, name, ino);
 }
 
 static void event_removed(Monitor *m, const char *source, const char *name, uint64_t ino) {
@@ -80,16 +82,16 @@ static void event_removed(Monitor *m, const char *source, const char *name, uint
         emit(m, o, "deleted %s (inode %" PRIu64 ")", name, ino);
 }
 
+/* Without nsmgrd only what /run/netns shows is known, as `ip netns
+ * monitor` knows it: a pin came or went. Who made it is not (its record
+ * may be written a moment after the pin appears). */
 static void on_netns(NetnsMonEvent ev, const char *name, ino_t ino, void *userdata) {
         Monitor *m = userdata;
-        _cleanup_free_ char *origin = NULL;
 
-        if (ev == NETNS_MON_REMOVED) {
+        if (ev == NETNS_MON_REMOVED)
                 event_removed(m, NETNS_RUN_DIR, name, ino);
-                return;
-        }
-        (void) owner_lookup(name, ino, &origin);
-        event_added(m, NETNS_RUN_DIR, name, ino, origin);
+        else
+                event_added(m, NETNS_RUN_DIR, name, ino, NULL);
 }
 
 static json_object *str_or_null(const char *s) {

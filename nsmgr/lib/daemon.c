@@ -175,13 +175,14 @@ static void set_state(Daemon *d, const char *state) {
 
 /* --- reconcile, watches ----------------------------------------------------- */
 
-static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, ReconcileReport *report, NmError *err) {
+static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, ReconcileFlags flags, ReconcileReport *report,
+                         NmError *err) {
         _cleanup_free_ char *ifname = NULL;
         uint64_t begun = now_monotonic_usec();
         int r;
 
         /* The code path of `nsmgrctl apply`, checks included. */
-        r = ops_apply(cfg, 0, report, &ifname, err);
+        r = ops_apply(cfg, flags, report, &ifname, err);
         if (r == -EADDRINUSE && ifname)
                 dlog_fields(d, LOG_ERR, &(LogFields) { .message_id = NSMGR_MESSAGE_APPLY_REFUSED, .ifname = ifname },
                             "apply refused: %s", nm_error_message(err));
@@ -367,6 +368,7 @@ static void repair(Daemon *d, const char *trigger) {
         _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes);
         _cleanup_(repairs_done) Repairs repairs = {};
         _cleanup_free_ char *what = NULL;
+        _cleanup_close_ int lock = -EBADF;
         ReconcileReport report = {};
         size_t more = d->more_notes;
         bool net = d->net_dirty || streq(trigger, "retry");
@@ -376,12 +378,23 @@ static void repair(Daemon *d, const char *trigger) {
         d->more_notes = 0;
         d->net_dirty = false;
 
+        /* Pins and the reconcile under one hold of the appliers' lock: an
+         * apply running meanwhile (of another config, forced) could unpin
+         * a namespace between the two, and reconcile would make a new one
+         * where the old one only lost its name. */
+        lock = reconcile_lock(&err);
+        if (lock < 0) {
+                arm_retry(d);
+                dlog(d, LOG_ERR, "cannot repair drift: %s; trying again in %us", nm_error_message(&err), d->retry_sec);
+                return;
+        }
         pins = check_pins(d, &repairs);
         if (!net && pins == 0)
                 return;
 
         what = notes_text(notes, more);
-        r = run_reconcile(d, d->cfg, trigger, &report, &err);
+        r = run_reconcile(d, d->cfg, trigger, RECONCILE_LOCKED, &report, &err);
+        lock = safe_close(lock);
         if (report.changes) {
                 size_t first = repairs.n_steps;
 
@@ -487,6 +500,7 @@ static int reload(Daemon *d, const char *trigger, ReconcileReport *ret_report, N
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         _cleanup_(repairs_done) Repairs repairs = {};
+        _cleanup_close_ int lock = -EBADF;
         const LogFields reloaded = { .message_id = NSMGR_MESSAGE_RELOADED };
         ReconcileReport report = {};
         uint64_t begun = now_monotonic_usec();
@@ -508,14 +522,23 @@ static int reload(Daemon *d, const char *trigger, ReconcileReport *ret_report, N
                 goto finish;
         }
 
-        /* A pin removed in the meantime is restored first, as for drift. */
+        /* A pin removed in the meantime is restored first, as for drift,
+         * under the same hold of the lock as the reconcile. */
+        lock = reconcile_lock(&err);
+        if (lock < 0) {
+                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
+                status_run_set(&d->status.reload, trigger, begun, lock, &err, 0);
+                r = lock;
+                goto finish;
+        }
         if (check_pins(d, &repairs) > 0) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
                 d->status.last_repair = strv_copy(repairs.lines);
                 bus_manager_emit_drift_repaired(d->bus, repairs.steps, repairs.n_steps);
         }
-        r = run_reconcile(d, cfg, trigger, &report, &err);
+        r = run_reconcile(d, cfg, trigger, RECONCILE_LOCKED, &report, &err);
+        lock = safe_close(lock);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
         status_run_set(&d->status.reload, trigger, begun, r, &err, (unsigned) strv_length(report.changes));
@@ -829,7 +852,7 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
          * while the config is applied goes unnoticed. */
         sync_watches(d, false);
 
-        r = run_reconcile(d, d->cfg, "start", &report, err);
+        r = run_reconcile(d, d->cfg, "start", 0, &report, err);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
         reconcile_report_done(&report);

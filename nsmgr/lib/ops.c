@@ -415,14 +415,10 @@ int ops_refuse_other_config(char *const *files, char *const *daemon_files, OpsCo
 }
 
 int ops_pin_restored(const char *name, ino_t ino) {
-        _cleanup_close_ int lock = -EBADF;
         bool created = false;
         State st = {};
         int r;
 
-        lock = reconcile_lock(NULL);
-        if (lock < 0)
-                return lock;
         r = state_load(&st);
         if (r < 0 && r != -EBADMSG) {
                 state_done(&st);

@@ -92,7 +92,8 @@ int ops_refuse_other_config(char *const *files, char *const *daemon_files, OpsCo
  * went away. The pin being nsmgr's again, so are its records: an apply of
  * another config may have torn it down (forgetting it) before nsmgrd put
  * it back, and without them `list` would show it as not managed for good
- * and a later config without it would leak it. */
+ * and a later config without it would leak it. The caller holds
+ * reconcile_lock(). */
 int ops_pin_restored(const char *name, ino_t ino);
 
 /* Steps as records (the D-Bus API's Apply and DriftRepaired). */
