@@ -410,7 +410,7 @@ int ops_refuse_other_config(char *const *files, char *const *daemon_files, OpsCo
         default:
                 return nm_error(err, -NSMGR_ERRNO_DECLARED,
                                 "cannot apply %s: nsmgrd keeps %s in force and would undo what this changes; edit %s and run 'nsmgrctl reload', or use --force to apply it anyway",
-                                mine, theirs, theirs);
+                                mine, theirs, strv_length(daemon_files) > 1 ? "those files" : theirs);
         }
 }
 
