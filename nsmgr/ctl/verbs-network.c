@@ -54,14 +54,19 @@ static void print_report(const ReconcileReport *report) {
 }
 
 /* Through nsmgrd when it runs and keeps the config asked for (-c FILE, or
- * the default): it is the one that wires the namespace and watches it.
- * Another config's networks are not its business: done here. */
+ * none: the config in force), since it wires the namespace and watches it;
+ * another config's networks are not its business and are done here. */
 static int load_route(const char *config, DaemonLink *link, Config **ret_cfg, NmError *err) {
         _cleanup_config_ Config *cfg = NULL;
         int r;
 
         (void) daemon_link_open(link);
-        r = config_load(config, &cfg, err);
+        if (!config && link->bus)
+                return 0;
+        if (!config && link->alive)
+                r = daemon_link_load_config(link, &cfg, err);
+        else
+                r = config_load(config, &cfg, err);
         if (r < 0)
                 return r;
         if (link->bus && !ops_same_config(cfg->files, link->files))

@@ -7,6 +7,7 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import time
 
 from conftest import BUILD, ROOT, ip_json, run
@@ -144,3 +145,102 @@ def test_what_an_nsmgrd_without_a_bus_keeps_is_refused_here_too(foreground):
     # What it does not declare is anyone's to delete.
     assert run([CTL, "create", "mine"]).returncode == 0
     assert run([CTL, "delete", "mine"]).returncode == 0
+
+
+BUS_CONF = """\
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path=/run/dbus/system_bus_socket</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+"""
+
+
+def test_nsmgrd_on_a_bus_of_its_own_serves_and_leaks_nothing(sandbox, foreground):
+    """The API without systemd: Debian's dbus-daemon with the system bus's
+    default policy and nsmgr's own policy file, no polkit (so only root may
+    change), nsmgrd in the foreground. Under `make check-asan` this is where
+    the daemon's bus code is checked for leaks (the unit turns LeakSanitizer
+    off)."""
+    os.makedirs("/run/dbus")
+    with open("/run/dbus-test.conf", "w") as f:
+        f.write(BUS_CONF.format(policy=os.path.join(ROOT, "nsmgr", "daemon", "org.nsmgr1.conf")))
+    sandbox.spawn(["dbus-daemon", "--config-file=/run/dbus-test.conf", "--nofork", "--nopidfile"])
+    deadline = time.monotonic() + 10
+    while not os.path.exists("/run/dbus/system_bus_socket"):
+        assert time.monotonic() < deadline, "dbus-daemon did not start"
+        time.sleep(0.01)
+    os.chmod("/run", 0o755)
+
+    start, notify = foreground
+    log = "/run/nsmgrd.log"
+    d = start("-c", LAB, stderr=open(log, "w"))
+    notify.until("READY")
+    # Read what nsmgrd tells its NOTIFY_SOCKET from now on, as systemd does:
+    # a full queue (net.unix.max_dgram_qlen, often 10) would block it. A
+    # process of its own: the sandbox needs this one single-threaded.
+    fd = notify.sock.fileno()
+    sandbox.spawn([sys.executable, "-c", f"import os\nos.set_blocking({fd}, True)\nwhile os.read({fd}, 4096): pass"],
+                  pass_fds=[fd])
+    assert "on the system bus as org.nsmgr1" in open(log).read()
+    busctl = ["busctl", "--json=short", "call", "org.nsmgr1", "/org/nsmgr1", "org.nsmgr1.Manager"]
+
+    mon = sandbox.spawn([*NOBODY, CTL, "monitor", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert select.select([mon.stderr], [], [], 10)[0]
+    assert b"nsmgrd's events on the system bus" in os.read(mon.stderr.fileno(), 4096)
+
+    holder = sandbox.spawn(["unshare", "--net", "sleep", "600"])
+    deadline = time.monotonic() + 10
+    while os.stat(f"/proc/{holder.pid}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    for args in (("create", "c1"), ("pin", "p1", "--pid", holder.pid), ("pin", "p2", "--path", f"/proc/{holder.pid}/ns/net"),
+                 ("attach", "c1", "lab"), ("detach", "c1", "lab"), ("delete", "p1", "--force"), ("delete", "p2", "--force")):
+        p = run([CTL, *map(str, args)])
+        assert p.returncode == 0, (args, p.stderr)
+    p = run([CTL, "apply", "--dry-run", "-c", LAB])
+    assert (p.returncode, p.stdout) == (0, "nothing to change\n"), p.stderr
+    assert run([CTL, "reload"]).stdout == "reloaded: 0 changes\n"
+    rows = json.loads(run(busctl + ["ListNamespaces"], check=True).stdout)["data"][0]
+    assert sorted(r[0] for r in rows) == ["c1", "web"]
+    assert json.loads(json.loads(run(busctl + ["DescribeNamespace", "s", "web"], check=True).stdout)["data"][0])["name"] == "web"
+    assert json.loads(json.loads(run(busctl + ["Describe"], check=True).stdout)["data"][0])["networks"][0]["name"] == "lab"
+    assert json.loads(json.loads(run(busctl + ["Status"], check=True).stdout)["data"][0])["pid"] == d.pid
+    text = open(log).read()
+    for what in ("created namespace 'c1'", "pinned namespace 'p1'", "attached 'c1' to network 'lab'", "deleted namespace 'p2'"):
+        assert f"{what}" in text, what
+    assert "(asked over D-Bus by uid 0)" in text
+
+    # No polkit here: reading is open, changing is root's; the parked call
+    # is answered once the bus has said there is no polkit.
+    p = run([*NOBODY, CTL, "create", "x"])
+    assert p.returncode == 1 and "polkit is not running, and without it only root may change anything" in p.stderr
+    assert not os.path.exists("/run/netns/x")
+    assert run([*NOBODY, *busctl, "ListNamespaces"]).returncode == 0
+    p = run([CTL, "delete", "web"])
+    assert p.returncode == 1 and "declares it and nsmgrd keeps what its config declares" in p.stderr
+
+    events = [json.loads(l)["event"] for l in lines_until(mon, 6)]
+    assert events[:2] == ["created", "pinned"], events
+
+    d.send_signal(15)
+    assert d.wait(timeout=20) == 0, open(log).read()
+    text = open(log).read()
+    assert "Sanitizer" not in text and "runtime error" not in text, text
