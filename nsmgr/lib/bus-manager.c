@@ -835,31 +835,6 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return 0;
 }
 
-static int bus_connect(BusManager *bm) {
-        sd_bus *bus = NULL;
-        int r;
-
-        r = sd_bus_open_system_with_description(&bus, "nsmgrd");
-        if (r < 0)
-                return r;
-        r = sd_bus_add_object_vtable(bus, NULL, NSMGR_BUS_PATH, NSMGR_BUS_INTERFACE, manager_vtable, bm);
-        if (r >= 0)
-                r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL, "org.freedesktop.DBus.Local",
-                                              "Disconnected", on_disconnected, NULL, bm);
-        if (r >= 0)
-                r = sd_bus_attach_event(bus, bm->event, SD_EVENT_PRIORITY_NORMAL);
-        /* Synchronously, and not queued: clients that see nsmgrd ready must
-         * find it, and a second owner would answer for another daemon. */
-        if (r >= 0)
-                r = sd_bus_request_name(bus, NSMGR_BUS_NAME, 0);
-        if (r < 0) {
-                sd_bus_flush_close_unref(bus);
-                return r;
-        }
-        bm->bus = bus;
-        return 0;
-}
-
 static const char *connect_error(int r) {
         switch (r) {
         case -EEXIST:
@@ -875,23 +850,81 @@ static const char *connect_error(int r) {
         }
 }
 
-static int try_connect(BusManager *bm) {
+static void connected(BusManager *bm) {
         const char *unique = NULL;
-        int r;
 
-        r = bus_connect(bm);
-        if (r >= 0) {
-                (void) sd_bus_get_unique_name(bm->bus, &unique);
-                blog(bm, bm->told_unavailable ? LOG_NOTICE : LOG_INFO, NULL, "on the system bus as " NSMGR_BUS_NAME " (%s)",
-                     unique ?: "?");
-                bm->told_unavailable = false;
-                bm->reconnect_sec = 0;
-                return 0;
-        }
+        (void) sd_bus_get_unique_name(bm->bus, &unique);
+        blog(bm, bm->told_unavailable ? LOG_NOTICE : LOG_INFO, NULL, "on the system bus as " NSMGR_BUS_NAME " (%s)",
+             unique ?: "?");
+        bm->told_unavailable = false;
+        bm->reconnect_sec = 0;
+}
+
+static void not_connected(BusManager *bm, int r) {
         blog(bm, bm->told_unavailable ? LOG_DEBUG : LOG_WARNING, NULL,
              "no D-Bus API: %s; nsmgrd works without it and tries again now and then", connect_error(r));
         bm->told_unavailable = true;
-        return r;
+}
+
+/* RequestName's answer, when nsmgrd did not wait for it (reconnecting). */
+static int on_name(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        BusManager *bm = userdata;
+        uint32_t result = 0;
+        int r = 0;
+
+        if (sd_bus_message_is_method_error(reply, NULL))
+                r = -sd_bus_error_get_errno(sd_bus_message_get_error(reply)) ?: -EIO;
+        else if (sd_bus_message_read(reply, "u", &result) < 0)
+                r = -EBADMSG;
+        else if (result != 1 && result != 4) /* primary owner, or already */
+                r = -EEXIST;
+        if (r < 0) {
+                not_connected(bm, r);
+                arm_reconnect(bm);
+        } else
+                connected(bm);
+        return 0;
+}
+
+/* Connects, publishes the object and asks for the name: at start waiting
+ * for the answer (clients that see nsmgrd ready must find it), later not
+ * (the loop keeps repairing drift and pinging the watchdog meanwhile). */
+static int bus_connect(BusManager *bm, bool wait) {
+        sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_open_system_with_description(&bus, "nsmgrd");
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_vtable(bus, NULL, NSMGR_BUS_PATH, NSMGR_BUS_INTERFACE, manager_vtable, bm);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, NULL, "org.freedesktop.DBus.Local", NULL, "org.freedesktop.DBus.Local",
+                                              "Disconnected", on_disconnected, NULL, bm);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, bm->event, SD_EVENT_PRIORITY_NORMAL);
+        /* Not queued: a second owner would answer for another daemon. */
+        if (r >= 0)
+                r = wait ? sd_bus_request_name(bus, NSMGR_BUS_NAME, 0)
+                         : sd_bus_request_name_async(bus, NULL, NSMGR_BUS_NAME, 0, on_name, bm);
+        if (r < 0) {
+                sd_bus_flush_close_unref(bus);
+                return r;
+        }
+        bm->bus = bus;
+        return 0;
+}
+
+static int try_connect(BusManager *bm, bool wait) {
+        int r;
+
+        r = bus_connect(bm, wait);
+        if (r < 0) {
+                not_connected(bm, r);
+                return r;
+        }
+        if (wait)
+                connected(bm);
+        return 0;
 }
 
 static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -901,7 +934,7 @@ static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
                 bm->bus = sd_bus_flush_close_unref(bm->bus);
         polkit_registry_free(bm->polkit);
         bm->polkit = NULL;
-        if (try_connect(bm) < 0)
+        if (try_connect(bm, false) < 0)
                 arm_reconnect(bm);
         return 0;
 }
@@ -941,7 +974,7 @@ int bus_manager_new(sd_event *e, const BusManagerOps *ops, void *userdata, BusMa
                 blog(bm, LOG_WARNING, NULL, "%s; NamespaceAdded and NamespaceRemoved will not be sent, ignoring",
                      nm_error_message(&err));
 
-        if (try_connect(bm) < 0)
+        if (try_connect(bm, true) < 0)
                 arm_reconnect(bm);
         bus_manager_status_changed(bm);
         *ret = bm;

@@ -173,6 +173,17 @@ BUS_CONF = """\
 """
 
 
+def start_bus(sandbox):
+    if os.path.exists("/run/dbus/system_bus_socket"):
+        os.unlink("/run/dbus/system_bus_socket")
+    bus = sandbox.spawn(["dbus-daemon", "--config-file=/run/dbus-test.conf", "--nofork", "--nopidfile"])
+    deadline = time.monotonic() + 10
+    while not os.path.exists("/run/dbus/system_bus_socket"):
+        assert time.monotonic() < deadline, "dbus-daemon did not start"
+        time.sleep(0.01)
+    return bus
+
+
 def test_nsmgrd_on_a_bus_of_its_own_serves_and_leaks_nothing(sandbox, foreground):
     """The API without systemd: Debian's dbus-daemon with the system bus's
     default policy and nsmgr's own policy file, no polkit (so only root may
@@ -182,11 +193,7 @@ def test_nsmgrd_on_a_bus_of_its_own_serves_and_leaks_nothing(sandbox, foreground
     os.makedirs("/run/dbus")
     with open("/run/dbus-test.conf", "w") as f:
         f.write(BUS_CONF.format(policy=os.path.join(ROOT, "nsmgr", "daemon", "org.nsmgr1.conf")))
-    sandbox.spawn(["dbus-daemon", "--config-file=/run/dbus-test.conf", "--nofork", "--nopidfile"])
-    deadline = time.monotonic() + 10
-    while not os.path.exists("/run/dbus/system_bus_socket"):
-        assert time.monotonic() < deadline, "dbus-daemon did not start"
-        time.sleep(0.01)
+    bus = start_bus(sandbox)
     os.chmod("/run", 0o755)
 
     start, notify = foreground
@@ -239,6 +246,20 @@ def test_nsmgrd_on_a_bus_of_its_own_serves_and_leaks_nothing(sandbox, foreground
 
     events = [json.loads(l)["event"] for l in lines_until(mon, 6)]
     assert events[:2] == ["created", "pinned"], events
+
+    # The bus goes away and comes back: nsmgrd is on it again by itself.
+    bus.kill()
+    bus.wait()
+    bus = start_bus(sandbox)
+    deadline = time.monotonic() + 15
+    while run(busctl + ["ListNamespaces"]).returncode != 0:
+        assert time.monotonic() < deadline, open(log).read()
+        time.sleep(0.1)
+    text = open(log).read()
+    assert "lost the connection to the system bus" in text
+    assert text.count("on the system bus as org.nsmgr1") == 2
+    assert run([CTL, "create", "after"]).returncode == 0
+    assert "created namespace 'after' (asked over D-Bus by uid 0)" in open(log).read()
 
     d.send_signal(15)
     assert d.wait(timeout=20) == 0, open(log).read()
