@@ -161,7 +161,6 @@ static int method_create(sd_bus_message *m, void *userdata, sd_bus_error *error)
         log_warnings(bm, res.warnings);
         if (res.changed) {
                 log_done(bm, m, name, "created namespace '%s'", name);
-                bm->ops->changed(bm->userdata);
                 netnsmon_flush(bm->mon);
         }
         r = sd_bus_reply_method_return(m, "stb", res.path, (uint64_t) res.inode, res.changed);
@@ -198,7 +197,6 @@ static int pin(sd_bus_message *m, BusManager *bm, bool by_pidfd, sd_bus_error *e
                 return reply_error(error, r, &err);
         log_warnings(bm, res.warnings);
         log_done(bm, m, name, "pinned namespace '%s' (inode %ju)", name, (uintmax_t) res.inode);
-        bm->ops->changed(bm->userdata);
         netnsmon_flush(bm->mon);
         r = sd_bus_reply_method_return(m, "st", res.path, (uint64_t) res.inode);
         ops_result_done(&res);
@@ -250,7 +248,6 @@ static int method_delete(sd_bus_message *m, void *userdata, sd_bus_error *error)
         log_warnings(bm, res.warnings);
         if (res.changed) {
                 log_done(bm, m, name, "deleted namespace '%s'", name);
-                bm->ops->changed(bm->userdata);
                 netnsmon_flush(bm->mon);
         }
         ops_result_done(&res);

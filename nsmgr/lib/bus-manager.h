@@ -27,7 +27,9 @@ typedef struct BusManagerOps {
         /* Re-reads the config. A dry run plans it and changes nothing;
          * otherwise it is applied and kept in force, as a reload. */
         int (*apply)(void *userdata, bool dry_run, ReconcileReport *report, NmError *err);
-        /* A method changed what exists: watch anew. */
+        /* A run-time attachment came or went: watch anew. (Namespaces
+         * created, pinned or deleted here are not the config's, which
+         * nsmgrd watches: they need nothing.) */
         void (*changed)(void *userdata);
         void (*log)(void *userdata, int priority, const LogFields *fields, const char *msg);
 } BusManagerOps;
