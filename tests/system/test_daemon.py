@@ -247,6 +247,42 @@ def test_run_time_attachments_are_watched_but_never_kept_alive(foreground, nsmgr
     p.wait(timeout=10)
 
 
+def test_a_run_time_namespace_deleted_during_a_repair_is_still_reported(foreground, nsmgr, tmp_path):
+    """Regression: a namespace deleted while nsmgrd was in the middle of a
+    repair lost its watch silently at the repair's end (its pin and its
+    lease were gone by then), so the deletion was never reported."""
+    import fcntl
+    start, notify = foreground
+    log = tmp_path / "log"
+    lab = os.path.join(CONF, "lab.conf")
+    p = start("-c", lab, stderr=open(log, "w"))
+    notify.until("READY")
+    settled(nsmgr)
+    nsmgr.ok("create", "extra")
+    addr = nsmgr.ok("attach", "extra", "lab", "-c", lab).stdout.split()[-1]
+    wait_for(lambda: json.loads(nsmgr("status", "--json").stdout)["watched"] == 2, what="extra to be watched")
+    # Hold the lock every reconcile takes, and make a drift: nsmgrd's
+    # repair waits for the lock (seen as a waiter in /proc/locks).
+    with open("/run/nsmgr/lock", "r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            run(["ip", "-n", "extra", "addr", "del", addr, "dev", "eth0"], check=True)
+            wait_for(lambda: any("->" in l and f" {p.pid} " in l for l in open("/proc/locks")),
+                     what="nsmgrd to wait for the lock")
+            # Its owner deletes it meanwhile, as ip netns does.
+            run(["ip", "netns", "delete", "extra"], check=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        wait_back(lambda: "namespace 'extra', attached to a network at run time, was deleted" in log.read_text())
+    except AssertionError as e:
+        raise AssertionError(f"{e}; nsmgrd said:\n{log.read_text()}") from None
+    wait_for(lambda: json.loads(nsmgr("status", "--json").stdout)["watched"] == 1, what="its watch to go")
+    assert not os.path.exists("/run/netns/extra")
+    p.terminate()
+    p.wait(timeout=10)
+
+
 def test_host_links_it_does_not_manage_are_not_its_business(foreground, nsmgr, tmp_path):
     start, notify = foreground
     log = tmp_path / "log"
