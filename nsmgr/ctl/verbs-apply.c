@@ -7,13 +7,6 @@
 #include "reconcile.h"
 #include "strv.h"
 
-enum {
-        OPT_JSON = 0x100,
-        OPT_DRY_RUN,
-        OPT_CONFIG,
-        OPT_FORCE,
-};
-
 struct apply_args {
         bool json;
         bool dry_run;
@@ -21,16 +14,30 @@ struct apply_args {
         const char *config;
 };
 
+static int on_option(int c, const char *arg, void *userdata) {
+        struct apply_args *a = userdata;
+
+        switch (c) {
+        case OPT_JSON:    a->json = true; break;
+        case OPT_DRY_RUN: a->dry_run = true; break;
+        case OPT_CONFIG:  a->config = arg; break;
+        case OPT_FORCE:   a->force = true; break;
+        default:          return EXIT_USAGE;
+        }
+        return 0;
+}
+
 static json_object *str_or_null(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
-/* The steps as records, where the engine gives them. */
-static json_object *steps_json(const ReconcileReport *r) {
-        json_object *a = json_object_new_array();
+/* Each step as a record: what is done (action) to which object (kind),
+ * where (namespace; null: the host), on which interface, and the rest. */
+static json_object *steps_json(const ReconcileReport *report) {
+        json_object *steps = json_object_new_array();
 
-        for (size_t i = 0; i < r->n_steps; i++) {
-                const PlanStep *s = &r->steps[i];
+        for (size_t i = 0; i < report->n_steps; i++) {
+                const PlanStep *s = &report->steps[i];
                 json_object *o = json_object_new_object();
 
                 json_object_object_add(o, "action", str_or_null(s->action));
@@ -39,34 +46,12 @@ static json_object *steps_json(const ReconcileReport *r) {
                 json_object_object_add(o, "interface", str_or_null(s->ifname));
                 json_object_object_add(o, "detail", str_or_null(s->detail));
                 json_object_object_add(o, "text", str_or_null(s->text));
-                json_object_array_add(a, o);
+                json_object_array_add(steps, o);
         }
-        return a;
+        return steps;
 }
 
-static int on_option(int c, const char *arg, void *userdata) {
-        struct apply_args *a = userdata;
-
-        switch (c) {
-        case OPT_JSON:    a->json = true; break;
-        case OPT_DRY_RUN:
-        case 'n':         a->dry_run = true; break;
-        case OPT_CONFIG:
-        case 'c':         a->config = arg; break;
-        case OPT_FORCE:   a->force = true; break;
-        default:          return EXIT_USAGE;
-        }
-        return 0;
-}
-
-int verb_apply(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "dry-run", no_argument,       NULL, OPT_DRY_RUN },
-                { "config",  required_argument, NULL, OPT_CONFIG },
-                { "json",    no_argument,       NULL, OPT_JSON },
-                { "force",   no_argument,       NULL, OPT_FORCE },
-                {}
-        };
+int verb_apply(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         _cleanup_(daemon_link_done) DaemonLink link = {};
@@ -74,9 +59,11 @@ int verb_apply(int argc, char **argv) {
         struct apply_args a = {};
         int optind, r;
 
-        r = parse_options(argc, argv, "apply", opts, "c:n", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("apply: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("apply: unexpected argument '%s'", argv[optind]);
 
@@ -125,9 +112,8 @@ int verb_apply(int argc, char **argv) {
                 json_object_object_add(o, "dry_run", json_object_new_boolean(a.dry_run));
                 json_object_object_add(o, "changed", json_object_new_boolean(!a.dry_run && report.changes));
                 json_object_object_add(o, "changes", changes);
+                json_object_object_add(o, "steps", steps_json(&report));
                 json_object_object_add(o, "warnings", warnings);
-                if (report.n_steps > 0)
-                        json_object_object_add(o, "steps", steps_json(&report));
                 print_json(o);
                 json_object_put(o);
         } else if (!report.changes)
@@ -151,25 +137,23 @@ int verb_apply(int argc, char **argv) {
 static int on_check_option(int c, const char *arg, void *userdata) {
         const char **config = userdata;
 
-        if (c != OPT_CONFIG && c != 'c')
+        if (c != OPT_CONFIG)
                 return EXIT_USAGE;
         *config = arg;
         return 0;
 }
 
-int verb_check(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "config", required_argument, NULL, OPT_CONFIG },
-                {}
-        };
+int verb_check(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         const char *config = NULL;
         int optind, r;
 
-        r = parse_options(argc, argv, "check", opts, "c:", on_check_option, &config, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_check_option, &config, &optind);
+        if (r != ARGS_PARSED)
                 return r;
+        if (config && !*config)
+                return usage_error("check: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("check: unexpected argument '%s'", argv[optind]);
 

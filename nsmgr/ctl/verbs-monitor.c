@@ -15,10 +15,6 @@
 #include "status.h"
 #include "strv.h"
 
-enum {
-        OPT_JSON = 0x100,
-};
-
 typedef struct Monitor {
         sd_event *event;
         sd_bus *bus;
@@ -256,18 +252,14 @@ static int on_monitor_option(int c, const char *arg, void *userdata) {
         return 0;
 }
 
-int verb_monitor(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, OPT_JSON },
-                {}
-        };
+int verb_monitor(const Verb *verb, int argc, char **argv) {
         Monitor m = {};
         sigset_t mask;
         bool daemon;
         int optind, r;
 
-        r = parse_options(argc, argv, "monitor", opts, "", on_monitor_option, &m, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_monitor_option, &m, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind < argc)
                 return usage_error("monitor: unexpected argument '%s'", argv[optind]);

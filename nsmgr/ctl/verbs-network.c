@@ -9,13 +9,6 @@
 #include "reconcile.h"
 #include "strv.h"
 
-enum {
-        OPT_IP = 0x100,
-        OPT_IFNAME,
-        OPT_CONFIG,
-        OPT_JSON,
-};
-
 struct net_args {
         const char *ip;
         const char *ifname;
@@ -29,8 +22,7 @@ static int on_option(int c, const char *arg, void *userdata) {
         switch (c) {
         case OPT_IP:     a->ip = arg; break;
         case OPT_IFNAME: a->ifname = arg; break;
-        case OPT_CONFIG:
-        case 'c':        a->config = arg; break;
+        case OPT_CONFIG: a->config = arg; break;
         case OPT_JSON:   a->json = true; break;
         default:         return EXIT_USAGE;
         }
@@ -75,14 +67,7 @@ static int load_route(const char *config, DaemonLink *link, Config **ret_cfg, Nm
         return 0;
 }
 
-int verb_attach(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "ip",     required_argument, NULL, OPT_IP },
-                { "ifname", required_argument, NULL, OPT_IFNAME },
-                { "config", required_argument, NULL, OPT_CONFIG },
-                { "json",   no_argument,       NULL, OPT_JSON },
-                {}
-        };
+int verb_attach(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         _cleanup_(daemon_link_done) DaemonLink link = {};
@@ -94,9 +79,11 @@ int verb_attach(int argc, char **argv) {
         const Cidr *a4 = &res.address, *a6 = &res.address6;
         int optind, r;
 
-        r = parse_options(argc, argv, "attach", opts, "c:", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("attach: option '--config' needs a file name");
         r = two_names(argc, argv, optind, "attach", &req.netns, &req.network);
         if (r)
                 return r;
@@ -136,11 +123,7 @@ int verb_attach(int argc, char **argv) {
         return 0;
 }
 
-int verb_detach(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "config", required_argument, NULL, OPT_CONFIG },
-                {}
-        };
+int verb_detach(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         _cleanup_(daemon_link_done) DaemonLink link = {};
@@ -149,9 +132,11 @@ int verb_detach(int argc, char **argv) {
         const char *netns, *network;
         int optind, r;
 
-        r = parse_options(argc, argv, "detach", opts, "c:", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("detach: option '--config' needs a file name");
         r = two_names(argc, argv, optind, "detach", &netns, &network);
         if (r)
                 return r;
@@ -165,5 +150,22 @@ int verb_detach(int argc, char **argv) {
         if (r < 0)
                 return fail(&err);
         printf("detached %s from %s\n", netns, network);
+        return 0;
+}
+
+int verb_complete_networks(const Verb *verb, int argc, char **argv) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_config_ Config *cfg = NULL;
+        struct net_args a = {};
+        int optind, r;
+
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
+                return r;
+        /* A config that cannot be read offers nothing; completion stays quiet. */
+        if (config_load(a.config, &cfg, &err) < 0)
+                return EXIT_FAILURE;
+        for (size_t i = 0; i < cfg->n_networks; i++)
+                puts(cfg->networks[i].name);
         return 0;
 }

@@ -580,7 +580,12 @@ static int method_describe_namespace(sd_bus_message *m, void *userdata, sd_bus_e
         if (nls_open(&host) >= 0)
                 (void) nls_get_nsid(host, fd, &e.nsid);
         (void) proc_scan(&l.ps);
-        (void) owner_lookup(name, e.inode, &origin);
+        {
+                uint64_t cookie = 0;
+
+                (void) netns_fd_cookie(fd, &cookie);
+                (void) owner_lookup(name, e.inode, cookie, &origin);
+        }
         o = entry_json(&e, &l.ps, origin ?: "");
         json_object_object_foreach(shown, key, val)
                 json_object_object_add(o, key, json_object_get(val));
@@ -746,7 +751,8 @@ static void on_netns(NetnsMonEvent ev, const char *name, ino_t ino, void *userda
                                           (uint64_t) ino);
                 return;
         }
-        (void) owner_lookup(name, ino, &origin);
+        /* The inode alone: the namespace may be gone by now (cookie 0: not compared). */
+        (void) owner_lookup(name, ino, 0, &origin);
         path = netns_path(name);
         (void) sd_bus_emit_signal(bm->bus, NSMGR_BUS_PATH, NSMGR_BUS_INTERFACE, "NamespaceAdded", "ssts", name,
                                   path ?: "", (uint64_t) ino, origin ?: "");

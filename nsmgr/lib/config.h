@@ -121,6 +121,7 @@ typedef struct Netns {
         Port *ports;
         size_t n_ports;
         bool transient;      /* not declared: only wired for run-time attachments, never made */
+        bool incomplete;     /* a problem was found in its declaration: checks that would only repeat it are skipped */
         Source src;
 } Netns;
 
@@ -130,6 +131,7 @@ typedef struct Bridge {
         size_t n_addresses;
         uint32_t mtu;
         int ipv6;
+        bool netfilter;      /* nf_call_iptables/ip6tables/arptables on (made so) */
         char *network;       /* set when the bridge belongs to a network */
         Source src;
 } Bridge;
@@ -141,6 +143,7 @@ typedef struct Network {
         Cidr gateway, gateway6;    /* default: first address of the subnet */
         bool masquerade;
         char *uplink;              /* NULL: any interface */
+        bool incomplete;           /* as Netns.incomplete */
         Source src;
 } Network;
 
@@ -163,6 +166,10 @@ void iface_done(Iface *i);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 #define _cleanup_config_ _cleanup_(config_freep)
 
+/* The largest config file nsmgr reads: far more than thousands of
+ * namespaces need, and a bound on what the parser is given. */
+#define CONFIG_FILE_MAX (4 << 20)
+
 /* Reads the config: `path` alone if given, else /etc/nsmgr/nsmgr.conf and
  * then /etc/nsmgr/conf.d/ *.conf in name order (a missing main file is an
  * empty config). Parses and validates everything; on any error nothing is
@@ -173,7 +180,7 @@ int config_load_files(char *const *files, Config **ret, NmError *err);
 
 const Netns *config_find_netns(const Config *c, const char *name);
 /* Keeps the name index in step when namespaces are appended or dropped. */
-void config_index_netns(Config *c, size_t i);
+int config_index_netns(Config *c, size_t i);
 void config_unindex_netns(Config *c, size_t i);
 const Bridge *config_find_bridge(const Config *c, const char *name);
 const Network *config_find_network(const Config *c, const char *name);

@@ -14,6 +14,8 @@
 #include "daemon.h"
 #include "fileio.h"
 #include "netns.h"
+#include "desired.h"
+#include "leases.h"
 #include "network.h"
 #include "ops.h"
 #include "procscan.h"
@@ -107,28 +109,6 @@ static const char *plural(uint64_t n, const char *one, const char *many) {
         return n == 1 ? one : many;
 }
 
-/* The links the config puts in the host: bridges, the host ends of veths,
- * the host interfaces macvlans stand on. */
-static char **host_link_names(const Config *c) {
-        char **names = NULL;
-
-        for (size_t i = 0; c && i < c->n_bridges; i++)
-                if (strv_extend(&names, c->bridges[i].name) < 0)
-                        return strv_free(names);
-        for (size_t i = 0; c && i < c->n_netns; i++)
-                for (size_t j = 0; j < c->netns[i].n_ifaces; j++) {
-                        const Iface *it = &c->netns[i].ifaces[j];
-                        const char *host = it->kind == IFACE_VETH && !it->peer_netns ? it->peer_name
-                                         : it->kind == IFACE_MACVLAN ? it->parent : NULL;
-
-                        /* A name twice (a shared macvlan parent) does no harm. */
-                        if (host && strv_extend(&names, host) < 0)
-                                return strv_free(names);
-                }
-        /* Never NULL: an empty list means no host link matters. */
-        return names ? names : calloc(1, sizeof(char *));
-}
-
 /* --- the status record and STATUS= ---------------------------------------- */
 
 static void status_run_set(StatusRun *run, const char *trigger, uint64_t begun, int result, const NmError *err,
@@ -213,22 +193,28 @@ static void arm_debounce(Daemon *d) {
 
 /* What to watch: the namespaces the config declares, those that run-time
  * attachments to its networks wire (leases: nsmgr did not make them), and
- * the host links of both -- from the config as its networks expand it, a
- * dry run that writes no lease. */
+ * the host links of both -- from the desired model, with the leases read
+ * as a dry run that writes nothing. */
 static void watch_targets(Daemon *d, char ***ret_declared, char ***ret_wired, char ***ret_host) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        Expansion exp = {};
+        _cleanup_(lease_table_done) LeaseTable lt = {};
+        _cleanup_desired_ Desired *des = NULL;
         int r;
 
-        r = networks_expand(d->cfg, EXPAND_DRY_RUN, &exp, &err);
+        *ret_declared = *ret_wired = *ret_host = NULL;
+        r = leases_sync(d->cfg, NULL, LEASE_SYNC_DRY_RUN, &lt, &err);
         if (r < 0)
-                dlog(d, LOG_DEBUG, "cannot expand the networks to watch their attachments: %s", nm_error_message(&err));
-        *ret_declared = *ret_wired = NULL;
-        for (size_t i = 0; i < d->cfg->n_netns; i++)
-                (void) strv_extend(d->cfg->netns[i].transient ? ret_wired : ret_declared, d->cfg->netns[i].name);
-        *ret_host = host_link_names(d->cfg);
-        /* Undone whatever expand did before it failed (network.h). */
-        networks_unexpand(d->cfg, &exp);
+                dlog(d, LOG_DEBUG, "cannot read the leases to watch their attachments: %s", nm_error_message(&err));
+        r = desired_build(d->cfg, &lt, &des);
+        if (r < 0) {
+                for (size_t i = 0; i < d->cfg->n_netns; i++)
+                        (void) strv_extend(ret_declared, d->cfg->netns[i].name);
+                *ret_host = calloc(1, sizeof(char *));
+                return;
+        }
+        for (size_t i = 0; i < des->model.n_netns; i++)
+                (void) strv_extend(des->model.netns[i].transient ? ret_wired : ret_declared, des->model.netns[i].name);
+        *ret_host = desired_host_links(&des->model);
 }
 
 static void sync_watches(Daemon *d, bool arm_for_new) {
@@ -673,13 +659,14 @@ static int rescue_pins(Daemon *d, Lost *ret) {
         State st = {};
         int r;
 
-        r = state_load(&st);
-        if (r < 0 && r != -EBADMSG)
+        r = state_load(&st, true);
+        if (r < 0)
                 return r;
         for (size_t i = 0; i < d->cfg->n_netns; i++) {
                 const char *name = d->cfg->netns[i].name;
                 _cleanup_error_ NmError e = NM_ERROR_INIT;
-                ino_t ino = state_netns_inode(&st, name);
+                const StateNetns *rec = state_netns(&st, name);
+                ino_t ino = rec ? rec->ino : 0;
                 size_t first = 0, inside;
                 ino_t *inos;
                 int fd;
@@ -705,7 +692,7 @@ static int rescue_pins(Daemon *d, Lost *ret) {
                         _cleanup_free_ char *comm = proc_comm(ps.v[first + k].pid);
                         int nsfd;
 
-                        r = netns_pin_pid(name, ps.v[first + k].pid, false, &e);
+                        r = netns_pin_pid(name, ps.v[first + k].pid, false, NULL, &e);
                         if (r < 0)
                                 continue;
                         /* The process may have moved on meanwhile: the

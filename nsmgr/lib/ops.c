@@ -34,26 +34,17 @@ void ops_attachment_done(OpsAttachment *a) {
         *a = (OpsAttachment) {};
 }
 
-static void record_owner(const char *name, ino_t ino, const char *origin, OpsResult *ret) {
-        int r = owner_record(name, ino, origin);
-
-        if (r < 0)
-                (void) strv_extendf(&ret->warnings, "cannot record that nsmgr made '%s': %s; it will be listed as not managed",
-                                    name, strerror(-r));
-}
-
 int ops_create(const char *name, OpsFlags flags, const char *origin, OpsResult *ret, NmError *err) {
         _cleanup_close_ int fd = -EBADF;
         OpsResult res = {};
         int r;
 
-        r = netns_create(name, flags & OPS_EXIST_OK ? NETNS_EXIST_OK : 0, &fd, err);
+        /* Recorded as nsmgr's before it is pinned (owner.h). */
+        r = netns_create(name, flags & OPS_EXIST_OK ? NETNS_EXIST_OK : 0, origin, &fd, err);
         if (r < 0)
                 return r;
         res.changed = r > 0;
         (void) netns_fd_inode(fd, &res.inode);
-        if (res.changed)
-                record_owner(name, res.inode, origin, &res);
         res.path = netns_path(name);
         if (!res.path) {
                 ops_result_done(&res);
@@ -178,12 +169,11 @@ int ops_pin_handle(const char *name, int nsfd, OpsFlags flags, const char *origi
         r = netns_fd_check(nsfd, "the handle", err);
         if (r < 0)
                 return nm_error_prefix(err, r == -EINVAL ? -EMEDIUMTYPE : r, "cannot pin '%s'", name);
-        r = netns_pin_fd(name, nsfd, flags & OPS_ALLOW_HOST, err);
+        r = netns_pin_fd(name, nsfd, flags & OPS_ALLOW_HOST, origin, err);
         if (r < 0)
                 return r;
         (void) netns_fd_inode(nsfd, &res.inode);
         res.changed = true;
-        record_owner(name, res.inode, origin, &res);
         res.path = netns_path(name);
         if (!res.path) {
                 ops_result_done(&res);
@@ -257,7 +247,7 @@ int ops_delete(const char *name, OpsFlags flags, const Config *managed, OpsResul
                         _cleanup_free_ char *list = NULL;
                         size_t first, count;
 
-                        if (proc_scan(&ps) < 0)
+                        if (proc_scan_netns(res.inode, &ps) < 0)
                                 return nm_error(err, -EIO, "cannot delete '%s': cannot find out which processes are inside",
                                                 name);
                         count = proc_scan_find(&ps, res.inode, &first);
@@ -415,32 +405,26 @@ int ops_refuse_other_config(char *const *files, char *const *daemon_files, OpsCo
 }
 
 int ops_pin_restored(const char *name, ino_t ino) {
-        bool created = false;
-        State st = {};
+        _cleanup_free_ char *origin = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t cookie = 0, rec_cookie = 0;
+        ino_t rec = 0, now = 0;
         int r;
 
-        r = state_load(&st);
-        if (r < 0 && r != -EBADMSG) {
-                state_done(&st);
-                return r;
-        }
-        if (!state_netns_known(&st, name, ino, &created)) {
-                /* Only a teardown by nsmgr forgets a namespace nsmgrd still
-                 * watches, and nsmgr tears down only what it made. */
-                if (state_netns_inode(&st, name) != 0) {
-                        state_done(&st);
-                        return 0;
-                }
-                created = true;
-                state_netns_set(&st, name, ino, true);
-                r = state_save(&st);
-        }
-        state_done(&st);
+        /* The namespace now pinned under the name, as it is there. */
+        if (netns_open(name, &fd, NULL) < 0 || netns_fd_inode(fd, &now) < 0 || now != ino)
+                return 0;
+        (void) netns_fd_cookie(fd, &cookie);
+
+        /* Only a teardown by nsmgr forgets a namespace nsmgrd still
+         * watches, and nsmgr tears down only what it made: a record of
+         * another namespace under this name is left as it is. */
+        r = owner_read(name, &rec, &rec_cookie, &origin);
         if (r < 0)
                 return r;
-        if (created && owner_lookup(name, ino, NULL) == 0)
-                return owner_record(name, ino, OWNER_CONFIG);
-        return 0;
+        if (r > 0)
+                return 0;
+        return owner_record(name, ino, cookie, OWNER_CONFIG);
 }
 
 int plan_step_add(PlanStep **v, size_t *n, const char *action, const char *kind, const char *netns,

@@ -2,9 +2,9 @@
 #include <net/if.h>
 
 #include "ipaddr.h"
+#include "marks.h"
 #include "nl.h"
 #include "overlap.h"
-#include "state.h"
 #include "strv.h"
 
 /* Host links the config itself puts addresses on. */
@@ -30,8 +30,6 @@ typedef struct Check {
         const Network *nw;
         const Cidr *subnet;
         struct nl_cache *links;
-        State *state;
-        bool state_loaded;
         const char *hit_ifname;
         Cidr hit;
 } Check;
@@ -54,13 +52,9 @@ static void address_cb(struct nl_object *obj, void *userdata) {
                 rtnl_link_put(l);
                 return;
         }
-        /* Rare: only now is nsmgr's record read (what it made and this apply
-         * may be about to tear down is no conflict). */
-        if (!c->state_loaded) {
-                (void) state_load(c->state);
-                c->state_loaded = true;
-        }
-        if (state_link_owned(c->state, NULL, ifname, ifindex)) {
+        /* What nsmgr made (its mark, marks.h), which this apply may be
+         * about to tear down, is no conflict. */
+        if (rtnl_link_get_group(l) == NSMGR_LINK_GROUP) {
                 rtnl_link_put(l);
                 return;
         }
@@ -72,7 +66,6 @@ static void address_cb(struct nl_object *obj, void *userdata) {
 int networks_check_host_overlap(const Config *cfg, char **ret_ifname, NmError *err) {
         _cleanup_cache_ struct nl_cache *links = NULL, *addrs = NULL;
         _cleanup_nl_ NlSock *nl = NULL;
-        State state = {};
         int r = 0;
 
         for (size_t i = 0; i < cfg->n_networks && r >= 0; i++) {
@@ -86,7 +79,7 @@ int networks_check_host_overlap(const Config *cfg, char **ret_ifname, NmError *e
                         continue;
                 for (size_t k = 0; k < ELEMENTSOF(subnets) && r >= 0; k++) {
                         char sbuf[CIDR_STRLEN], abuf[CIDR_STRLEN];
-                        Check c = { .cfg = cfg, .nw = nw, .subnet = subnets[k], .state = &state };
+                        Check c = { .cfg = cfg, .nw = nw, .subnet = subnets[k] };
 
                         if (!subnets[k]->family)
                                 continue;
@@ -113,6 +106,5 @@ int networks_check_host_overlap(const Config *cfg, char **ret_ifname, NmError *e
                                      cidr_format(&c.hit, true, abuf), c.hit_ifname);
                 }
         }
-        state_done(&state);
         return r < 0 ? r : 0;
 }

@@ -134,6 +134,9 @@ MASK = (
     "systemd-tmpfiles-clean.timer", "networking.service",
     "systemd-networkd.service", "systemd-networkd.socket",
     "systemd-resolved.service", "ldconfig.service",
+    # The machine's docker and containerd (tests run their own, see
+    # docker_sandbox.py): never started by a test's systemd.
+    "docker.service", "docker.socket", "containerd.service",
 )
 
 # What the machine's administrator enabled under these targets is masked too.

@@ -261,6 +261,28 @@ def test_every_example_applies_in_an_empty_namespace(nsmgr, example):
     assert nsmgr.ok("apply", "-c", path).stdout.strip() == "nothing to change"
 
 
+def test_vrf_member_from_elsewhere_plans_without_crashing(nsmgr, tmp_path):
+    """A VRF member that is another namespace's veth peer or an attachment's
+    interface once crashed validation (SIGSEGV), in apply and in nsmgrd."""
+    path = conf(tmp_path, """
+        networks = ( { name = "lab"; bridge = "br-lab"; subnet = "198.18.20.0/24"; } );
+        namespaces = (
+          { name = "a"; interfaces = ( { name = "v"; type = "veth"; peer = { namespace = "b"; name = "pb"; }; } ); },
+          { name = "b"; networks = ( { network = "lab"; interface = "eth5"; } );
+            interfaces = ( { name = "vrf0"; type = "vrf"; table = 10; members = [ "pb", "eth5" ]; } ); }
+        );
+        """)
+    before = snapshot()
+    p = nsmgr("apply", "-c", path, "--dry-run")
+    assert p.returncode >= 0, f"killed by signal {-p.returncode}"
+    if kernel_has_vrf():
+        assert p.returncode == 0, p.stderr
+        assert "b: create vrf vrf0" in p.stdout
+    else:
+        assert p.returncode == 1 and "CONFIG_NET_VRF" in p.stderr, p.stderr
+    assert_unchanged(before)
+
+
 def test_shared_pod_dns_files_and_exec(nsmgr):
     nsmgr.ok("apply", "-c", os.path.join(CONF, "shared-pod.conf"))
     resolv = open("/etc/netns/pod/resolv.conf").read()
