@@ -338,11 +338,53 @@ def trial(spec):
                 b.append(run_timed([T.ip, "netns", "list"])[0])
             out["nsmgr"], out["ip"] = statistics.median(a), statistics.median(b)
 
+        elif w == "oneshot":
+            out.update(oneshot_pairs(T, n))
+
         elif w == "daemon":
             write(wire_conf, conf_wire(n))
             run([T.nsmgrctl, "apply", "-c", wire_conf])
             out.update(daemon_adopt(T, wire_conf, sb))
     return out
+
+
+def oneshot_pairs(T, n):
+    """What a runtime or a script pays per container: one process to make
+    a namespace and one to delete it. n pairs, each `nsmgrctl create NAME`
+    + `nsmgrctl delete NAME` and `ip netns add NAME` + `ip netns del NAME`
+    right after one another, in an order that alternates at random, so
+    that both meet the same state of the machine (the kernel frees deleted
+    namespaces in the background, and that work costs both the same). The
+    ratio is taken pair by pair; its median is the result."""
+    # /run/netns made a shared mount once, outside the timed region, as
+    # the first of either tool would.
+    run([T.ip, "netns", "add", "prepare"])
+    run([T.ip, "netns", "del", "prepare"])
+    rng = random.Random(n)
+    ctl, ip = {"create": [], "delete": []}, {"create": [], "delete": []}
+
+    def nsmgr(i):
+        ctl["create"].append(run_timed([T.nsmgrctl, "create", f"n{i}"])[0])
+        ctl["delete"].append(run_timed([T.nsmgrctl, "delete", f"n{i}"])[0])
+
+    def iproute(i):
+        ip["create"].append(run_timed([T.ip, "netns", "add", f"i{i}"])[0])
+        ip["delete"].append(run_timed([T.ip, "netns", "del", f"i{i}"])[0])
+
+    for i in range(n):
+        for f in ((nsmgr, iproute) if rng.random() < 0.5 else (iproute, nsmgr)):
+            f(i)
+    if os.listdir("/run/netns"):
+        raise RuntimeError(f"oneshot: namespaces left: {os.listdir('/run/netns')}")
+    pair = lambda d, i: d["create"][i] + d["delete"][i]
+    return {
+        "t": statistics.median(pair(ctl, i) for i in range(n)),
+        "t_ip": statistics.median(pair(ip, i) for i in range(n)),
+        "ratio": statistics.median(pair(ctl, i) / pair(ip, i) for i in range(n)),
+        "ratio_create": statistics.median(ctl["create"][i] / ip["create"][i] for i in range(n)),
+        "ratio_delete": statistics.median(ctl["delete"][i] / ip["delete"][i] for i in range(n)),
+        "ratios": [pair(ctl, i) / pair(ip, i) for i in range(n)],
+    }
 
 
 def check_wired(T, n, v, last=None, addr=True):
@@ -493,6 +535,9 @@ def plan(ns, have_daemon, quick, full=False):
         items.append(("list", "both", n))
         for v in ("nsmgr", "ref"):
             items.append(("cni", v, n))
+        if n == min(ns):
+            # One-shot latency does not depend on N: n pairs a round, once.
+            items.append(("oneshot", "pairs", n))
         if have_daemon:
             items.append(("daemon", "nsmgrd", n))
     return items
@@ -588,7 +633,8 @@ def main():
                 continue
             res = json.loads(p.stdout.strip().splitlines()[-1])
             raw.setdefault(f"{w}|{v}|{n}", []).append(res)
-            shown = ", ".join(f"{k}={val:.4g}" for k, val in res.items() if isinstance(val, (int, float)))
+            shown = ", ".join(f"{k}={val:.4g}" for k, val in res.items()
+                              if isinstance(val, (int, float)) and not isinstance(val, bool))
             log(f"round {r + 1}/{runs}: {w:6} {v:12} N={n:<5} {shown}")
     info["runs"] = runs
     info["ns"] = ns

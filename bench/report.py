@@ -110,6 +110,17 @@ def targets(raw, ns, have_daemon):
     b = [x.get("ip") if "error" not in x else None for x in raw.get(f"list|both|{big}", [])]
     r = paired_ratio(a, b)
     add("list: nsmgrctl list / ip netns list", big, fmt_x(r), "≤ 1.00×", None if r is None else r <= 1.0)
+    # one-shot create + delete, pair by pair, over every pair of every round
+    for n in ns:
+        ok = _ok(raw.get(f"oneshot|pairs|{n}", []))
+        if not ok:
+            continue
+        rs = [r for x in ok for r in x.get("ratios", [])]
+        r = statistics.median(rs) if rs else None
+        add("one-shot: nsmgrctl create + delete / ip netns add + del, pair by pair", f"{len(rs)} pairs",
+            fmt_x(r), "≤ 1.00×", None if r is None else r <= 1.0,
+            f"create {fmt_x(statistics.median(x['ratio_create'] for x in ok))}, "
+            f"delete {fmt_x(statistics.median(x['ratio_delete'] for x in ok))} (medians over rounds)")
     # flatness: per-namespace cost at the largest N over the smallest
     small = min(ns)
     for w, v, fv in (("create", "nsmgr-apply", "floor"), ("wire", "nsmgr", "floor")):
@@ -229,6 +240,10 @@ def write_all(out_dir, info, raw, have_daemon):
         return "—" if not xs else f"{statistics.median(xs) * 1000:.2f}"
     row("nsmgrctl list, ms", lambda n: lst(n, "nsmgr"))
     row("ip netns list, ms", lambda n: lst(n, "ip"))
+    row("nsmgrctl create + delete, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n) is None
+        else f"{med(raw, 'oneshot', 'pairs', n) * 1000:.2f}")
+    row("ip netns add + del, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n, "t_ip") is None
+        else f"{med(raw, 'oneshot', 'pairs', n, 't_ip') * 1000:.2f}")
     row("nsmgrctl apply peak RSS (wire), MiB", lambda n: "—" if med(raw, "wire", "nsmgr", n, "rss_kib") is None
         else f"{med(raw, 'wire', 'nsmgr', n, 'rss_kib') / 1024:.1f}")
     row("nsmgrctl apply peak RSS (create), MiB", lambda n: "—" if med(raw, "create", "nsmgr-apply", n, "rss_kib") is None
@@ -270,7 +285,7 @@ def write_all(out_dir, info, raw, have_daemon):
                 t = x.get("t")
                 extra = {a: b for a, b in x.items() if a != "t"}
                 c.writerow([w, tool, n, i + 1, "" if t is None else f"{t:.6f}",
-                            "" if t is None else f"{t * 1000 / int(n):.4f}", json.dumps(extra)])
+                            "" if t is None or w == "oneshot" else f"{t * 1000 / int(n):.4f}", json.dumps(extra)])
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"machine": info, "targets": [dict(zip(("target", "n", "measured", "required", "met", "note"), r))
                                                  for r in trows],

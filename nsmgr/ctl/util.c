@@ -54,17 +54,36 @@ int usage_error(const char *fmt, ...) {
         return EXIT_USAGE;
 }
 
-int parse_options(int argc, char **argv, const char *verb, const struct option *opts, const char *shortopts,
-                  opt_fn_t fn, void *userdata, int *ret_optind) {
+int parse_options(const Verb *verb, int argc, char **argv, opt_fn_t fn, void *userdata, int *ret_optind) {
+        _cleanup_free_ struct option *opts = NULL;
         _cleanup_free_ char *spec = NULL;
+        size_t n = 0, k = 0, s = 0;
         int c;
 
-        /* A leading ':' makes getopt tell a missing argument (':') from an
-         * unknown option ('?'); a leading '+' (kept first) stops at the
-         * first positional argument. */
-        if (asprintf(&spec, "%s:%s", shortopts[0] == '+' ? "+" : "",
-                     shortopts[0] == '+' ? shortopts + 1 : shortopts) < 0)
+        for (const VerbOption *o = verb->options; o->name; o++)
+                n++;
+        opts = calloc(n + 2, sizeof(struct option));
+        /* "+": stop at the first positional argument; ":": tell a missing
+         * argument (':') from an unknown option ('?'); 3 bytes per option. */
+        spec = malloc(3 + 3 * (n + 1) + 1);
+        if (!opts || !spec) {
+                log_error("out of memory");
                 return EXIT_FAILURE;
+        }
+        if (verb->options_first)
+                spec[s++] = '+';
+        spec[s++] = ':';
+        for (const VerbOption *o = verb->options; o->name; o++) {
+                opts[k++] = (struct option) { o->name, o->arg ? required_argument : no_argument, NULL, o->val };
+                if (o->short_name) {
+                        spec[s++] = o->short_name;
+                        if (o->arg)
+                                spec[s++] = ':';
+                }
+        }
+        opts[k] = (struct option) { "help", no_argument, NULL, OPT_HELP };
+        spec[s++] = 'h';
+        spec[s] = 0;
 
         opterr = 0;
         optind = 0;
@@ -74,23 +93,32 @@ int parse_options(int argc, char **argv, const char *verb, const struct option *
 
                 if (c == ':') {
                         if (optopt && !strneq(word, "--", 2))
-                                return usage_error("%s: option '-%c' needs an argument", verb, optopt);
-                        return usage_error("%s: option '%s' needs an argument", verb, word);
+                                return usage_error("%s: option '-%c' needs an argument", verb->name, optopt);
+                        return usage_error("%s: option '%s' needs an argument", verb->name, word);
                 }
                 if (c == '?') {
                         if (optopt && strneq(word, "--", 2) && strchr(word, '='))
-                                return usage_error("%s: option '%.*s' takes no argument", verb,
+                                return usage_error("%s: option '%.*s' takes no argument", verb->name,
                                                    (int) strcspn(word, "="), word);
                         if (optopt)
-                                return usage_error("%s: unknown option '-%c'", verb, optopt);
-                        return usage_error("%s: unknown option '%.*s'", verb, (int) strcspn(word, "="), word);
+                                return usage_error("%s: unknown option '-%c'", verb->name, optopt);
+                        return usage_error("%s: unknown option '%.*s'", verb->name, (int) strcspn(word, "="),
+                                           word);
                 }
-                r = fn(c, optarg, userdata);
+                if (c == 'h' || c == OPT_HELP) {
+                        verb_help(verb);
+                        return EXIT_SUCCESS;
+                }
+                /* The short form means what the long one does. */
+                for (const VerbOption *o = verb->options; o->name; o++)
+                        if (o->short_name && c == o->short_name)
+                                c = o->val;
+                r = fn ? fn(c, optarg, userdata) : EXIT_USAGE;
                 if (r != 0)
                         return r;
         }
         *ret_optind = optind;
-        return 0;
+        return ARGS_PARSED;
 }
 
 void print_json(json_object *o) {

@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-client.h"
 #include "config.h"
 #include "ctl.h"
+#include "ops.h"
+#include "paths.h"
 #include "reconcile.h"
 #include "strv.h"
-
-enum {
-        OPT_JSON = 0x100,
-        OPT_DRY_RUN,
-        OPT_CONFIG,
-};
 
 struct apply_args {
         bool json;
         bool dry_run;
+        bool force;
         const char *config;
 };
 
@@ -21,31 +19,51 @@ static int on_option(int c, const char *arg, void *userdata) {
 
         switch (c) {
         case OPT_JSON:    a->json = true; break;
-        case OPT_DRY_RUN:
-        case 'n':         a->dry_run = true; break;
-        case OPT_CONFIG:
-        case 'c':         a->config = arg; break;
+        case OPT_DRY_RUN: a->dry_run = true; break;
+        case OPT_CONFIG:  a->config = arg; break;
+        case OPT_FORCE:   a->force = true; break;
         default:          return EXIT_USAGE;
         }
         return 0;
 }
 
-int verb_apply(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "dry-run", no_argument,       NULL, OPT_DRY_RUN },
-                { "config",  required_argument, NULL, OPT_CONFIG },
-                { "json",    no_argument,       NULL, OPT_JSON },
-                {}
-        };
+static json_object *str_or_null(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+/* Each step as a record: what is done (action) to which object (kind),
+ * where (namespace; null: the host), on which interface, and the rest. */
+static json_object *steps_json(const ReconcileReport *report) {
+        json_object *steps = json_object_new_array();
+
+        for (size_t i = 0; i < report->n_steps; i++) {
+                const PlanStep *s = &report->steps[i];
+                json_object *o = json_object_new_object();
+
+                json_object_object_add(o, "action", str_or_null(s->action));
+                json_object_object_add(o, "kind", str_or_null(s->kind));
+                json_object_object_add(o, "namespace", str_or_null(s->netns));
+                json_object_object_add(o, "interface", str_or_null(s->ifname));
+                json_object_object_add(o, "detail", str_or_null(s->detail));
+                json_object_object_add(o, "text", str_or_null(s->text));
+                json_object_array_add(steps, o);
+        }
+        return steps;
+}
+
+int verb_apply(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
         ReconcileReport report = {};
         struct apply_args a = {};
         int optind, r;
 
-        r = parse_options(argc, argv, "apply", opts, "c:n", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
+        if (a.config && !*a.config)
+                return usage_error("apply: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("apply: unexpected argument '%s'", argv[optind]);
 
@@ -53,7 +71,26 @@ int verb_apply(int argc, char **argv) {
         if (r < 0)
                 return fail(&err);
 
-        r = reconcile(cfg, a.dry_run ? RECONCILE_DRY_RUN : 0, &report, &err);
+        (void) daemon_link_open(&link);
+        if (link.alive && !ops_same_config(cfg->files, link.files)) {
+                /* nsmgrd would undo it within a second and the two would
+                 * fight over what is made; a plan changes nothing. */
+                _cleanup_error_ NmError other = NM_ERROR_INIT;
+
+                (void) ops_refuse_other_config(cfg->files, link.files,
+                                               a.dry_run ? OPS_CONFLICT_PLAN : a.force ? OPS_CONFLICT_FORCED : OPS_CONFLICT_REFUSE,
+                                               &other);
+                if (!a.dry_run && !a.force)
+                        return fail(&other);
+                log_warning("%s", nm_error_message(&other));
+                link.bus = link.bus ? sd_bus_flush_close_unref(link.bus) : NULL;
+        }
+
+        /* nsmgrd's config: nsmgrd applies it (re-reading it) and keeps it. */
+        if (link.bus)
+                r = bus_call_apply(link.bus, a.dry_run, 0, &report, &err);
+        else
+                r = ops_apply(cfg, a.dry_run ? RECONCILE_DRY_RUN : 0, &report, NULL, &err);
         STRV_FOREACH(w, report.warnings)
                 log_warning("%s", *w);
         if (r < 0) {
@@ -75,6 +112,7 @@ int verb_apply(int argc, char **argv) {
                 json_object_object_add(o, "dry_run", json_object_new_boolean(a.dry_run));
                 json_object_object_add(o, "changed", json_object_new_boolean(!a.dry_run && report.changes));
                 json_object_object_add(o, "changes", changes);
+                json_object_object_add(o, "steps", steps_json(&report));
                 json_object_object_add(o, "warnings", warnings);
                 print_json(o);
                 json_object_put(o);
@@ -89,6 +127,49 @@ int verb_apply(int argc, char **argv) {
                         printf("applied %zu change%s\n", strv_length(report.changes),
                                strv_length(report.changes) == 1 ? "" : "s");
         }
+        /* A plan with something to do is told apart from one without
+         * (nsmgrctl(8): EXIT STATUS), as `diff` does. */
+        r = a.dry_run && report.changes ? EXIT_CHANGES_PENDING : 0;
         reconcile_report_done(&report);
+        return r;
+}
+
+static int on_check_option(int c, const char *arg, void *userdata) {
+        const char **config = userdata;
+
+        if (c != OPT_CONFIG)
+                return EXIT_USAGE;
+        *config = arg;
+        return 0;
+}
+
+int verb_check(const Verb *verb, int argc, char **argv) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_config_ Config *cfg = NULL;
+        const char *config = NULL;
+        int optind, r;
+
+        r = parse_options(verb, argc, argv, on_check_option, &config, &optind);
+        if (r != ARGS_PARSED)
+                return r;
+        if (config && !*config)
+                return usage_error("check: option '--config' needs a file name");
+        if (optind < argc)
+                return usage_error("check: unexpected argument '%s'", argv[optind]);
+
+        /* Parsing and validating reads the files and nothing else: no root,
+         * no namespace, no lease. */
+        r = config_load(config, &cfg, &err);
+        if (r < 0)
+                return fail(&err);
+        if (!cfg->files) {
+                printf("valid: %s does not exist, an empty config\n", config ? config : NSMGR_CONF_FILE);
+                return 0;
+        }
+        printf("valid: %zu namespace%s, %zu network%s, %zu bridge%s (", cfg->n_netns, cfg->n_netns == 1 ? "" : "s",
+               cfg->n_networks, cfg->n_networks == 1 ? "" : "s", cfg->n_bridges, cfg->n_bridges == 1 ? "" : "s");
+        STRV_FOREACH(f, cfg->files)
+                printf("%s%s", f == cfg->files ? "" : ", ", *f);
+        printf(")\n");
         return 0;
 }

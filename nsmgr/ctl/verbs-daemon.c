@@ -8,15 +8,10 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "bus-client.h"
 #include "ctl.h"
-#include "fileio.h"
 #include "status.h"
 #include "strv.h"
-
-enum {
-        OPT_JSON = 0x100,
-        OPT_TIMEOUT,
-};
 
 static char *format_time(uint64_t usec) {
         time_t t = (time_t) (usec / 1000000u);
@@ -64,7 +59,8 @@ static void print_run(const char *label, const StatusRun *run) {
                 printf("%16s: never\n", label);
                 return;
         }
-        printf("%16s: %s at %s (%s ago), %s", label, run->result < 0 ? "FAILED" : "ok", when, ago ? ago : "?",
+        printf("%16s: %s%s%s at %s (%s ago), %s", label, run->result < 0 ? ansi_red() : "",
+               run->result < 0 ? "FAILED" : "ok", run->result < 0 ? ansi_normal() : "", when, ago ? ago : "?",
                run->trigger ? run->trigger : "?");
         if (run->result >= 0)
                 printf(", %u %s in %.1f ms", run->changes, plural(run->changes, "change", "changes"),
@@ -79,14 +75,15 @@ static void print_status(const DaemonStatus *s, bool alive) {
         _cleanup_free_ char *stopped = format_time(s->stopped);
 
         if (alive)
-                printf("nsmgrd is running (pid %d%s%s), since %s (%s)\n", (int) s->pid,
+                printf("nsmgrd is %srunning%s (pid %d%s%s), since %s (%s)\n", ansi_green(), ansi_normal(), (int) s->pid,
                        s->state && !streq(s->state, "running") ? ", " : "",
                        s->state && !streq(s->state, "running") ? s->state : "", since, up ? up : "?");
         else if (s->stopped)
-                printf("nsmgrd is not running: it stopped at %s (it ran as pid %d since %s)\n", stopped, (int) s->pid, since);
+                printf("nsmgrd is %snot running%s: it stopped at %s (it ran as pid %d since %s)\n", ansi_red(), ansi_normal(),
+                       stopped, (int) s->pid, since);
         else
-                printf("nsmgrd is not running: pid %d, started at %s, is gone without stopping (killed or crashed; systemd restarts it if it is enabled)\n",
-                       (int) s->pid, since);
+                printf("nsmgrd is %snot running%s: pid %d, started at %s, is gone without stopping (killed or crashed; systemd restarts it if it is enabled)\n",
+                       ansi_red(), ansi_normal(), (int) s->pid, since);
 
         printf("%16s: ", "config");
         if (!s->files)
@@ -116,54 +113,42 @@ static int on_status_option(int c, const char *arg, void *userdata) {
         return 0;
 }
 
-int verb_status(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, OPT_JSON },
-                {}
-        };
+int verb_status(const Verb *verb, int argc, char **argv) {
         _cleanup_(daemon_status_donep) DaemonStatus s = {};
         bool json = false, alive;
         int optind, r;
 
-        r = parse_options(argc, argv, "status", opts, "", on_status_option, &json, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_status_option, &json, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind < argc)
                 return usage_error("status: unexpected argument '%s'", argv[optind]);
 
         r = daemon_status_read(&s);
-        if (r == -ENOENT) {
-                if (json) {
-                        json_object *o = json_object_new_object();
-
-                        json_object_object_add(o, "running", json_object_new_boolean(false));
-                        print_json(o);
-                        json_object_put(o);
-                } else
-                        printf("nsmgrd is not running: it has not run since boot (there is no " NSMGRD_STATUS_FILE ")\n");
-                return EXIT_NOT_RUNNING;
-        }
-        if (r < 0) {
+        if (r < 0 && r != -ENOENT) {
                 log_error("cannot read " NSMGRD_STATUS_FILE ": %s", r == -EBADMSG ? "it is damaged" : strerror(-r));
                 return EXIT_FAILURE;
         }
-        alive = daemon_status_alive(&s);
+        /* No record: nsmgrd has not run since boot. */
+        alive = r >= 0 && daemon_status_alive(&s);
 
         if (json) {
-                _cleanup_free_ char *text = NULL;
-                json_object *o;
+                /* One shape, whether nsmgrd runs, ran or never did: the
+                 * record's keys (zero and null for a record never written)
+                 * and whether it runs. */
+                json_object *o = daemon_status_to_json(&s);
 
-                /* The record as nsmgrd wrote it, and whether it runs. */
-                r = read_full_file(NSMGRD_STATUS_FILE, &text, NULL);
-                o = r >= 0 ? json_tokener_parse(text) : NULL;
                 if (!o) {
-                        log_error("cannot read " NSMGRD_STATUS_FILE ": it changed while being read; try again");
+                        log_error("cannot print the status: out of memory");
                         return EXIT_FAILURE;
                 }
                 json_object_object_add(o, "running", json_object_new_boolean(alive));
                 print_json(o);
                 json_object_put(o);
-        } else
+        } else if (r == -ENOENT)
+                printf("nsmgrd is %snot running%s: it has not run since boot (there is no " NSMGRD_STATUS_FILE ")\n",
+                       ansi_red(), ansi_normal());
+        else
                 print_status(&s, alive);
         return alive ? 0 : EXIT_NOT_RUNNING;
 }
@@ -195,24 +180,60 @@ static int pidfd_send_signal_(int pidfd, int sig) {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+static int reload_failed(const char *m, unsigned changes) {
+        /* One line each: a config with several problems. */
+        for (;;) {
+                size_t n = strcspn(m, "\n");
+
+                log_error("reload failed: %.*s", (int) n, m);
+                if (!m[n])
+                        break;
+                m += n + 1;
+        }
+        if (changes)
+                log_error("nsmgrd applied %u %s before that, keeps the new config and tries the rest again", changes,
+                          plural(changes, "change", "changes"));
+        else
+                log_error("nothing was changed; nsmgrd keeps running with the config it had");
+        return EXIT_FAILURE;
+}
+
+/* On the bus, Reload answers once it is done, with the daemon's sentence. */
+static int reload_over_bus(sd_bus *bus, unsigned timeout_sec) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        unsigned changes = 0;
+        int r;
+
+        r = bus_call_reload(bus, (uint64_t) timeout_sec * 1000000u, &changes, &err);
+        if (r < 0) {
+                _cleanup_(daemon_status_donep) DaemonStatus s = {};
+
+                /* Not asked at all (refused, gone, stuck): one sentence. */
+                if (r == -EACCES || r == -EPERM || r == -ETIMEDOUT || r == -ESRCH)
+                        return fail(&err);
+                if (daemon_status_read(&s) >= 0 && s.reload.result < 0)
+                        changes = s.reload.changes;
+                return reload_failed(nm_error_message(&err), changes);
+        }
+        printf("reloaded: %u %s\n", changes, plural(changes, "change", "changes"));
+        return 0;
+}
+
 /* Done when a reload began after we asked and has finished. */
 static bool reload_done(const DaemonStatus *s, uint64_t asked) {
         return s->reload.begun >= asked && s->reload.finished >= s->reload.begun && s->reload.time;
 }
 
-int verb_reload(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "timeout", required_argument, NULL, OPT_TIMEOUT },
-                {}
-        };
+int verb_reload(const Verb *verb, int argc, char **argv) {
         _cleanup_(daemon_status_donep) DaemonStatus s = {};
+        _cleanup_(daemon_link_done) DaemonLink link = {};
         _cleanup_close_ int pidfd = -EBADF, ino = -EBADF;
         struct reload_args a = { .timeout_sec = 120 };
         uint64_t asked, deadline, starttime;
         int optind, r;
 
-        r = parse_options(argc, argv, "reload", opts, "", on_reload_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_reload_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind < argc)
                 return usage_error("reload: unexpected argument '%s'", argv[optind]);
@@ -226,6 +247,9 @@ int verb_reload(int argc, char **argv) {
                 log_error("cannot reload: nsmgrd is not running; start it with 'systemctl start nsmgrd'");
                 return EXIT_NOT_RUNNING;
         }
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                return reload_over_bus(link.bus, a.timeout_sec);
 
         /* A pidfd names this very process; checked again after opening it,
          * so that a PID reused in between is not signalled. */
@@ -280,25 +304,8 @@ int verb_reload(int argc, char **argv) {
                         ;
         }
 
-        if (s.reload.result < 0) {
-                const char *m = s.reload.error ? s.reload.error : strerror(-s.reload.result);
-
-                /* One line each: a config with several problems. */
-                for (;;) {
-                        size_t n = strcspn(m, "\n");
-
-                        log_error("reload failed: %.*s", (int) n, m);
-                        if (!m[n])
-                                break;
-                        m += n + 1;
-                }
-                if (s.reload.changes)
-                        log_error("nsmgrd applied %u %s before that, keeps the new config and tries the rest again",
-                                  s.reload.changes, plural(s.reload.changes, "change", "changes"));
-                else
-                        log_error("nothing was changed; nsmgrd keeps running with the config it had");
-                return EXIT_FAILURE;
-        }
+        if (s.reload.result < 0)
+                return reload_failed(s.reload.error ? s.reload.error : strerror(-s.reload.result), s.reload.changes);
         printf("reloaded: %u %s\n", s.reload.changes, plural(s.reload.changes, "change", "changes"));
         return 0;
 }

@@ -3,6 +3,7 @@
 #include <net/if.h>
 #include <sys/stat.h>
 
+#include "bus-client.h"
 #include "ctl.h"
 #include "etcfiles.h"
 #include "name.h"
@@ -11,24 +12,18 @@
 #include "network.h"
 #include "nl.h"
 #include "nsexec.h"
+#include "nsthread.h"
+#include "ops.h"
 #include "owner.h"
 #include "procscan.h"
 #include "show.h"
 #include "state.h"
 #include "strv.h"
 
-enum {
-        OPT_JSON = 0x100,
-        OPT_EXIST_OK,
-        OPT_MISSING_OK,
-        OPT_FORCE,
-        OPT_PID,
-        OPT_PATH,
-        OPT_ALLOW_HOST,
-};
-
 struct args {
         bool json;
+        bool quiet;
+        bool no_legend;
         bool exist_ok;
         bool missing_ok;
         bool force;
@@ -44,11 +39,11 @@ static int on_option(int c, const char *arg, void *userdata) {
         case OPT_JSON:       a->json = true; break;
         case OPT_EXIST_OK:   a->exist_ok = true; break;
         case OPT_MISSING_OK: a->missing_ok = true; break;
-        case OPT_FORCE:
-        case 'f':            a->force = true; break;
+        case OPT_FORCE:      a->force = true; break;
         case OPT_ALLOW_HOST: a->allow_host = true; break;
-        case OPT_PID:
-        case 'p':            a->pid = arg; break;
+        case OPT_QUIET:      a->quiet = true; break;
+        case OPT_NO_LEGEND:  a->no_legend = true; break;
+        case OPT_PID:        a->pid = arg; break;
         case OPT_PATH:       a->path = arg; break;
         default:             return EXIT_USAGE;
         }
@@ -65,70 +60,63 @@ static int one_name(int argc, char **argv, int optind, const char *verb, const c
         return 0;
 }
 
-void record_owner(const char *name, const char *origin) {
+int verb_create(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_close_ int fd = -EBADF;
-        ino_t ino;
-        int r;
-
-        if (netns_open(name, &fd, &err) < 0 || netns_fd_inode(fd, &ino) < 0)
-                return;
-        r = owner_record(name, ino, origin);
-        if (r < 0)
-                log_warning("cannot record that nsmgr made '%s': %s; it will be listed as not managed", name,
-                            strerror(-r));
-}
-
-int verb_create(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "exist-ok", no_argument, NULL, OPT_EXIST_OK },
-                {}
-        };
-        _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(ops_result_done) OpsResult res = {};
         struct args a = {};
         const char *name;
+        OpsFlags flags;
         int optind, r;
 
-        r = parse_options(argc, argv, "create", opts, "", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         r = one_name(argc, argv, optind, "create", &name);
         if (r)
                 return r;
+        if (netns_name_check(name, &err) < 0)
+                return fail(&err);
 
-        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, NULL, &err);
+        /* nsmgrd does it when it runs, so that it watches the namespace
+         * from the start; the same library call either way. */
+        flags = a.exist_ok ? OPS_EXIST_OK : 0;
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                r = bus_call_create(link.bus, name, flags, &res, &err);
+        else {
+                /* One namespace, made right here: no thread to wait for. */
+                ns_run_inline();
+                r = ops_create(name, flags, OWNER_CREATE, &res, &err);
+        }
         if (r < 0)
                 return fail(&err);
-        if (r > 0)
-                record_owner(name, OWNER_CREATE);
-
-        path = netns_path(name);
-        puts(path);
+        STRV_FOREACH(w, res.warnings)
+                log_warning("%s", *w);
+        puts(res.path);
         return 0;
 }
 
-int verb_pin(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "pid",        required_argument, NULL, OPT_PID },
-                { "path",       required_argument, NULL, OPT_PATH },
-                { "allow-host", no_argument,       NULL, OPT_ALLOW_HOST },
-                {}
-        };
+int verb_pin(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(ops_result_done) OpsResult res = {};
+        _cleanup_close_ int fd = -EBADF;
         struct args a = {};
         const char *name;
+        OpsFlags flags;
         int optind, r;
 
-        r = parse_options(argc, argv, "pin", opts, "", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         r = one_name(argc, argv, optind, "pin", &name);
         if (r)
                 return r;
         if (!!a.pid == !!a.path)
                 return usage_error("pin: give exactly one of --pid PID and --path FILE");
+        if (netns_name_check(name, &err) < 0)
+                return fail(&err);
 
         if (a.pid) {
                 char *end;
@@ -140,104 +128,69 @@ int verb_pin(int argc, char **argv) {
                         log_error("cannot pin '%s': '%s' is not a valid PID (a positive number)", name, a.pid);
                         return EXIT_FAILURE;
                 }
-                r = netns_pin_pid(name, (pid_t) pid, a.allow_host, &err);
+                /* A pidfd names the process itself, here and in nsmgrd:
+                 * a PID reused meanwhile cannot make either pin a
+                 * stranger's namespace. */
+                r = ops_open_pidfd(name, (pid_t) pid, &fd, &err);
         } else
-                r = netns_pin_path(name, a.path, a.allow_host, &err);
+                /* Opened here, with the caller's own permissions. */
+                r = ops_open_handle(name, a.path, &fd, &err);
         if (r < 0)
                 return fail(&err);
 
-        record_owner(name, OWNER_PIN);
-        path = netns_path(name);
-        puts(path);
+        flags = a.allow_host ? OPS_ALLOW_HOST : 0;
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                r = bus_call_pin(link.bus, name, fd, !!a.pid, flags, &res, &err);
+        else if (a.pid)
+                r = ops_pin_pidfd(name, fd, flags, OWNER_PIN, &res, &err);
+        else
+                r = ops_pin_handle(name, fd, flags, OWNER_PIN, &res, &err);
+        if (r < 0)
+                return fail(&err);
+        STRV_FOREACH(w, res.warnings)
+                log_warning("%s", *w);
+        puts(res.path);
         return 0;
 }
 
-static void format_processes(const ProcScan *ps, size_t first, size_t count, char **ret) {
-        _cleanup_free_ char *out = NULL;
-        size_t shown = count > 10 ? 10 : count;
-
-        for (size_t i = 0; i < shown; i++) {
-                _cleanup_free_ char *comm = proc_comm(ps->v[first + i].pid);
-                char *s;
-
-                if (asprintf(&s, "%s%s%d %s", out ? out : "", out ? ", " : "", (int) ps->v[first + i].pid,
-                             comm ? comm : "?") < 0)
-                        return;
-                free(out);
-                out = s;
-        }
-        if (count > shown) {
-                char *s;
-                if (asprintf(&s, "%s and %zu more", out, count - shown) < 0)
-                        return;
-                free(out);
-                out = s;
-        }
-        *ret = TAKE_PTR(out);
-}
-
-int verb_delete(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "force",      no_argument, NULL, OPT_FORCE },
-                { "missing-ok", no_argument, NULL, OPT_MISSING_OK },
-                {}
-        };
+int verb_delete(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(ops_result_done) OpsResult res = {};
+        _cleanup_config_ Config *managed = NULL;
         struct args a = {};
         const char *name;
+        OpsFlags flags = 0;
         int optind, r;
 
-        r = parse_options(argc, argv, "delete", opts, "f", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         r = one_name(argc, argv, optind, "delete", &name);
         if (r)
                 return r;
         if (netns_name_check(name, &err) < 0)
                 return fail(&err);
+        if (a.force)
+                flags |= OPS_FORCE;
+        if (a.missing_ok)
+                flags |= OPS_MISSING_OK;
 
-        r = netns_open(name, &fd, &err);
-        if (r == -ENOENT) {
-                if (a.missing_ok)
-                        return 0;
-                return fail(&err);
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                r = bus_call_delete(link.bus, name, flags, &err);
+        else {
+                /* An nsmgrd that cannot be asked still keeps its config: what
+                 * it declares is refused here as it would refuse it. */
+                if (link.alive && daemon_link_load_config(&link, &managed, NULL) < 0)
+                        log_warning("cannot read the config nsmgrd keeps; not checking whether it declares '%s'", name);
+                r = ops_delete(name, flags, managed, &res, &err);
         }
-        if (r >= 0 && !a.force) {
-                _cleanup_free_ char *list = NULL;
-                ProcScan ps = {};
-                size_t first, count;
-                ino_t ino;
-
-                if (netns_fd_inode(fd, &ino) < 0 || proc_scan(&ps) < 0) {
-                        log_error("cannot delete '%s': cannot find out which processes are inside", name);
-                        return EXIT_FAILURE;
-                }
-                count = proc_scan_find(&ps, ino, &first);
-                if (count > 0) {
-                        format_processes(&ps, first, count, &list);
-                        proc_scan_done(&ps);
-                        log_error("cannot delete '%s': %zu process%s still inside (%s); stop %s or use --force to unpin it anyway",
-                                  name, count, count == 1 ? " is" : "es are", list ? list : "?",
-                                  count == 1 ? "it" : "them");
-                        return EXIT_FAILURE;
-                }
-                proc_scan_done(&ps);
-        }
-        /* A broken entry (r == -ENXIO: an empty placeholder) is removed too. */
-        nm_error_clear(&err);
-        fd = safe_close(fd);
-
-        r = netns_unpin(name, &err);
-        if (r == -ENOENT && a.missing_ok)
-                return 0;
         if (r < 0)
                 return fail(&err);
-        (void) owner_forget(name);
-        r = etc_files_remove(name);
-        if (r < 0)
-                log_warning("cannot remove the name-resolution files nsmgr made for '%s' under " ETC_FILES_GENERATED_DIR "/%s: %s, ignoring",
-                            name, name, strerror(-r));
+        STRV_FOREACH(w, res.warnings)
+                log_warning("%s", *w);
         return 0;
 }
 
@@ -362,11 +315,69 @@ static bool jbool(json_object *o, const char *key) {
         return json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
 }
 
-int verb_list(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, OPT_JSON },
-                {}
-        };
+/* The networks column: NETWORK:ADDRESS for each, "-" for none. */
+static char *format_networks(json_object *o) {
+        _cleanup_free_ char *out = NULL;
+        json_object *nets = NULL;
+
+        json_object_object_get_ex(o, "networks", &nets);
+        for (size_t j = 0; nets && j < json_object_array_length(nets); j++) {
+                json_object *x = json_object_array_get_idx(nets, j), *ad = NULL;
+                char *s;
+
+                json_object_object_get_ex(x, "addresses", &ad);
+                if (asprintf(&s, "%s%s%s:%s", out ? out : "", out ? "," : "", jstr(x, "network"),
+                             ad && json_object_array_length(ad) ?
+                                     json_object_get_string(json_object_array_get_idx(ad, 0)) :
+                                     "-") < 0)
+                        return NULL;
+                free(out);
+                out = s;
+        }
+        return out ? TAKE_PTR(out) : strdup("-");
+}
+
+static int print_list_text(json_object *arr, bool legend) {
+        static const char *const header[] = { "NAME", "INODE", "NSID", "PROCS", "MANAGED", "NETWORKS" };
+        _cleanup_table_ Table *t = table_new(ELEMENTSOF(header), header);
+
+        if (!t)
+                return -ENOMEM;
+        table_align_right(t, 1);
+        table_align_right(t, 2);
+        table_align_right(t, 3);
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                json_object *o = json_object_array_get_idx(arr, i);
+                _cleanup_free_ char *reason = NULL, *inode = NULL, *nsid = NULL, *procs = NULL, *nets = NULL;
+                int r;
+
+                if (jbool(o, "broken")) {
+                        if (asprintf(&reason, "broken: %s", jstr(o, "reason")) < 0)
+                                return -ENOMEM;
+                        r = table_add_row(t, 2, (const char *const[]) { jstr(o, "name"), reason }, true);
+                } else {
+                        if (asprintf(&inode, "%" PRId64, jint(o, "inode", 0)) < 0 ||
+                            asprintf(&nsid, "%" PRId64, jint(o, "nsid", -1)) < 0 ||
+                            asprintf(&procs, "%" PRId64, jint(o, "processes", 0)) < 0)
+                                return -ENOMEM;
+                        nets = format_networks(o);
+                        if (!nets)
+                                return -ENOMEM;
+                        r = table_add_row(t, 6,
+                                          (const char *const[]) { jstr(o, "name"), inode,
+                                                                  jint(o, "nsid", -1) >= 0 ? nsid : "-", procs,
+                                                                  jbool(o, "managed") ? jstr(o, "origin") : "no",
+                                                                  nets },
+                                          false);
+                }
+                if (r < 0)
+                        return r;
+        }
+        table_print(t, legend);
+        return 0;
+}
+
+int verb_list(const Verb *verb, int argc, char **argv) {
         _cleanup_nl_ NlSock *nl = NULL;
         OwnerRecord *owners = NULL;
         NetnsEntry *entries = NULL;
@@ -377,8 +388,8 @@ int verb_list(int argc, char **argv) {
         json_object *arr;
         int optind, r;
 
-        r = parse_options(argc, argv, "list", opts, "", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind < argc)
                 return usage_error("list: unexpected argument '%s'", argv[optind]);
@@ -406,51 +417,21 @@ int verb_list(int argc, char **argv) {
 
         if (a.json)
                 print_json(arr);
-        else {
-                size_t w = 4;
-
+        else if (a.quiet)
                 for (size_t i = 0; i < n; i++)
-                        if (strlen(entries[i].name) > w)
-                                w = strlen(entries[i].name);
-                if (n > 0)
-                        printf("%-*s  %-10s  %-4s  %5s  %-7s  %s\n", (int) w, "NAME", "INODE", "NSID", "PROCS", "MANAGED",
-                               "NETWORKS");
-                for (size_t i = 0; i < n; i++) {
-                        json_object *o = json_object_array_get_idx(arr, i);
-                        char nsid[16] = "-";
-
-                        if (jbool(o, "broken")) {
-                                printf("%-*s  broken: %s\n", (int) w, entries[i].name, jstr(o, "reason"));
-                                continue;
-                        }
-                        if (jint(o, "nsid", -1) >= 0)
-                                snprintf(nsid, sizeof(nsid), "%" PRId64, jint(o, "nsid", -1));
-                        printf("%-*s  %-10" PRId64 "  %-4s  %5" PRId64 "  %-7s  ", (int) w, entries[i].name,
-                               jint(o, "inode", 0), nsid, jint(o, "processes", 0),
-                               jbool(o, "managed") ? jstr(o, "origin") : "no");
-                        {
-                                json_object *nets = NULL;
-
-                                json_object_object_get_ex(o, "networks", &nets);
-                                for (size_t j = 0; nets && j < json_object_array_length(nets); j++) {
-                                        json_object *x = json_object_array_get_idx(nets, j), *ad = NULL;
-
-                                        json_object_object_get_ex(x, "addresses", &ad);
-                                        printf("%s%s:%s", j ? "," : "", jstr(x, "network"),
-                                               ad && json_object_array_length(ad) ? json_object_get_string(json_object_array_get_idx(ad, 0)) : "-");
-                                }
-                                if (!nets || json_object_array_length(nets) == 0)
-                                        printf("-");
-                                printf("\n");
-                        }
-                }
-        }
+                        puts(entries[i].name);
+        else
+                r = print_list_text(arr, !a.no_legend);
 
         json_object_put(arr);
         netinfo_done(&ni);
         netns_entries_free(entries, n);
         owner_records_free(owners, n_owners);
         proc_scan_done(&ps);
+        if (r < 0) {
+                log_error("cannot list /run/netns: %s", strerror(-r));
+                return EXIT_FAILURE;
+        }
         return 0;
 }
 
@@ -530,11 +511,7 @@ static void print_show_text(json_object *o) {
         }
 }
 
-int verb_show(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, OPT_JSON },
-                {}
-        };
+int verb_show(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_nl_ NlSock *nl = NULL, *host = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -547,8 +524,8 @@ int verb_show(int argc, char **argv) {
         size_t first, count;
         int optind, r;
 
-        r = parse_options(argc, argv, "show", opts, "", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         r = one_name(argc, argv, optind, "show", &name);
         if (r)
@@ -558,6 +535,11 @@ int verb_show(int argc, char **argv) {
         if (r < 0)
                 return fail(&err);
         r = nls_open_in(fd, &nl);
+        if (r == -EPERM || r == -EACCES) {
+                log_error("cannot look into namespace '%s': permission denied; this needs root (CAP_SYS_ADMIN), try 'sudo %s show %s'",
+                          name, program_name, name);
+                return EXIT_FAILURE;
+        }
         if (r < 0) {
                 log_error("cannot look into namespace '%s': %s", name, strerror(-r));
                 return EXIT_FAILURE;
@@ -576,7 +558,7 @@ int verb_show(int argc, char **argv) {
                 OwnerRecord rec = { .name = (char *) name, .ino = e.inode };
                 json_object *head;
 
-                if (owner_lookup(name, e.inode, &origin) > 0)
+                if (owner_lookup(name, e.inode, 0, &origin) > 0)
                         rec.origin = origin;
                 head = entry_json(&e, &ps, origin ? &rec : NULL, origin ? 1 : 0);
                 /* Put the head fields first, then what show adds. */
@@ -619,11 +601,7 @@ int verb_show(int argc, char **argv) {
         return 0;
 }
 
-int verb_path(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "json", no_argument, NULL, OPT_JSON },
-                {}
-        };
+int verb_path(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *path = NULL;
@@ -631,8 +609,8 @@ int verb_path(int argc, char **argv) {
         const char *name;
         int optind, r;
 
-        r = parse_options(argc, argv, "path", opts, "", on_option, &a, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         r = one_name(argc, argv, optind, "path", &name);
         if (r)
@@ -657,22 +635,34 @@ static void warn_cb(const char *msg) {
         log_warning("%s", msg);
 }
 
-int verb_exec(int argc, char **argv) {
-        static const struct option opts[] = {
-                {}
-        };
+int verb_exec(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         struct args a = {};
         const char *name;
         int optind, r;
 
-        /* '+': stop at NAME, so the command's own options stay its own. */
-        r = parse_options(argc, argv, "exec", opts, "+", on_option, &a, &optind);
-        if (r)
+        /* Options end at NAME (Verb.options_first), so the command's own
+         * options stay its own. */
+        r = parse_options(verb, argc, argv, on_option, &a, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind >= argc)
                 return usage_error("exec: missing NAME");
         name = argv[optind++];
+        /* A command never starts with '-': such a word after NAME is one of
+         * our options, or a misspelt one, and not a command to run. With
+         * NAME as its argv[0], the rest is parsed up to '--' or the command. */
+        if (optind < argc && argv[optind][0] == '-' && !streq(argv[optind], "--")) {
+                int more;
+
+                r = parse_options(verb, argc - optind + 1, argv + optind - 1, on_option, &a, &more);
+                if (r != ARGS_PARSED)
+                        return r;
+                optind += more - 1;
+                /* getopt steps over the '--' that ends the options. */
+                if (streq(argv[optind - 1], "--"))
+                        optind--;
+        }
         if (optind < argc && streq(argv[optind], "--"))
                 optind++;
         if (optind >= argc)

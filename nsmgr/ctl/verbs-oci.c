@@ -2,18 +2,10 @@
 #include "config.h"
 #include "ctl.h"
 #include "fileio.h"
-#include "network.h"
-#include "reconcile.h"
 #include "netns.h"
 #include "oci.h"
 #include "ocihook.h"
 #include "owner.h"
-
-enum {
-        OPT_BUNDLE = 0x100,
-        OPT_JSON,
-        OPT_CONFIG,
-};
 
 static int on_option(int c, const char *arg, void *userdata) {
         const char **bundle = userdata;
@@ -26,12 +18,7 @@ static int on_option(int c, const char *arg, void *userdata) {
         return 0;
 }
 
-int verb_oci(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "bundle", required_argument, NULL, OPT_BUNDLE },
-                { "json",   no_argument,       NULL, OPT_JSON },
-                {}
-        };
+int verb_oci(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *path = NULL;
@@ -39,8 +26,8 @@ int verb_oci(int argc, char **argv) {
         json_object *entry;
         int optind, r;
 
-        r = parse_options(argc, argv, "oci", opts, "", on_option, &bundle, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_option, &bundle, &optind);
+        if (r != ARGS_PARSED)
                 return r;
         if (optind >= argc)
                 return usage_error("oci: missing NAME");
@@ -76,7 +63,6 @@ static int on_hook_option(int c, const char *arg, void *userdata) {
 
         switch (c) {
         case OPT_CONFIG:
-        case 'c':
                 *config = arg;
                 return 0;
         default:
@@ -84,48 +70,7 @@ static int on_hook_option(int c, const char *arg, void *userdata) {
         }
 }
 
-/* org.nsmgr.network: attach the pinned namespace to a declared network,
- * unless it is attached already (a restarted container, a hook run twice). */
-static int hook_attach(const OciHookRequest *req, const char *config, NmError *err) {
-        _cleanup_config_ Config *cfg = NULL;
-        _cleanup_close_ int lock = -EBADF;
-        _cleanup_free_ char *ifname = NULL;
-        AttachRequest ar = { .netns = req->pin, .network = req->network };
-        ReconcileReport report = {};
-        Cidr a4, a6;
-        int r;
-
-        r = config_load(config, &cfg, err);
-        if (r < 0)
-                return r;
-        lock = reconcile_lock(err);
-        if (lock < 0)
-                return lock;
-        r = network_attach(cfg, &ar, &ifname, &a4, &a6, err);
-        if (r == -EEXIST && err->msg && strstr(err->msg, "is already attached"))
-                nm_error_clear(err);
-        else if (r < 0)
-                return nm_error_prefix(err, r, "container '%s'", req->id);
-        r = reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &report, err);
-        reconcile_report_done(&report);
-        if (r < 0) {
-                _cleanup_error_ NmError undo = NM_ERROR_INIT;
-                ReconcileReport rr = {};
-
-                (void) network_detach(cfg, req->pin, req->network, &undo);
-                (void) reconcile_netns(cfg, req->pin, RECONCILE_LOCKED, &rr, &undo);
-                reconcile_report_done(&rr);
-                return nm_error_prefix(err, r, "container '%s': cannot attach '%s' to network '%s'", req->id,
-                                       req->pin, req->network);
-        }
-        return 0;
-}
-
-int verb_oci_hook(int argc, char **argv) {
-        static const struct option opts[] = {
-                { "config", required_argument, NULL, OPT_CONFIG },
-                {}
-        };
+int verb_oci_hook(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_free_ char *text = NULL;
         const char *config = NULL;
@@ -133,19 +78,19 @@ int verb_oci_hook(int argc, char **argv) {
         size_t len;
         int optind, r;
 
-        r = parse_options(argc, argv, "oci-hook", opts, "c:", on_hook_option, &config, &optind);
-        if (r)
+        r = parse_options(verb, argc, argv, on_hook_option, &config, &optind);
+        if (r != ARGS_PARSED)
                 return r;
+        if (config && !*config)
+                return usage_error("oci-hook: option '--config' needs a file name");
         if (optind < argc)
                 return usage_error("oci-hook: unexpected argument '%s'", argv[optind]);
         if (isatty(STDIN_FILENO))
                 return usage_error("oci-hook: reads the container state on stdin; an OCI runtime runs it as a createRuntime hook");
 
-        r = read_full_fd(STDIN_FILENO, &text, &len);
-        if (r < 0) {
-                log_error("oci-hook: cannot read the container state on stdin: %s", strerror(-r));
-                return EXIT_FAILURE;
-        }
+        r = oci_hook_read_state(STDIN_FILENO, &text, &len, &err);
+        if (r < 0)
+                return fail(&err);
 
         r = oci_hook_parse(text, len, &req, &err);
         if (r < 0)
@@ -156,13 +101,11 @@ int verb_oci_hook(int argc, char **argv) {
                 oci_hook_request_done(&req);
                 return fail(&err);
         }
-        if (r > 0)
-                record_owner(req.pin, OWNER_HOOK);
 
         if (req.network) {
                 bool pinned_now = r > 0;
 
-                r = hook_attach(&req, config, &err);
+                r = oci_attach_network(config, req.id, req.pin, req.network, &err);
                 if (r < 0) {
                         /* Half-wired is worse than not started: the pin made
                          * by this run goes too, and the runtime refuses. */

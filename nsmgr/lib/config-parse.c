@@ -7,16 +7,21 @@
 #include <stdarg.h>
 
 #include "config-internal.h"
+#include "config-text.h"
 #include "name.h"
 #include "strv.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(config_t *, config_destroy);
-
 typedef struct Parser {
         Config *cfg;
-        char ***errors;
+        ConfigErrors *errors;
         const char *file;
 } Parser;
+
+/* An allocation failed: the model is incomplete, and the load will fail. */
+static bool oom(Parser *p) {
+        p->errors->oom = true;
+        return false;
+}
 
 static int setting_line(const config_setting_t *s) {
         return s ? (int) config_setting_source_line(s) : 0;
@@ -31,8 +36,8 @@ static Source source_of(Parser *p, const config_setting_t *s) {
         const char *f = setting_file(p, s);
 
         /* @include'd files are not in cfg->files: keep the string alive. */
-        if (!strv_contains(p->cfg->files, f))
-                (void) strv_extend(&p->cfg->files, f);
+        if (!strv_contains(p->cfg->files, f) && strv_extend(&p->cfg->files, f) < 0)
+                oom(p);
         for (size_t i = 0; p->cfg->files && p->cfg->files[i]; i++)
                 if (streq(p->cfg->files[i], f))
                         return (Source) { .file = p->cfg->files[i], .line = setting_line(s) };
@@ -40,19 +45,11 @@ static Source source_of(Parser *p, const config_setting_t *s) {
 }
 
 _printf_(3, 4) static void perr(Parser *p, const config_setting_t *s, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        char *line = NULL;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        config_error_addv(p->errors, source_of(p, s).file, setting_line(s), fmt, ap);
         va_end(ap);
-        if (!msg)
-                return;
-        if (asprintf(&line, "%s:%d: %s", setting_file(p, s), setting_line(s), msg) < 0)
-                return;
-        (void) strv_push(p->errors, line);
 }
 
 static const char *type_name(int type) {
@@ -110,22 +107,25 @@ static bool get_str(Parser *p, const config_setting_t *grp, const char *key, con
                 return false;
         free(*ret);
         *ret = strdup(config_setting_get_string(m));
-        return *ret != NULL;
+        return *ret ? true : oom(p);
 }
 
 static bool get_uint(Parser *p, const config_setting_t *grp, const char *key, const char *ctx, long long min,
                      long long max, uint32_t *ret) {
         const config_setting_t *m = member(p, grp, key, ctx, false);
-        long long v;
+        const ConfigInt *v;
 
         if (!m || !want_type(p, m, ctx, CONFIG_TYPE_INT))
                 return false;
-        v = config_setting_get_int64(m);
-        if (v < min || v > max) {
-                perr(p, m, "%s: '%s' must be an integer from %lld to %lld, not %lld", ctx, key, min, max, v);
+        /* The literal as written, not libconfig's value: it cuts integers
+         * to 32 bits (config-text.h). */
+        v = config_setting_get_hook(m);
+        if (!v || v->overflow || v->value < min || v->value > max) {
+                perr(p, m, "%s: '%s' must be an integer from %lld to %lld, not %s", ctx, key, min, max,
+                     v ? v->text : "this");
                 return false;
         }
-        *ret = (uint32_t) v;
+        *ret = (uint32_t) v->value;
         return true;
 }
 
@@ -141,7 +141,8 @@ static bool get_bool(Parser *p, const config_setting_t *grp, const char *key, co
 /* An array or list of strings. */
 static bool get_strv(Parser *p, const config_setting_t *grp, const char *key, const char *ctx, char ***ret) {
         const config_setting_t *m = member(p, grp, key, ctx, false);
-        char **l = NULL;
+        char **l;
+        int n;
 
         if (!m)
                 return false;
@@ -150,22 +151,25 @@ static bool get_strv(Parser *p, const config_setting_t *grp, const char *key, co
                      type_name(config_setting_type(m)));
                 return false;
         }
-        for (int i = 0; i < config_setting_length(m); i++) {
+        n = config_setting_length(m);
+        for (int i = 0; i < n; i++) {
                 const config_setting_t *e = config_setting_get_elem(m, (unsigned) i);
 
                 if (config_setting_type(e) != CONFIG_TYPE_STRING) {
                         perr(p, e, "%s: '%s' must hold strings only, element %d is %s", ctx, key, i + 1,
                              type_name(config_setting_type(e)));
-                        strv_free(l);
-                        return false;
-                }
-                if (strv_extend(&l, config_setting_get_string(e)) < 0) {
-                        strv_free(l);
                         return false;
                 }
         }
+        /* Sized once: appending one by one costs N^2 for long arrays. */
+        l = calloc((size_t) n + 1, sizeof(char *));
         if (!l)
-                l = calloc(1, sizeof(char *));
+                return oom(p);
+        for (int i = 0; i < n; i++)
+                if (!(l[i] = strdup(config_setting_get_string(config_setting_get_elem(m, (unsigned) i))))) {
+                        strv_free(l);
+                        return oom(p);
+                }
         strv_free(*ret);
         *ret = l;
         return true;
@@ -181,7 +185,7 @@ static bool get_cidrs(Parser *p, const config_setting_t *grp, const char *key, c
                 return false;
         v = calloc(strv_length(l) + 1, sizeof(Cidr));
         if (!v)
-                return false;
+                return oom(p);
         STRV_FOREACH(s, l) {
                 if (cidr_parse(*s, true, &v[n]) < 0) {
                         perr(p, config_setting_get_member(grp, key),
@@ -269,8 +273,10 @@ static void parse_sysctls(Parser *p, const config_setting_t *grp, const char *ct
                 }
                 key = strndup(*s, (size_t) (eq - *s));
                 value = strdup(eq + 1);
-                if (!key || !value)
+                if (!key || !value) {
+                        oom(p);
                         return;
+                }
                 /* Trim the blanks people put around '='. */
                 for (size_t k = strlen(key); k > 0 && (key[k - 1] == ' ' || key[k - 1] == '\t'); k--)
                         key[k - 1] = 0;
@@ -290,8 +296,10 @@ static void parse_sysctls(Parser *p, const config_setting_t *grp, const char *ct
                         continue;
                 }
                 nv = realloc(*v, (*n + 1) * sizeof(Sysctl));
-                if (!nv)
+                if (!nv) {
+                        oom(p);
                         return;
+                }
                 *v = nv;
                 nv[*n] = (Sysctl) { .key = TAKE_PTR(key), .value = TAKE_PTR(value), .src = source_of(p, m) };
                 (*n)++;
@@ -299,7 +307,7 @@ static void parse_sysctls(Parser *p, const config_setting_t *grp, const char *ct
 }
 
 static void parse_bridge(Parser *p, const config_setting_t *s, Bridge *b) {
-        static const char *const keys[] = { "name", "addresses", "mtu", "ipv6", NULL };
+        static const char *const keys[] = { "name", "addresses", "mtu", "ipv6", "netfilter", NULL };
         _cleanup_free_ char *ctx = NULL;
         bool ipv6;
 
@@ -309,13 +317,17 @@ static void parse_bridge(Parser *p, const config_setting_t *s, Bridge *b) {
                 return;
         if (!get_str(p, s, "name", "bridge", true, &b->name))
                 return;
-        if (asprintf(&ctx, "bridge '%s'", b->name) < 0)
+        if (asprintf(&ctx, "bridge '%s'", b->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_cidrs(p, s, "addresses", ctx, &b->addresses, &b->n_addresses);
         get_uint(p, s, "mtu", ctx, 68, 65535, &b->mtu);
         if (get_bool(p, s, "ipv6", ctx, &ipv6))
                 b->ipv6 = ipv6;
+        get_bool(p, s, "netfilter", ctx, &b->netfilter);
 }
 
 static void parse_host(Parser *p, const config_setting_t *s) {
@@ -333,8 +345,10 @@ static void parse_host(Parser *p, const config_setting_t *s) {
                 int n = config_setting_length(bridges);
                 Bridge *nv = realloc(c->bridges, (c->n_bridges + (size_t) n + 1) * sizeof(Bridge));
 
-                if (!nv)
+                if (!nv) {
+                        oom(p);
                         return;
+                }
                 c->bridges = nv;
                 for (int i = 0; i < n; i++) {
                         c->bridges[c->n_bridges] = (Bridge) {};
@@ -359,8 +373,11 @@ static void parse_peer(Parser *p, const config_setting_t *s, Iface *i, const cha
         static const char *const keys[] = { "name", "namespace", "addresses", NULL };
         _cleanup_free_ char *pctx = NULL;
 
-        if (asprintf(&pctx, "%s, peer", ctx) < 0)
+        if (asprintf(&pctx, "%s, peer", ctx) < 0) {
+                pctx = NULL;
+                oom(p);
                 return;
+        }
         if (!want_group(p, s, "'peer'"))
                 return;
         check_keys(p, s, pctx, keys);
@@ -368,6 +385,20 @@ static void parse_peer(Parser *p, const config_setting_t *s, Iface *i, const cha
         get_str(p, s, "namespace", pctx, false, &i->peer_netns);
         get_cidrs(p, s, "addresses", pctx, &i->peer_addresses, &i->n_peer_addresses);
 }
+
+/* The MTUs the kernel takes at creation, per kind: ETH_MIN_MTU to
+ * ETH_MAX_MTU (veth, macvlan, vxlan); a VRF's minimum is IPV6_MIN_MTU
+ * (vrf_setup()), its maximum 65535 on every kernel (IP6_MAX_MTU, 65575,
+ * since Linux 5.12). What depends on other links (a vxlan's parent, IPv6
+ * on the link) is checked in config.c. */
+static const struct {
+        long long min, max;
+} kind_mtu[_IFACE_KIND_MAX] = {
+        [IFACE_VETH] = { 68, 65535 },
+        [IFACE_MACVLAN] = { 68, 65535 },
+        [IFACE_VXLAN] = { 68, 65535 },
+        [IFACE_VRF] = { 1280, 65535 },
+};
 
 static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const char *nsctx) {
         static const char *const common[] = { "name", "type", "addresses", "mtu", "up", "ipv6", NULL };
@@ -391,8 +422,11 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
                 return;
         if (!get_str(p, s, "name", nsctx, true, &i->name))
                 return;
-        if (asprintf(&ctx, "%s, interface '%s'", nsctx, i->name) < 0)
+        if (asprintf(&ctx, "%s, interface '%s'", nsctx, i->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         if (!get_str(p, s, "type", ctx, true, &type))
                 return;
         for (i->kind = 0; i->kind < _IFACE_KIND_MAX; i->kind++)
@@ -428,7 +462,7 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
         }
 
         get_cidrs(p, s, "addresses", ctx, &i->addresses, &i->n_addresses);
-        get_uint(p, s, "mtu", ctx, 68, 65535, &i->mtu);
+        get_uint(p, s, "mtu", ctx, kind_mtu[i->kind].min, kind_mtu[i->kind].max, &i->mtu);
         get_bool(p, s, "up", ctx, &i->up);
         if (get_bool(p, s, "ipv6", ctx, &b))
                 i->ipv6 = b;
@@ -452,7 +486,7 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
         case IFACE_VXLAN:
                 if (!member(p, s, "vni", ctx, true))
                         break;
-                get_uint(p, s, "vni", ctx, 1, 16777215, &i->vni);
+                get_uint(p, s, "vni", ctx, 0, 16777215, &i->vni);
                 get_addr(p, s, "local", ctx, &i->local);
                 get_addr(p, s, "remote", ctx, &i->remote);
                 get_addr(p, s, "group", ctx, &i->group);
@@ -464,7 +498,13 @@ static void parse_iface(Parser *p, const config_setting_t *s, Iface *i, const ch
         case IFACE_VRF:
                 if (!member(p, s, "table", ctx, true))
                         break;
-                get_uint(p, s, "table", ctx, 1, 0xffffffffLL, &i->table);
+                /* The kernel refuses 0 (vrf_newlink()); main and local are
+                 * the tables of the namespace's own routing. */
+                if (get_uint(p, s, "table", ctx, 0, 0xffffffffLL, &i->table) &&
+                    (i->table == 0 || i->table == 254 || i->table == 255))
+                        perr(p, config_setting_get_member(s, "table"),
+                             "%s: a VRF needs a table of its own, not %u (%s); pick another number, like 100", ctx,
+                             i->table, i->table == 0 ? "no table" : i->table == 254 ? "main" : "local");
                 get_strv(p, s, "members", ctx, &i->members);
                 break;
         default:
@@ -482,15 +522,27 @@ static void parse_route(Parser *p, const config_setting_t *s, Route *r, const ch
                 return;
         if (!get_str(p, s, "to", nsctx, true, &to))
                 return;
-        if (asprintf(&ctx, "%s, route to %s", nsctx, to) < 0)
+        if (asprintf(&ctx, "%s, route to %s", nsctx, to) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_addr(p, s, "via", ctx, &r->via);
         get_str(p, s, "dev", ctx, false, &r->dev);
         get_uint(p, s, "metric", ctx, 0, 0xffffffffLL, &r->metric);
-        if (get_uint(p, s, "table", ctx, 1, 0xffffffffLL, &r->table) && (r->table == 253 || r->table == 255))
+        /* As ip-route(8) names them: 0 "unspec" (the kernel files the
+         * route in main, so it would never be found in table 0 again), 253
+         * "default" (a table like others, the last rule looks it up), 254
+         * "main" and 255 "local", which the kernel fills itself. */
+        if (get_uint(p, s, "table", ctx, 0, 0xffffffffLL, &r->table) && r->table == 0)
                 perr(p, config_setting_get_member(s, "table"),
-                     "%s: table %u is reserved by the kernel (253 default, 255 local)", ctx, r->table);
+                     "%s: table 0 means no table, and the kernel puts such a route in main; leave 'table' out for main (254)",
+                     ctx);
+        else if (r->table == 255)
+                perr(p, config_setting_get_member(s, "table"),
+                     "%s: table 255 is reserved for the kernel's local routes, which it adds and removes itself; use main (leave 'table' out) or a table of your own",
+                     ctx);
 
         if (streq(to, "default")) {
                 /* The family follows the gateway; without one it is IPv4. */
@@ -509,7 +561,7 @@ static void parse_route(Parser *p, const config_setting_t *s, Route *r, const ch
         if (r->via.family && r->via.family != r->dst.family)
                 perr(p, config_setting_get_member(s, "via"), "%s: gateway and destination are of different families",
                      ctx);
-        if (!r->via.family && !r->dev)
+        if (!r->via.family && !r->dev && !config_setting_get_member(s, "via"))
                 perr(p, s, "%s: needs 'via' or 'dev' (or both)", ctx);
 }
 
@@ -523,8 +575,11 @@ static void parse_dns(Parser *p, const config_setting_t *s, Dns *d, const char *
         if (!want_group(p, s, "'dns'"))
                 return;
         d->declared = true;
-        if (asprintf(&ctx, "%s, dns", nsctx) < 0)
+        if (asprintf(&ctx, "%s, dns", nsctx) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         if (get_strv(p, s, "nameservers", ctx, &d->nameservers))
                 STRV_FOREACH(ns, d->nameservers) {
@@ -549,8 +604,10 @@ static void parse_dns(Parser *p, const config_setting_t *s, Dns *d, const char *
                 int n = config_setting_length(hosts);
 
                 d->hosts = calloc((size_t) n + 1, sizeof(HostEntry));
-                if (!d->hosts)
+                if (!d->hosts) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++) {
                         const config_setting_t *h = config_setting_get_elem(hosts, (unsigned) i);
                         HostEntry *e = &d->hosts[d->n_hosts];
@@ -581,8 +638,11 @@ static void parse_attachment(Parser *p, const config_setting_t *s, Attachment *a
                 return;
         if (!get_str(p, s, "network", nsctx, true, &a->network))
                 return;
-        if (asprintf(&ctx, "%s, network '%s'", nsctx, a->network) < 0)
+        if (asprintf(&ctx, "%s, network '%s'", nsctx, a->network) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_str(p, s, "interface", ctx, false, &a->ifname);
         get_addr(p, s, "address", ctx, &a->address);
@@ -593,21 +653,34 @@ static void parse_attachment(Parser *p, const config_setting_t *s, Attachment *a
                 perr(p, config_setting_get_member(s, "address6"), "%s: 'address6' is for IPv6; use 'address'", ctx);
 }
 
+/* A port number: 1 to 65535, digits only (strtoul() would take " +80"
+ * and wrap "-1"). */
+static const char *port_number(const char *s, unsigned *ret) {
+        unsigned v = 0;
+        size_t n = 0;
+
+        while (s[n] >= '0' && s[n] <= '9') {
+                v = v * 10 + (unsigned) (s[n] - '0');
+                if (++n > 5)
+                        return NULL;
+        }
+        if (n == 0 || v < 1 || v > 65535)
+                return NULL;
+        *ret = v;
+        return s + n;
+}
+
 int port_parse(const char *s, Port *ret) {
-        unsigned long host, inner;
-        char *end;
+        unsigned host, inner;
         const char *slash;
         Port pt = { .proto = IPPROTO_TCP };
 
-        errno = 0;
-        host = strtoul(s, &end, 10);
-        if (errno || end == s || *end != ':' || host < 1 || host > 65535)
+        s = port_number(s, &host);
+        if (!s || *s != ':')
                 return -EINVAL;
-        s = end + 1;
-        inner = strtoul(s, &end, 10);
-        if (errno || end == s || inner < 1 || inner > 65535)
+        slash = port_number(s + 1, &inner);
+        if (!slash)
                 return -EINVAL;
-        slash = end;
         if (*slash == '/') {
                 if (streq(slash + 1, "tcp"))
                         pt.proto = IPPROTO_TCP;
@@ -633,16 +706,21 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
                 return;
         if (!get_str(p, s, "name", "namespace", true, &ns->name))
                 return;
-        if (asprintf(&ctx, "namespace '%s'", ns->name) < 0)
+        if (asprintf(&ctx, "namespace '%s'", ns->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
 
         l = config_setting_get_member(s, "interfaces");
         if (l && want_list(p, l, ctx)) {
                 int n = config_setting_length(l);
                 ns->ifaces = calloc((size_t) n + 1, sizeof(Iface));
-                if (!ns->ifaces)
+                if (!ns->ifaces) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++)
                         parse_iface(p, config_setting_get_elem(l, (unsigned) i), &ns->ifaces[ns->n_ifaces++], ctx);
         }
@@ -650,8 +728,10 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
         if (l && want_list(p, l, ctx)) {
                 int n = config_setting_length(l);
                 ns->routes = calloc((size_t) n + 1, sizeof(Route));
-                if (!ns->routes)
+                if (!ns->routes) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++)
                         parse_route(p, config_setting_get_elem(l, (unsigned) i), &ns->routes[ns->n_routes++], ctx);
         }
@@ -663,8 +743,10 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
         if (l && want_list(p, l, ctx)) {
                 int n = config_setting_length(l);
                 ns->attachments = calloc((size_t) n + 1, sizeof(Attachment));
-                if (!ns->attachments)
+                if (!ns->attachments) {
+                        oom(p);
                         return;
+                }
                 for (int i = 0; i < n; i++)
                         parse_attachment(p, config_setting_get_elem(l, (unsigned) i),
                                          &ns->attachments[ns->n_attachments++], ctx);
@@ -675,15 +757,20 @@ static void parse_netns(Parser *p, const config_setting_t *s, Netns *ns) {
 
                 if (get_strv(p, s, "ports", ctx, &ports)) {
                         ns->ports = calloc(strv_length(ports) + 1, sizeof(Port));
-                        if (!ns->ports)
+                        if (!ns->ports) {
+                                oom(p);
                                 return;
-                        STRV_FOREACH(pt, ports) {
-                                if (port_parse(*pt, &ns->ports[ns->n_ports]) < 0) {
-                                        perr(p, l, "%s: port \"%s\" must look like \"8080:80/tcp\" (HOSTPORT:PORT[/tcp|/udp])",
-                                             ctx, *pt);
+                        }
+                        for (size_t k = 0; ports[k]; k++) {
+                                /* Each at the line of its own string. */
+                                const config_setting_t *e = config_setting_get_elem(l, (unsigned) k);
+
+                                if (port_parse(ports[k], &ns->ports[ns->n_ports]) < 0) {
+                                        perr(p, e, "%s: port \"%s\" must look like \"8080:80/tcp\" (HOSTPORT:PORT[/tcp|/udp], each from 1 to 65535)",
+                                             ctx, ports[k]);
                                         continue;
                                 }
-                                ns->ports[ns->n_ports].src = source_of(p, l);
+                                ns->ports[ns->n_ports].src = source_of(p, e);
                                 ns->n_ports++;
                         }
                 }
@@ -701,8 +788,11 @@ static void parse_network(Parser *p, const config_setting_t *s, Network *nw) {
                 return;
         if (!get_str(p, s, "name", "network", true, &nw->name))
                 return;
-        if (asprintf(&ctx, "network '%s'", nw->name) < 0)
+        if (asprintf(&ctx, "network '%s'", nw->name) < 0) {
+                ctx = NULL;
+                oom(p);
                 return;
+        }
         check_keys(p, s, ctx, keys);
         get_str(p, s, "bridge", ctx, true, &nw->bridge);
         get_prefix(p, s, "subnet", ctx, &nw->subnet);
@@ -720,58 +810,104 @@ static void parse_network(Parser *p, const config_setting_t *s, Network *nw) {
                 perr(p, s, "%s: needs 'subnet' or 'subnet6' (or both)", ctx);
 }
 
-static int append_list(Parser *p, const config_setting_t *root, const char *key, void **arr, size_t *n,
-                       size_t size, void (*parse)(Parser *, const config_setting_t *, void *)) {
+static void append_list(Parser *p, const config_setting_t *root, const char *key, void **arr, size_t *n,
+                        size_t size, void (*parse)(Parser *, const config_setting_t *, void *)) {
         const config_setting_t *l = config_setting_get_member(root, key);
         size_t add;
         char *nv;
 
         if (!l || !want_list(p, l, "top level"))
-                return 0;
+                return;
         add = (size_t) config_setting_length(l);
         nv = realloc(*arr, (*n + add + 1) * size);
-        if (!nv)
-                return -ENOMEM;
+        if (!nv) {
+                oom(p);
+                return;
+        }
         *arr = nv;
         for (size_t i = 0; i < add; i++) {
                 memset(nv + (*n) * size, 0, size);
                 parse(p, config_setting_get_elem(l, (unsigned) i), nv + (*n) * size);
                 (*n)++;
         }
-        return 0;
 }
 
+/* An object whose declaration had a problem is marked, so that checks
+ * of what depends on it do not say the same thing again. */
 static void parse_netns_v(Parser *p, const config_setting_t *s, void *x) {
-        parse_netns(p, s, x);
+        Netns *ns = x;
+        size_t before = p->errors->n;
+
+        parse_netns(p, s, ns);
+        ns->incomplete = p->errors->n > before;
 }
 
 static void parse_network_v(Parser *p, const config_setting_t *s, void *x) {
-        parse_network(p, s, x);
+        Network *nw = x;
+        size_t before = p->errors->n;
+
+        parse_network(p, s, nw);
+        nw->incomplete = p->errors->n > before;
 }
 
-int config_parse_file(Config *c, const char *file, char ***errors) {
+/* libconfig's error, as one sentence with the line it is on. */
+static void syntax_error(Parser *p, const config_t *cf, const ConfigText *t) {
+        const char *what = config_error_text(cf) ?: "syntax error";
+        int line = config_error_line(cf);
+        char near[CONFIG_LINE_SHOW_MAX];
+
+        config_text_line(t, line, near);
+        if (!*near)
+                config_error_add(p->errors, p->file, line,
+                                 "%s at the end of the file: a closing '}', ')', ']', a ';' or a quote is missing",
+                                 what);
+        else if (streq(what, "syntax error"))
+                config_error_add(p->errors, p->file, line,
+                                 "syntax error in '%s': look for a missing ';', quote or bracket on this line or the one before",
+                                 near);
+        else if (streq(what, "duplicate setting name"))
+                config_error_add(p->errors, p->file, line,
+                                 "a setting is given twice in one group, in '%s'; keep one of them", near);
+        else if (streq(what, "mismatched element type in array"))
+                config_error_add(p->errors, p->file, line,
+                                 "an array [ ... ] holds values of one type only, in '%s'; use a list ( ... ) for mixed values",
+                                 near);
+        else
+                config_error_add(p->errors, p->file, line, "%s in '%s'", what, near);
+}
+
+int config_parse_file(Config *c, const char *file, ConfigErrors *errors) {
         static const char *const keys[] = { "host", "namespaces", "networks", NULL };
+        _cleanup_(config_text_done) ConfigText text = {};
         _cleanup_(config_destroy) config_t cf;
         Parser p = { .cfg = c, .errors = errors };
         const config_setting_t *root, *host;
         int r;
+
+        /* Before anything can fail: the cleanup destroys cf. */
+        config_init(&cf);
 
         r = strv_extend(&c->files, file);
         if (r < 0)
                 return r;
         p.file = c->files[strv_length(c->files) - 1];
 
-        config_init(&cf);
-        if (!config_read_file(&cf, file)) {
-                char *line = NULL;
-
-                if (config_error_type(&cf) == CONFIG_ERR_FILE_IO) {
-                        if (asprintf(&line, "%s: cannot read the file: %s", file, strerror(errno)) < 0)
-                                return -ENOMEM;
-                } else if (asprintf(&line, "%s:%d: syntax error: %s", config_error_file(&cf) ? config_error_file(&cf) : file,
-                                    config_error_line(&cf), config_error_text(&cf)) < 0)
-                        return -ENOMEM;
-                return strv_push(errors, line);
+        r = config_text_load(file, p.file, &text, errors);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0; /* said why */
+        if (!config_read_string(&cf, text.text)) {
+                syntax_error(&p, &cf, &text);
+                return 0;
+        }
+        if (config_text_attach(&text, config_root_setting(&cf)) < 0) {
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+                abort(); /* the scanner and libconfig disagree: a bug to find */
+#endif
+                config_error_add(errors, p.file, 0,
+                                 "nsmgr cannot match the integers of this file to their settings, which is a bug in nsmgr; please report it with the file");
+                return 0;
         }
 
         root = config_root_setting(&cf);
@@ -779,14 +915,9 @@ int config_parse_file(Config *c, const char *file, char ***errors) {
         host = config_setting_get_member(root, "host");
         if (host)
                 parse_host(&p, host);
-        r = append_list(&p, root, "namespaces", (void **) &c->netns, &c->n_netns, sizeof(Netns), parse_netns_v);
-        if (r < 0)
-                return r;
-        r = append_list(&p, root, "networks", (void **) &c->networks, &c->n_networks, sizeof(Network),
-                        parse_network_v);
-        if (r < 0)
-                return r;
-        return 0;
+        append_list(&p, root, "namespaces", (void **) &c->netns, &c->n_netns, sizeof(Netns), parse_netns_v);
+        append_list(&p, root, "networks", (void **) &c->networks, &c->n_networks, sizeof(Network), parse_network_v);
+        return errors->oom ? -ENOMEM : 0;
 }
 
 bool sysctl_key_is_valid(const char *key) {
@@ -798,15 +929,14 @@ bool sysctl_key_is_valid(const char *key) {
         /* In the dotted form every '.' becomes '/', so no step can be "..";
          * in the slash form (sysctl(8) allows it, for names with dots)
          * no step may climb out of /proc/sys. */
-        if (strchr(key, '/')) {
-                _cleanup_free_ char *copy = strdup(key);
-                char *save = NULL;
+        if (strchr(key, '/'))
+                for (const char *step = key; *step;) {
+                        size_t n = strcspn(step, "/");
 
-                if (!copy)
-                        return false;
-                for (char *step = strtok_r(copy, "/", &save); step; step = strtok_r(NULL, "/", &save))
-                        if (streq(step, "..") || streq(step, "."))
+                        if ((n == 1 && step[0] == '.') || (n == 2 && step[0] == '.' && step[1] == '.'))
                                 return false;
-        }
+                        step += n;
+                        step += strspn(step, "/");
+                }
         return true;
 }

@@ -3,6 +3,8 @@
  * declared twice, references to things not declared, conflicting
  * addresses, derived names. */
 #include <glob.h>
+#include <net/if.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -97,9 +99,10 @@ const Netns *config_find_netns(const Config *c, const char *name) {
         return NULL;
 }
 
-void config_index_netns(Config *c, size_t i) {
-        if (c->netns[i].name)
-                (void) strmap_put(&c->netns_index, c->netns[i].name, i);
+int config_index_netns(Config *c, size_t i) {
+        if (!c->netns[i].name)
+                return 0;
+        return strmap_put(&c->netns_index, c->netns[i].name, i);
 }
 
 void config_unindex_netns(Config *c, size_t i) {
@@ -155,29 +158,76 @@ char *veth_peer_name_derive(const char *netns, const char *ifname) {
         return name;
 }
 
+/* Every check below costs O(N log N) or O(N) over the config: names are
+ * looked up in maps and duplicates found by sorting, never by comparing
+ * each object with all others, so that a config of the largest size
+ * nsmgr reads (CONFIG_FILE_MAX) is checked in seconds, not hours. */
+
 typedef struct Checker {
         Config *cfg;
-        char ***errors;
+        ConfigErrors *errors;
+        StrMap networks;     /* network name -> index in cfg->networks, the first declared */
+        StrMap bridges;      /* host.bridges name -> index in cfg->bridges, the first declared */
+        StrMap net_bridges;  /* a network's bridge -> index in cfg->networks, the first */
+        StrMap host_ends;    /* a veth's host end -> index in host_end_of */
+        struct HostEnd {
+                const Netns *ns;
+                const Iface *iface;
+        } *host_end_of;
+        size_t n_host_ends, cap_host_ends;
 } Checker;
 
-int config_validate(Config *cfg, char ***errors);
+static void checker_done(Checker *c) {
+        strmap_done(&c->networks);
+        strmap_done(&c->bridges);
+        strmap_done(&c->net_bridges);
+        strmap_done(&c->host_ends);
+        free(c->host_end_of);
+}
+
+/* An allocation failed: what is checked is incomplete, and the load fails. */
+static void oom(Checker *c) {
+        c->errors->oom = true;
+}
 
 _printf_(3, 4) static void verr(Checker *c, const Source *src, const char *fmt, ...) {
-        _cleanup_free_ char *msg = NULL;
-        char *line;
         va_list ap;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        config_error_addv(c->errors, src->file, src->line, fmt, ap);
         va_end(ap);
-        if (!msg || asprintf(&line, "%s:%d: %s", src->file, src->line, msg) < 0)
-                return;
-        (void) strv_push(c->errors, line);
 }
 
-/* Names and addresses are collected first and sorted once to find
- * duplicates: N namespaces cost O(N log N), not O(N^2). */
+/* Adds name -> value unless name is there: returns true when it was
+ * added, false when it was there (*ret_first: its value) or on ENOMEM. */
+static bool map_add_first(Checker *c, StrMap *m, const char *name, size_t value, size_t *ret_first) {
+        size_t first;
+
+        if (strmap_get(m, name, &first)) {
+                if (ret_first)
+                        *ret_first = first;
+                return false;
+        }
+        if (strmap_put(m, name, value) < 0) {
+                oom(c);
+                if (ret_first)
+                        *ret_first = value;
+                return false;
+        }
+        return true;
+}
+
+static const Network *find_network(const Checker *c, const char *name) {
+        size_t i;
+
+        return name && strmap_get(&c->networks, name, &i) ? &c->cfg->networks[i] : NULL;
+}
+
+static const Bridge *find_bridge(const Checker *c, const char *name) {
+        size_t i;
+
+        return name && strmap_get(&c->bridges, name, &i) ? &c->cfg->bridges[i] : NULL;
+}
 
 /* A name on the host side and who claims it. */
 typedef struct Claim {
@@ -200,12 +250,13 @@ static void claimset_done(ClaimSet *s) {
         free(s->v);
 }
 
-static void claim(ClaimSet *s, const char *name, const char *what, Source src) {
+static void claim(Checker *c, ClaimSet *s, const char *name, const char *what, Source src) {
         char *w = strdup(what), *n = strdup(name);
 
         if (!w || !n || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
                 free(w);
                 free(n);
+                oom(c);
                 return;
         }
         s->v[s->n] = (Claim) { .name = n, .what = w, .src = src, .order = s->n };
@@ -249,11 +300,12 @@ static void addrset_done(AddrSet *s) {
         *s = (AddrSet) {};
 }
 
-static void addr_use(AddrSet *s, const Cidr *a, const char *where, Source src) {
+static void addr_use(Checker *c, AddrSet *s, const Cidr *a, const char *where, Source src) {
         char *w = strdup(where);
 
         if (!w || GREEDY_REALLOC(s->v, s->cap, s->n + 1) < 0) {
                 free(w);
+                oom(c);
                 return;
         }
         s->v[s->n] = (AddrUse) { .addr = *a, .where = w, .src = src, .order = s->n };
@@ -306,6 +358,11 @@ static int peer_cmp(const void *a, const void *b) {
 static const PeerRef *peers_in(const PeerIndex *idx, const char *netns, size_t *ret_n) {
         size_t lo = 0, hi = idx->n, n = 0;
 
+        if (idx->n == 0) {
+                *ret_n = 0;
+                return idx->v;
+        }
+
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 if (strcmp(idx->v[mid].netns, netns) < 0)
@@ -319,17 +376,95 @@ static const PeerRef *peers_in(const PeerIndex *idx, const char *netns, size_t *
         return idx->v + lo;
 }
 
+/* What is known about one namespace while it is checked: its devices by
+ * name, and the prefixes on its links. */
+typedef struct NsCheck {
+        Netns *ns;
+        const PeerRef *peers;   /* the peer ends that live in it, sorted by name */
+        size_t n_peers;
+        StrMap ifaces;          /* declared interface -> index in ns->ifaces, the first */
+        StrMap peer_names;      /* peer end -> index in peers, the first */
+        StrMap att_names;       /* an attachment's interface -> index in ns->attachments */
+        StrMap vrf_members;     /* a VRF member -> index of its VRF in ns->ifaces */
+        StrMap vnis;            /* "VNI/port/family" -> index of the vxlan in ns->ifaces */
+        StrMap onlink;          /* "DEV/PREFIX" and "/PREFIX" (any device) of every link's prefix */
+        StrMap own6;            /* the namespace's IPv6 addresses -> index in ns->ifaces */
+        bool lens4[33], lens6[129];
+} NsCheck;
+
+static void nscheck_done(NsCheck *x) {
+        strmap_done(&x->ifaces);
+        strmap_done(&x->peer_names);
+        strmap_done(&x->att_names);
+        strmap_done(&x->vrf_members);
+        strmap_done(&x->vnis);
+        strmap_done(&x->onlink);
+        strmap_done(&x->own6);
+}
+
+static const Iface *find_iface(const NsCheck *x, const char *name) {
+        size_t i;
+
+        return strmap_get(&x->ifaces, name, &i) ? &x->ns->ifaces[i] : NULL;
+}
+
+static const PeerRef *find_peer(const NsCheck *x, const char *name) {
+        size_t i;
+
+        return strmap_get(&x->peer_names, name, &i) ? &x->peers[i] : NULL;
+}
+
+static bool has_device(const NsCheck *x, const char *dev) {
+        return streq(dev, "lo") || find_iface(x, dev) || find_peer(x, dev) || strmap_get(&x->att_names, dev, NULL);
+}
+
 static bool is_multicast(const Cidr *a) {
         if (a->family == AF_INET)
                 return (a->addr[0] & 0xf0) == 0xe0;
         return a->family == AF_INET6 && a->addr[0] == 0xff;
 }
 
-static bool has_device(const Netns *ns, const PeerRef *peers, size_t n_peers, const char *dev);
+static bool cidrs_have_ipv6(const Cidr *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (v[i].family == AF_INET6)
+                        return true;
+        return false;
+}
 
-static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_t n_peers, Iface *i) {
+/* Whether IPv6 runs on the link: below IPV6_MIN_MTU the kernel turns it
+ * off (addrconf_notify()), and its addresses cannot be added. */
+static bool iface_has_ipv6(const Iface *i) {
+        return i->ipv6 == 1 || cidrs_have_ipv6(i->addresses, i->n_addresses) ||
+               (i->kind == IFACE_VETH && cidrs_have_ipv6(i->peer_addresses, i->n_peer_addresses));
+}
+
+/* The MTU a device of the namespace will have, as far as the config says:
+ * 0 when it depends on something else (a macvlan's host parent). */
+static uint32_t device_mtu(const NsCheck *x, const char *dev) {
+        const Iface *it = find_iface(x, dev);
+        const PeerRef *pr;
+
+        if (it)
+                return it->mtu ? it->mtu : it->kind == IFACE_VETH ? 1500 : 0;
+        pr = find_peer(x, dev);
+        if (pr)
+                return pr->iface->mtu ? pr->iface->mtu : 1500;
+        if (strmap_get(&x->att_names, dev, NULL))
+                return 1500;
+        return 0;
+}
+
+static bool vxlan_ipv6(const Iface *i) {
+        int f = i->remote.family ? i->remote.family : i->group.family ? i->group.family : i->local.family;
+
+        return f == AF_INET6;
+}
+
+static void check_iface(Checker *c, NsCheck *x, Iface *i) {
         const Config *cfg = c->cfg;
+        const Netns *ns = x->ns;
         _cleanup_error_ NmError err = NM_ERROR_INIT;
+        size_t first;
         char ctx[512];
 
         snprintf(ctx, sizeof(ctx), "namespace '%s', interface '%s'", ns->name, i->name);
@@ -337,24 +472,24 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                 verr(c, &i->src, "namespace '%s': %s", ns->name, err.msg);
         if (streq(i->name, "lo"))
                 verr(c, &i->src, "%s: 'lo' is the namespace's loopback; it cannot be declared", ctx);
-        for (const Iface *o = ns->ifaces; o < i; o++)
-                if (o->name && streq(o->name, i->name))
-                        verr(c, &i->src, "%s: declared twice (also at %s:%d)", ctx, o->src.file, o->src.line);
+        if (strmap_get(&x->ifaces, i->name, &first) && &ns->ifaces[first] != i)
+                verr(c, &i->src, "%s: declared twice (also at %s:%d)", ctx, ns->ifaces[first].src.file,
+                     ns->ifaces[first].src.line);
+        if (i->mtu && i->mtu < 1280 && iface_has_ipv6(i))
+                verr(c, &i->src, "%s: IPv6 needs an MTU of 1280 at least, and this interface has IPv6 (addresses or ipv6 = true) with 'mtu' %u; raise 'mtu' or drop IPv6",
+                     ctx, i->mtu);
 
         switch (i->kind) {
         case IFACE_VETH:
                 if (i->bridge && i->peer_netns)
                         verr(c, &i->src, "%s: 'bridge' and 'peer.namespace' exclude each other: the peer is either on a host bridge or in another namespace",
                              ctx);
-                if (i->bridge && !config_find_bridge(cfg, i->bridge)) {
-                        const Network *nw = NULL;
+                if (i->bridge && !find_bridge(c, i->bridge)) {
+                        size_t k;
 
-                        for (size_t k = 0; k < cfg->n_networks && !nw; k++)
-                                if (cfg->networks[k].bridge && streq(cfg->networks[k].bridge, i->bridge))
-                                        nw = &cfg->networks[k];
-                        if (nw)
+                        if (strmap_get(&c->net_bridges, i->bridge, &k))
                                 verr(c, &i->src, "%s: bridge '%s' belongs to network '%s'; attach the namespace to the network instead (networks = ( { network = \"%s\"; } ))",
-                                     ctx, i->bridge, nw->name, nw->name);
+                                     ctx, i->bridge, cfg->networks[k].name, cfg->networks[k].name);
                         else
                                 verr(c, &i->src, "%s: bridge '%s' is not declared (add it to host.bridges)", ctx, i->bridge);
                 }
@@ -377,8 +512,19 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                 nm_error_clear(&err);
                 if (i->parent && ifname_check(i->parent, &err) < 0)
                         verr(c, &i->src, "%s, parent: %s", ctx, err.msg);
+                else if (i->parent && i->mtu && strmap_get(&c->host_ends, i->parent, &first)) {
+                        /* A macvlan's MTU is at most its parent's (macvlan_common_newlink()). */
+                        const struct HostEnd *h = &c->host_end_of[first];
+                        uint32_t hm = h->iface->mtu ? h->iface->mtu : 1500;
+
+                        if (i->mtu > hm)
+                                verr(c, &i->src, "%s: 'mtu' %u is more than the %u of its parent '%s' (the host end of %s:%s); a macvlan's MTU is at most its parent's",
+                                     ctx, i->mtu, hm, i->parent, h->ns->name, h->iface->name);
+                }
                 break;
-        case IFACE_VXLAN:
+        case IFACE_VXLAN: {
+                char key[64];
+
                 if (i->remote.family && i->group.family)
                         verr(c, &i->src, "%s: 'remote' and 'group' exclude each other", ctx);
                 if (i->group.family && !is_multicast(&i->group))
@@ -390,22 +536,50 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
                         verr(c, &i->src, "%s: 'local' and the remote end are of different families", ctx);
                 if (i->group.family && !i->parent)
                         verr(c, &i->src, "%s: a multicast 'group' needs 'parent', the interface to send it on", ctx);
-                if (i->parent && (streq(i->parent, "lo") || !has_device(ns, peers, n_peers, i->parent)))
+                nm_error_clear(&err);
+                if (i->parent && ifname_check(i->parent, &err) < 0)
+                        verr(c, &i->src, "%s, parent: %s", ctx, err.msg);
+                else if (i->parent && (streq(i->parent, "lo") || !has_device(x, i->parent)))
                         verr(c, &i->src, "%s: parent '%s' is not declared in namespace '%s'", ctx, i->parent, ns->name);
+                else if (i->mtu) {
+                        /* The kernel keeps room for the outer headers below the
+                         * parent's MTU (vxlan_change_mtu()): IPv4 50 bytes,
+                         * IPv6 70. */
+                        uint32_t room = vxlan_ipv6(i) ? 70 : 50, pm = i->parent ? device_mtu(x, i->parent) : 0;
+
+                        if (pm && i->mtu + room > pm)
+                                verr(c, &i->src, "%s: 'mtu' %u leaves no room for the VXLAN headers on parent '%s' (MTU %u); it can be %u at most",
+                                     ctx, i->mtu, i->parent, pm, pm > room ? pm - room : 0);
+                }
+                /* vxlan_vni_in_use(): one VNI per UDP port and family in a namespace. */
+                snprintf(key, sizeof(key), "%u/%u/%d", i->vni, i->port, vxlan_ipv6(i));
+                if (!map_add_first(c, &x->vnis, key, (size_t) (i - ns->ifaces), &first) && &ns->ifaces[first] != i)
+                        verr(c, &i->src, "%s: VNI %u on port %u is taken by interface '%s' already; the kernel allows one device per VNI and port",
+                             ctx, i->vni, i->port, ns->ifaces[first].name);
                 break;
+        }
         case IFACE_VRF:
                 STRV_FOREACH(m, i->members) {
-                        const Iface *mi = netns_find_iface(ns, *m);
+                        const Iface *mi = find_iface(x, *m);
 
+                        nm_error_clear(&err);
+                        if (ifname_check(*m, &err) < 0) {
+                                verr(c, &i->src, "%s, member: %s", ctx, err.msg);
+                                continue;
+                        }
                         if (streq(*m, i->name))
                                 verr(c, &i->src, "%s: a VRF cannot be its own member", ctx);
-                        else if (!mi && (streq(*m, "lo") || !has_device(ns, peers, n_peers, *m)))
+                        else if (!mi && (streq(*m, "lo") || !has_device(x, *m)))
                                 verr(c, &i->src, "%s: member '%s' is not declared in namespace '%s'", ctx, *m, ns->name);
-                        else if (mi->kind == IFACE_VRF)
+                        else if (mi && mi->kind == IFACE_VRF)
                                 verr(c, &i->src, "%s: member '%s' is a VRF itself", ctx, *m);
-                        for (const Iface *o = ns->ifaces; o < i; o++)
-                                if (o->kind == IFACE_VRF && strv_contains(o->members, *m))
-                                        verr(c, &i->src, "%s: member '%s' is already in VRF '%s'", ctx, *m, o->name);
+                        if (map_add_first(c, &x->vrf_members, *m, (size_t) (i - ns->ifaces), &first))
+                                continue;
+                        if (&ns->ifaces[first] == i)
+                                verr(c, &i->src, "%s: member '%s' is listed twice", ctx, *m);
+                        else
+                                verr(c, &i->src, "%s: member '%s' is already in VRF '%s'", ctx, *m,
+                                     ns->ifaces[first].name);
                 }
                 break;
         default:
@@ -413,47 +587,269 @@ static void check_iface(Checker *c, const Netns *ns, const PeerRef *peers, size_
         }
 }
 
+/* Records prefix p as on the link of dev (and on some link). */
+static void add_onlink(Checker *c, NsCheck *x, const char *dev, const Cidr *p) {
+        _cleanup_free_ char *key = NULL;
+        char buf[CIDR_STRLEN];
+        Cidr net;
+
+        if (!dev || (p->family != AF_INET && p->family != AF_INET6))
+                return;
+        net = cidr_network(p);
+        cidr_format(&net, true, buf);
+        /* "DEV/PREFIX" cannot be read two ways: '/' is in no valid interface
+         * name, and an invalid one is refused anyway. */
+        if (asprintf(&key, "%s/%s", dev, buf) < 0) {
+                key = NULL;
+                oom(c);
+                return;
+        }
+        if (strmap_put(&x->onlink, key, 1) < 0 || strmap_put(&x->onlink, key + strlen(dev), 1) < 0)
+                oom(c);
+        if (p->family == AF_INET)
+                x->lens4[p->prefixlen] = true;
+        else
+                x->lens6[p->prefixlen] = true;
+}
+
+/* Whether addr is inside a prefix on the link of dev (NULL: any link):
+ * one lookup per prefix length in use. */
+static bool find_onlink(Checker *c, const NsCheck *x, const char *dev, const Cidr *addr) {
+        const bool *lens = addr->family == AF_INET ? x->lens4 : x->lens6;
+        int max = addr->family == AF_INET ? 32 : 128;
+
+        for (int l = 0; l <= max; l++) {
+                _cleanup_free_ char *key = NULL;
+                char buf[CIDR_STRLEN];
+                Cidr net = *addr;
+
+                if (!lens[l])
+                        continue;
+                net.prefixlen = (uint8_t) l;
+                net = cidr_network(&net);
+                if (asprintf(&key, "%s/%s", dev ? dev : "", cidr_format(&net, true, buf)) < 0) {
+                        key = NULL;
+                        oom(c);
+                        return true; /* said nothing false; the load fails */
+                }
+                if (strmap_get(&x->onlink, key, NULL))
+                        return true;
+        }
+        return false;
+}
+
+/* The prefixes on the links of a namespace: of its addresses (the
+ * connected routes), of its peer ends' addresses, of the subnets its
+ * attachments get an address in, of its routes without a gateway, and
+ * lo's 127.0.0.0/8. */
+static void index_onlink(Checker *c, NsCheck *x) {
+        const Netns *ns = x->ns;
+        static const Cidr loopback = { .family = AF_INET, .addr = { 127 }, .prefixlen = 8 };
+
+        add_onlink(c, x, "lo", &loopback);
+        for (size_t i = 0; i < ns->n_ifaces; i++)
+                for (size_t a = 0; a < ns->ifaces[i].n_addresses; a++) {
+                        const Cidr *p = &ns->ifaces[i].addresses[a];
+                        char buf[CIDR_STRLEN];
+
+                        add_onlink(c, x, ns->ifaces[i].name, p);
+                        if (p->family == AF_INET6 && strmap_put(&x->own6, cidr_format(p, false, buf), i) < 0)
+                                oom(c);
+                }
+        for (size_t k = 0; k < x->n_peers; k++)
+                for (size_t a = 0; a < x->peers[k].iface->n_peer_addresses; a++)
+                        add_onlink(c, x, x->peers[k].name, &x->peers[k].iface->peer_addresses[a]);
+        for (size_t a = 0; a < ns->n_attachments; a++) {
+                const Network *nw = find_network(c, ns->attachments[a].network);
+
+                if (nw) {
+                        add_onlink(c, x, ns->attachments[a].ifname, &nw->subnet);
+                        add_onlink(c, x, ns->attachments[a].ifname, &nw->subnet6);
+                }
+        }
+        for (size_t k = 0; k < ns->n_routes; k++)
+                if (!ns->routes[k].via.family && ns->routes[k].dev)
+                        add_onlink(c, x, ns->routes[k].dev, &ns->routes[k].dst);
+}
+
+/* A gateway must be on a link of the namespace, as the kernel wants it
+ * (fib_check_nh(), ip6_validate_gw()): inside the prefix of an address on
+ * the route's device, or of a route there without a gateway; on any
+ * device when the route names none. What a network attachment gets is an
+ * address in the network's subnet. */
+static void check_gateway(Checker *c, const NsCheck *x, const Route *r, const char *dst) {
+        const Netns *ns = x->ns;
+        const Cidr *via = &r->via;
+        char buf[CIDR_STRLEN];
+        size_t i;
+
+        if (via->family == AF_INET6 && via->addr[0] == 0xfe && (via->addr[1] & 0xc0) == 0x80) {
+                if (!r->dev)
+                        verr(c, &r->src, "namespace '%s', route to %s: gateway %s is a link-local address, which needs 'dev' to say on which interface it is",
+                             ns->name, dst, cidr_format(via, false, buf));
+                return;
+        }
+        if (via->family == AF_INET6 && strmap_get(&x->own6, cidr_format(via, false, buf), &i)) {
+                verr(c, &r->src, "namespace '%s', route to %s: gateway %s is an address of the namespace itself (of '%s'); a gateway is another host",
+                     ns->name, dst, buf, ns->ifaces[i].name);
+                return;
+        }
+        if (find_onlink(c, x, r->dev, via))
+                return;
+        if (r->dev)
+                verr(c, &r->src, "namespace '%s', route to %s: gateway %s is on no subnet of '%s'; give '%s' an address in the gateway's subnet, or add a route to it with dev = \"%s\" and no 'via'",
+                     ns->name, dst, cidr_format(via, false, buf), r->dev, r->dev, r->dev);
+        else
+                verr(c, &r->src, "namespace '%s', route to %s: gateway %s is on no subnet of the namespace; give an interface an address in the gateway's subnet, or add a route to it with 'dev' and no 'via'",
+                     ns->name, dst, cidr_format(via, false, buf));
+}
+
+/* Whether what a gateway check looks at was all declared without a
+ * problem: otherwise the check would only repeat that problem. */
+static bool gateways_checkable(const Checker *c, const NsCheck *x) {
+        if (x->ns->incomplete)
+                return false;
+        for (size_t k = 0; k < x->n_peers; k++)
+                if (x->peers[k].from->incomplete)
+                        return false;
+        for (size_t a = 0; a < x->ns->n_attachments; a++) {
+                const Network *nw = find_network(c, x->ns->attachments[a].network);
+
+                if (!nw || nw->incomplete)
+                        return false;
+        }
+        return true;
+}
+
+static int route_cmp(const void *a, const void *b) {
+        const Route *x = *(const Route *const *) a, *y = *(const Route *const *) b;
+        int r;
+
+        if (x->dst.family != y->dst.family)
+                return x->dst.family - y->dst.family;
+        r = memcmp(x->dst.addr, y->dst.addr, 16);
+        if (r)
+                return r;
+        if (x->dst.prefixlen != y->dst.prefixlen)
+                return x->dst.prefixlen - y->dst.prefixlen;
+        if (x->table != y->table)
+                return x->table < y->table ? -1 : 1;
+        if (x->metric != y->metric)
+                return x->metric < y->metric ? -1 : 1;
+        return (x > y) - (x < y);
+}
+
 static bool route_same(const Route *a, const Route *b) {
         return cidr_equal(&a->dst, &b->dst) && a->table == b->table && a->metric == b->metric;
 }
 
-static bool has_device(const Netns *ns, const PeerRef *peers, size_t n_peers, const char *dev) {
-        if (streq(dev, "lo") || netns_find_iface(ns, dev))
-                return true;
-        for (size_t i = 0; i < n_peers; i++)
-                if (streq(peers[i].name, dev))
-                        return true;
-        for (size_t a = 0; a < ns->n_attachments; a++)
-                if (ns->attachments[a].ifname && streq(ns->attachments[a].ifname, dev))
-                        return true;
-        return false;
+/* Routes declared twice: sorted, the same ones are neighbours. */
+static void check_routes_twice(Checker *c, const Netns *ns) {
+        _cleanup_free_ const Route **v = calloc(ns->n_routes + 1, sizeof(Route *));
+        char buf[CIDR_STRLEN];
+
+        if (!v) {
+                oom(c);
+                return;
+        }
+        for (size_t i = 0; i < ns->n_routes; i++)
+                v[i] = &ns->routes[i];
+        if (ns->n_routes > 1)
+                qsort(v, ns->n_routes, sizeof(Route *), route_cmp);
+        for (size_t i = 1, first = 0; i < ns->n_routes; i++) {
+                if (!route_same(v[i], v[first])) {
+                        first = i;
+                        continue;
+                }
+                verr(c, &v[i]->src, "namespace '%s': route to %s (table %u, metric %u) is declared twice (also at %s:%d)",
+                     ns->name, v[i]->dst.prefixlen ? cidr_format(&v[i]->dst, true, buf) : "default", v[i]->table,
+                     v[i]->metric, v[first]->src.file, v[first]->src.line);
+        }
 }
 
-static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
-        _cleanup_(addrset_done) AddrSet addrs = {};
-        const PeerRef *peers;
-        size_t n_peers;
-        char where[512], buf[CIDR_STRLEN];
+typedef struct PortUse {
+        const Port *port;
+        const Netns *owner;
+        size_t order;
+} PortUse;
 
-        peers = peers_in(idx, ns->name, &n_peers);
+static int port_cmp(const void *a, const void *b) {
+        const PortUse *x = a, *y = b;
+
+        if (x->port->proto != y->port->proto)
+                return x->port->proto - y->port->proto;
+        if (x->port->host_port != y->port->host_port)
+                return x->port->host_port - y->port->host_port;
+        return (x->order > y->order) - (x->order < y->order);
+}
+
+static const char *proto_name(int proto) {
+        return proto == IPPROTO_TCP ? "tcp" : "udp";
+}
+
+/* A host port goes to one place: not twice in a namespace, and not in two
+ * namespaces. */
+static void check_ports(Checker *c) {
+        _cleanup_free_ PortUse *v = NULL;
+        size_t n = 0, cap = 0;
+
+        for (size_t i = 0; i < c->cfg->n_netns; i++)
+                for (size_t j = 0; j < c->cfg->netns[i].n_ports; j++) {
+                        if (GREEDY_REALLOC(v, cap, n + 1) < 0) {
+                                oom(c);
+                                return;
+                        }
+                        v[n] = (PortUse) { .port = &c->cfg->netns[i].ports[j], .owner = &c->cfg->netns[i], .order = n };
+                        n++;
+                }
+        if (n > 1)
+                qsort(v, n, sizeof(PortUse), port_cmp);
+        for (size_t i = 0, first = 0, other = SIZE_MAX; i < n; i++) {
+                const PortUse *u = &v[i];
+
+                if (i == 0 || u->port->proto != v[first].port->proto || u->port->host_port != v[first].port->host_port) {
+                        first = i;
+                        other = SIZE_MAX;
+                        continue;
+                }
+                if (u->owner != v[first].owner)
+                        verr(c, &u->port->src, "namespace '%s': host port %u/%s is published by namespace '%s' already",
+                             u->owner->name, u->port->host_port, proto_name(u->port->proto), v[first].owner->name);
+                else if (other != SIZE_MAX)
+                        verr(c, &u->port->src, "namespace '%s': host port %u/%s is published by namespace '%s' already",
+                             u->owner->name, u->port->host_port, proto_name(u->port->proto), v[other].owner->name);
+                else
+                        verr(c, &u->port->src, "namespace '%s': host port %u/%s is published twice", u->owner->name,
+                             u->port->host_port, proto_name(u->port->proto));
+                if (u->owner != v[first].owner && other == SIZE_MAX)
+                        other = i;
+        }
+}
+
+static void check_netns(Checker *c, NsCheck *x) {
+        _cleanup_(addrset_done) AddrSet addrs = {};
+        Netns *ns = x->ns;
+        char where[512], buf[CIDR_STRLEN];
+        bool checkable;
+
         for (size_t i = 0; i < ns->n_ifaces; i++)
                 if (ns->ifaces[i].name)
-                        check_iface(c, ns, peers, n_peers, &ns->ifaces[i]);
+                        check_iface(c, x, &ns->ifaces[i]);
 
-        for (size_t k = 0; k < n_peers; k++) {
-                const PeerRef *pr = &peers[k];
+        for (size_t k = 0; k < x->n_peers; k++) {
+                const PeerRef *pr = &x->peers[k];
 
-                if (netns_find_iface(ns, pr->name))
+                if (find_iface(x, pr->name))
                         verr(c, &pr->iface->src,
                              "namespace '%s', interface '%s': its peer '%s' clashes with an interface declared in namespace '%s'",
                              pr->from->name, pr->iface->name, pr->name, ns->name);
-                if (k > 0 && streq(peers[k - 1].name, pr->name))
+                if (k > 0 && streq(x->peers[k - 1].name, pr->name))
                         verr(c, &pr->iface->src, "namespace '%s', interface '%s': peer name '%s' in '%s' is used twice",
                              pr->from->name, pr->iface->name, pr->name, ns->name);
                 snprintf(where, sizeof(where), "namespace '%s', interface '%s' (peer of %s:%s)", ns->name, pr->name,
                          pr->from->name, pr->iface->name);
                 for (size_t a = 0; a < pr->iface->n_peer_addresses; a++)
-                        addr_use(&addrs, &pr->iface->peer_addresses[a], where, pr->iface->src);
+                        addr_use(c, &addrs, &pr->iface->peer_addresses[a], where, pr->iface->src);
         }
 
         for (size_t i = 0; i < ns->n_ifaces; i++) {
@@ -461,28 +857,27 @@ static void check_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
 
                 snprintf(where, sizeof(where), "namespace '%s', interface '%s'", ns->name, it->name ? it->name : "?");
                 for (size_t j = 0; j < it->n_addresses; j++)
-                        addr_use(&addrs, &it->addresses[j], where, it->src);
+                        addr_use(c, &addrs, &it->addresses[j], where, it->src);
         }
         addrset_report(c, &addrs, "in the same namespace");
 
+        checkable = gateways_checkable(c, x);
+        if (checkable)
+                index_onlink(c, x);
         for (size_t i = 0; i < ns->n_routes; i++) {
                 Route *r = &ns->routes[i];
                 const char *dst = r->dst.prefixlen ? cidr_format(&r->dst, true, buf) : "default";
+                _cleanup_error_ NmError err = NM_ERROR_INIT;
 
-                if (r->dev && !has_device(ns, peers, n_peers, r->dev))
+                if (r->dev && ifname_check(r->dev, &err) < 0)
+                        verr(c, &r->src, "namespace '%s', route to %s, dev: %s", ns->name, dst, err.msg);
+                else if (r->dev && !has_device(x, r->dev))
                         verr(c, &r->src, "namespace '%s', route to %s: device '%s' is not declared in the namespace",
                              ns->name, dst, r->dev);
-                for (size_t j = 0; j < i; j++)
-                        if (route_same(&ns->routes[j], r))
-                                verr(c, &r->src, "namespace '%s': route to %s (table %u, metric %u) is declared twice (also at %s:%d)",
-                                     ns->name, dst, r->table, r->metric, ns->routes[j].src.file, ns->routes[j].src.line);
+                else if (r->via.family && checkable)
+                        check_gateway(c, x, r, dst);
         }
-
-        for (size_t i = 0; i < ns->n_ports; i++)
-                for (size_t j = 0; j < i; j++)
-                        if (ns->ports[i].host_port == ns->ports[j].host_port && ns->ports[i].proto == ns->ports[j].proto)
-                                verr(c, &ns->ports[i].src, "namespace '%s': host port %u/%s is published twice", ns->name,
-                                     ns->ports[i].host_port, ns->ports[i].proto == 6 ? "tcp" : "udp");
+        check_routes_twice(c, ns);
 }
 
 /* Host-side names and addresses, and addresses that share a bridge. */
@@ -493,8 +888,10 @@ static void check_host(Checker *c) {
         char what[512];
 
         segs = calloc(c->cfg->n_bridges + 1, sizeof(AddrSet));
-        if (!segs)
+        if (!segs) {
+                oom(c);
                 return;
+        }
 
         for (size_t i = 0; i < c->cfg->n_bridges; i++) {
                 Bridge *b = &c->cfg->bridges[i];
@@ -502,15 +899,18 @@ static void check_host(Checker *c) {
 
                 if (!b->name)
                         continue;
-                if (ifname_check(b->name, &err) < 0) {
+                if (ifname_check_nft(b->name, &err) < 0) {
                         verr(c, &b->src, "bridge: %s", err.msg);
                         continue;
                 }
                 snprintf(what, sizeof(what), "bridge '%s'", b->name);
-                claim(&claims, b->name, what, b->src);
+                if (b->mtu && b->mtu < 1280 && (b->ipv6 == 1 || cidrs_have_ipv6(b->addresses, b->n_addresses)))
+                        verr(c, &b->src, "%s: IPv6 needs an MTU of 1280 at least, and this bridge has IPv6 (addresses or ipv6 = true) with 'mtu' %u; raise 'mtu' or drop IPv6",
+                             what, b->mtu);
+                claim(c, &claims, b->name, what, b->src);
                 for (size_t j = 0; j < b->n_addresses; j++) {
-                        addr_use(&host, &b->addresses[j], what, b->src);
-                        addr_use(&segs[i], &b->addresses[j], "the bridge itself", b->src);
+                        addr_use(c, &host, &b->addresses[j], what, b->src);
+                        addr_use(c, &segs[i], &b->addresses[j], "the bridge itself", b->src);
                 }
         }
         for (size_t k = 0; k < c->cfg->n_networks; k++) {
@@ -519,7 +919,7 @@ static void check_host(Checker *c) {
                 if (!nw->name || !nw->bridge)
                         continue;
                 snprintf(what, sizeof(what), "the bridge of network '%s'", nw->name);
-                claim(&claims, nw->bridge, what, nw->src);
+                claim(c, &claims, nw->bridge, what, nw->src);
         }
         for (size_t k = 0; k < c->cfg->n_netns; k++) {
                 const Netns *ns = &c->cfg->netns[k];
@@ -528,11 +928,16 @@ static void check_host(Checker *c) {
                         const Attachment *at = &ns->attachments[j];
                         _cleanup_free_ char *peer = NULL;
 
-                        if (!at->ifname || !(peer = veth_peer_name_derive(ns->name, at->ifname)))
+                        if (!at->ifname)
                                 continue;
+                        peer = veth_peer_name_derive(ns->name, at->ifname);
+                        if (!peer) {
+                                oom(c);
+                                continue;
+                        }
                         snprintf(what, sizeof(what), "the host end of %s:%s on network '%s'", ns->name, at->ifname,
                                  at->network);
-                        claim(&claims, peer, what, at->src);
+                        claim(c, &claims, peer, what, at->src);
                 }
                 for (size_t j = 0; j < ns->n_ifaces; j++) {
                         const Iface *it = &ns->ifaces[j];
@@ -540,15 +945,15 @@ static void check_host(Checker *c) {
                         if (it->kind != IFACE_VETH || it->peer_netns || !it->peer_name)
                                 continue;
                         snprintf(what, sizeof(what), "the host end of %s:%s", ns->name, it->name);
-                        claim(&claims, it->peer_name, what, it->src);
+                        claim(c, &claims, it->peer_name, what, it->src);
                         for (size_t a = 0; a < it->n_peer_addresses; a++)
-                                addr_use(&host, &it->peer_addresses[a], what, it->src);
+                                addr_use(c, &host, &it->peer_addresses[a], what, it->src);
                         if (it->bridge) {
-                                const Bridge *b = config_find_bridge(c->cfg, it->bridge);
+                                const Bridge *b = find_bridge(c, it->bridge);
 
                                 snprintf(what, sizeof(what), "namespace '%s', interface '%s'", ns->name, it->name);
                                 for (size_t a = 0; b && a < it->n_addresses; a++)
-                                        addr_use(&segs[b - c->cfg->bridges], &it->addresses[a], what, it->src);
+                                        addr_use(c, &segs[b - c->cfg->bridges], &it->addresses[a], what, it->src);
                         }
                 }
         }
@@ -562,18 +967,6 @@ static void check_host(Checker *c) {
                 addrset_done(&segs[i]);
         }
         free(segs);
-}
-
-static bool network_name_ok(const char *n) {
-        size_t len = strlen(n);
-
-        if (len == 0 || len > 64 || streq(n, ".") || streq(n, ".."))
-                return false;
-        for (const char *p = n; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-                      *p == '_' || *p == '.'))
-                        return false;
-        return true;
 }
 
 static void check_subnet(Checker *c, Network *nw, Cidr *subnet, Cidr *gateway, const char *key) {
@@ -595,32 +988,100 @@ static void check_subnet(Checker *c, Network *nw, Cidr *subnet, Cidr *gateway, c
                      cidr_format(gateway, false, buf), key, cidr_format(subnet, true, sbuf));
 }
 
+typedef struct SubnetUse {
+        const Cidr *subnet;
+        size_t network;
+} SubnetUse;
+
+static int subnet_cmp(const void *a, const void *b) {
+        const SubnetUse *x = a, *y = b;
+        int r = memcmp(x->subnet->addr, y->subnet->addr, 16);
+
+        if (r)
+                return r;
+        if (x->subnet->prefixlen != y->subnet->prefixlen)
+                return x->subnet->prefixlen - y->subnet->prefixlen;
+        return (x->network > y->network) - (x->network < y->network);
+}
+
+/* The last address of a prefix, for comparing with memcmp(). */
+static void prefix_end(const Cidr *p, uint8_t end[static 16]) {
+        int bits = cidr_addr_bytes(p->family) * 8;
+
+        memcpy(end, p->addr, 16);
+        for (int b = p->prefixlen; b < bits; b++)
+                end[b / 8] |= (uint8_t) (0x80 >> (b % 8));
+}
+
+/* Subnets of networks that overlap. Prefixes are nested or apart, so in
+ * the order of their first address a subnet overlaps an earlier one
+ * exactly when it starts before the furthest end seen so far. */
+static void check_overlaps(Checker *c, int family) {
+        _cleanup_free_ SubnetUse *v = calloc(c->cfg->n_networks + 1, sizeof(SubnetUse));
+        uint8_t furthest[16] = {};
+        size_t n = 0, holder = SIZE_MAX;
+
+        if (!v) {
+                oom(c);
+                return;
+        }
+        for (size_t i = 0; i < c->cfg->n_networks; i++) {
+                const Network *nw = &c->cfg->networks[i];
+                const Cidr *s = family == AF_INET ? &nw->subnet : &nw->subnet6;
+
+                if (nw->name && s->family == family)
+                        v[n++] = (SubnetUse) { .subnet = s, .network = i };
+        }
+        if (n > 1)
+                qsort(v, n, sizeof(SubnetUse), subnet_cmp);
+        for (size_t i = 0; i < n; i++) {
+                uint8_t end[16];
+
+                if (holder != SIZE_MAX && memcmp(v[i].subnet->addr, furthest, 16) <= 0) {
+                        /* Said of the one declared later, naming the other. */
+                        const SubnetUse *later = v[i].network > v[holder].network ? &v[i] : &v[holder],
+                                        *earlier = later == &v[i] ? &v[holder] : &v[i];
+                        const Network *nw = &c->cfg->networks[later->network], *o = &c->cfg->networks[earlier->network];
+                        char a[CIDR_STRLEN], b[CIDR_STRLEN];
+
+                        verr(c, &nw->src, "network '%s': its subnet %s overlaps network '%s' (%s)", nw->name,
+                             cidr_format(later->subnet, true, a), o->name, cidr_format(earlier->subnet, true, b));
+                }
+                prefix_end(v[i].subnet, end);
+                if (holder == SIZE_MAX || memcmp(end, furthest, 16) > 0) {
+                        memcpy(furthest, end, 16);
+                        holder = i;
+                }
+        }
+}
+
 static void check_networks(Checker *c) {
         Config *cfg = c->cfg;
 
         for (size_t i = 0; i < cfg->n_networks; i++) {
                 Network *nw = &cfg->networks[i];
                 _cleanup_error_ NmError err = NM_ERROR_INIT;
-                char a[CIDR_STRLEN], b[CIDR_STRLEN];
+                size_t first;
 
                 if (!nw->name)
                         continue;
-                if (!network_name_ok(nw->name)) {
-                        verr(c, &nw->src, "network '%s': a network name is 1 to 64 letters, digits, '-', '_' or '.'",
-                             nw->name);
+                if (network_name_check(nw->name, &err) < 0) {
+                        verr(c, &nw->src, "%s", err.msg);
                         continue;
                 }
-                for (size_t j = 0; j < i; j++)
-                        if (cfg->networks[j].name && streq(cfg->networks[j].name, nw->name))
-                                verr(c, &nw->src, "network '%s' is declared twice (also at %s:%d)", nw->name,
-                                     cfg->networks[j].src.file, cfg->networks[j].src.line);
-                if (nw->bridge && ifname_check(nw->bridge, &err) < 0)
+                if (strmap_get(&c->networks, nw->name, &first) && first != i)
+                        verr(c, &nw->src, "network '%s' is declared twice (also at %s:%d)", nw->name,
+                             cfg->networks[first].src.file, cfg->networks[first].src.line);
+                if (nw->bridge && ifname_check_nft(nw->bridge, &err) < 0)
                         verr(c, &nw->src, "network '%s', bridge: %s", nw->name, err.msg);
-                if (nw->bridge && config_find_bridge(cfg, nw->bridge))
+                if (nw->bridge && find_bridge(c, nw->bridge))
                         verr(c, &nw->src, "network '%s': bridge '%s' is also declared in host.bridges; a network makes its own bridge",
                              nw->name, nw->bridge);
+                if (nw->bridge && strmap_get(&c->net_bridges, nw->bridge, &first) && first != i)
+                        verr(c, &nw->src, "network '%s': bridge '%s' belongs to network '%s' already", nw->name,
+                             nw->bridge, cfg->networks[first].name);
                 nm_error_clear(&err);
-                if (nw->uplink && ifname_check(nw->uplink, &err) < 0)
+                if (nw->uplink && ifname_check_nft(nw->uplink, &err) < 0)
                         verr(c, &nw->src, "network '%s', uplink: %s", nw->name, err.msg);
                 check_subnet(c, nw, &nw->subnet, &nw->gateway, "subnet");
                 check_subnet(c, nw, &nw->subnet6, &nw->gateway6, "subnet6");
@@ -628,19 +1089,9 @@ static void check_networks(Checker *c) {
                         verr(c, &nw->src, "network '%s': 'gateway' needs 'subnet'", nw->name);
                 if (nw->gateway6.family && !nw->subnet6.family)
                         verr(c, &nw->src, "network '%s': 'gateway6' needs 'subnet6'", nw->name);
-                for (size_t j = 0; j < i; j++) {
-                        const Network *o = &cfg->networks[j];
-                        if ((nw->subnet.family && cidr_overlap(&nw->subnet, &o->subnet)) ||
-                            (nw->subnet6.family && cidr_overlap(&nw->subnet6, &o->subnet6)))
-                                verr(c, &nw->src, "network '%s': its subnet %s overlaps network '%s' (%s)", nw->name,
-                                     cidr_format(cidr_overlap(&nw->subnet, &o->subnet) ? &nw->subnet : &nw->subnet6, true, a),
-                                     o->name,
-                                     cidr_format(cidr_overlap(&nw->subnet, &o->subnet) ? &o->subnet : &o->subnet6, true, b));
-                        if (nw->bridge && o->bridge && streq(nw->bridge, o->bridge))
-                                verr(c, &nw->src, "network '%s': bridge '%s' belongs to network '%s' already", nw->name,
-                                     nw->bridge, o->name);
-                }
         }
+        check_overlaps(c, AF_INET);
+        check_overlaps(c, AF_INET6);
         for (size_t i = 0; cfg->n_networks > 0 && i < cfg->n_host_sysctls; i++)
                 if ((streq(cfg->host_sysctls[i].key, "net.ipv4.ip_forward") ||
                      streq(cfg->host_sysctls[i].key, "net/ipv4/ip_forward")) && streq(cfg->host_sysctls[i].value, "0"))
@@ -648,16 +1099,48 @@ static void check_networks(Checker *c) {
                              "host: net.ipv4.ip_forward = 0 contradicts the networks, which route through the host");
 }
 
-/* Attachments: default interface names, addresses inside their subnet and
- * unique on it, ports only where there is an address to forward to. */
-static void check_attachments(Checker *c, Netns *ns) {
-        Config *cfg = c->cfg;
+/* Interface names for attachments that give none: the lowest free ethN.
+ * Before anything looks devices up: routes may name these. A name taken
+ * once stays taken, so the search goes on from the last one. */
+static void name_attachments(Checker *c, NsCheck *x) {
+        Netns *ns = x->ns;
+        unsigned n = 0;
+
+        for (size_t i = 0; i < ns->n_attachments; i++)
+                if (ns->attachments[i].ifname)
+                        (void) map_add_first(c, &x->att_names, ns->attachments[i].ifname, i, NULL);
+        for (size_t i = 0; i < ns->n_attachments; i++) {
+                Attachment *at = &ns->attachments[i];
+
+                for (; !at->ifname; n++) {
+                        char name[16];
+
+                        snprintf(name, sizeof(name), "eth%u", n);
+                        if (find_iface(x, name) || strmap_get(&x->att_names, name, NULL))
+                                continue;
+                        at->ifname = strdup(name);
+                        if (!at->ifname) {
+                                oom(c);
+                                return;
+                        }
+                        (void) map_add_first(c, &x->att_names, name, i, NULL);
+                }
+        }
+}
+
+/* Attachments: addresses inside their subnet, one attachment per network
+ * and interface, ports only where there is an address to forward to. */
+static void check_attachments(Checker *c, NsCheck *x) {
+        _cleanup_(strmap_done) StrMap networks = {};
+        Netns *ns = x->ns;
         char buf[CIDR_STRLEN], sbuf[CIDR_STRLEN];
+        bool v4 = false;
 
         for (size_t i = 0; i < ns->n_attachments; i++) {
                 Attachment *at = &ns->attachments[i];
-                const Network *nw = at->network ? config_find_network(cfg, at->network) : NULL;
+                const Network *nw = find_network(c, at->network);
                 _cleanup_error_ NmError err = NM_ERROR_INIT;
+                size_t first;
 
                 if (!at->network)
                         continue;
@@ -665,15 +1148,18 @@ static void check_attachments(Checker *c, Netns *ns) {
                         verr(c, &at->src, "namespace '%s': network '%s' is not declared", ns->name, at->network);
                         continue;
                 }
-                for (size_t j = 0; j < i; j++)
-                        if (ns->attachments[j].network && streq(ns->attachments[j].network, at->network))
-                                verr(c, &at->src, "namespace '%s' is attached to network '%s' twice", ns->name, at->network);
+                v4 = v4 || nw->subnet.family || nw->subnet6.family;
+                if (!map_add_first(c, &networks, at->network, i, NULL))
+                        verr(c, &at->src, "namespace '%s' is attached to network '%s' twice", ns->name, at->network);
                 if (at->ifname) {
                         if (ifname_check(at->ifname, &err) < 0)
                                 verr(c, &at->src, "namespace '%s', network '%s': %s", ns->name, at->network, err.msg);
-                        else if (netns_find_iface(ns, at->ifname))
+                        else if (find_iface(x, at->ifname))
                                 verr(c, &at->src, "namespace '%s', network '%s': interface '%s' is declared in the namespace already",
                                      ns->name, at->network, at->ifname);
+                        else if (strmap_get(&x->att_names, at->ifname, &first) && first != i)
+                                verr(c, &at->src, "namespace '%s', network '%s': interface '%s' is the attachment to network '%s' already",
+                                     ns->name, at->network, at->ifname, ns->attachments[first].network);
                 }
                 if (at->address.family && nw->subnet.family &&
                     (!ipam_is_host_addr(&nw->subnet, &at->address) || cidr_addr_equal(&at->address, &nw->gateway)))
@@ -692,95 +1178,89 @@ static void check_attachments(Checker *c, Netns *ns) {
                         verr(c, &at->src, "namespace '%s': network '%s' has no IPv6 subnet for 'address6'", ns->name,
                              at->network);
         }
-        /* Interface names for attachments that give none: the lowest free ethN. */
-        for (size_t i = 0; i < ns->n_attachments; i++) {
-                Attachment *at = &ns->attachments[i];
-
-                for (unsigned n = 0; !at->ifname; n++) {
-                        char name[16];
-                        bool used = false;
-
-                        snprintf(name, sizeof(name), "eth%u", n);
-                        used = netns_find_iface(ns, name) != NULL;
-                        for (size_t j = 0; j < ns->n_attachments && !used; j++)
-                                used = ns->attachments[j].ifname && streq(ns->attachments[j].ifname, name);
-                        if (!used && !(at->ifname = strdup(name)))
-                                return;
-                }
-        }
-        if (ns->n_ports > 0) {
-                bool v4 = false;
-
-                for (size_t i = 0; i < ns->n_attachments; i++) {
-                        const Network *nw = ns->attachments[i].network ? config_find_network(cfg, ns->attachments[i].network) : NULL;
-                        v4 = v4 || (nw && (nw->subnet.family || nw->subnet6.family));
-                }
-                if (!v4)
-                        verr(c, &ns->ports[0].src, "namespace '%s' publishes ports but is attached to no network to forward them to",
-                             ns->name);
-        }
+        if (ns->n_ports > 0 && !v4)
+                verr(c, &ns->ports[0].src, "namespace '%s' publishes ports but is attached to no network to forward them to",
+                     ns->name);
 }
 
+/* Addresses given to attachments: each once on its network. */
 static void check_network_addresses(Checker *c) {
         Config *cfg = c->cfg;
+        AddrSet *sets = calloc(cfg->n_networks + 1, sizeof(AddrSet));
+        char where[300];
 
-        for (size_t k = 0; k < cfg->n_networks; k++) {
-                _cleanup_(addrset_done) AddrSet set = {};
-                const Network *nw = &cfg->networks[k];
-                char scope[128], where[300];
+        if (!sets) {
+                oom(c);
+                return;
+        }
+        for (size_t i = 0; i < cfg->n_netns; i++) {
+                const Netns *ns = &cfg->netns[i];
 
-                if (!nw->name)
-                        continue;
-                for (size_t i = 0; i < cfg->n_netns; i++) {
-                        const Netns *ns = &cfg->netns[i];
+                for (size_t j = 0; j < ns->n_attachments; j++) {
+                        const Attachment *at = &ns->attachments[j];
+                        const Network *nw = find_network(c, at->network);
 
-                        for (size_t j = 0; j < ns->n_attachments; j++) {
-                                const Attachment *at = &ns->attachments[j];
-
-                                if (!at->network || !streq(at->network, nw->name))
-                                        continue;
-                                snprintf(where, sizeof(where), "namespace '%s', network '%s'", ns->name, nw->name);
-                                if (at->address.family)
-                                        addr_use(&set, &at->address, where, at->src);
-                                if (at->address6.family)
-                                        addr_use(&set, &at->address6, where, at->src);
-                        }
+                        if (!nw || (!at->address.family && !at->address6.family))
+                                continue;
+                        snprintf(where, sizeof(where), "namespace '%s', network '%s'", ns->name, nw->name);
+                        if (at->address.family)
+                                addr_use(c, &sets[nw - cfg->networks], &at->address, where, at->src);
+                        if (at->address6.family)
+                                addr_use(c, &sets[nw - cfg->networks], &at->address6, where, at->src);
                 }
-                snprintf(scope, sizeof(scope), "on network '%s'", nw->name);
-                addrset_report(c, &set, scope);
         }
-        /* A host port goes to one namespace only. */
-        {
-                _cleanup_free_ const Port **ports = NULL;
-                _cleanup_free_ const Netns **owners = NULL;
-                size_t n = 0, cap = 0;
+        for (size_t k = 0; k < cfg->n_networks; k++) {
+                char scope[128];
 
-                for (size_t i = 0; i < cfg->n_netns; i++)
-                        for (size_t j = 0; j < cfg->netns[i].n_ports; j++) {
-                                const Port *p = &cfg->netns[i].ports[j];
+                snprintf(scope, sizeof(scope), "on network '%s'", cfg->networks[k].name);
+                addrset_report(c, &sets[k], scope);
+                addrset_done(&sets[k]);
+        }
+        free(sets);
+}
 
-                                for (size_t k = 0; k < n; k++)
-                                        if (ports[k]->host_port == p->host_port && ports[k]->proto == p->proto &&
-                                            owners[k] != &cfg->netns[i])
-                                                verr(c, &p->src, "namespace '%s': host port %u/%s is published by namespace '%s' already",
-                                                     cfg->netns[i].name, p->host_port, p->proto == 6 ? "tcp" : "udp",
-                                                     owners[k]->name);
-                                if (n == cap) {
-                                        size_t ncap = cap ? cap * 2 : 16;
-                                        const Port **np = realloc(ports, ncap * sizeof(*np));
-                                        const Netns **no = realloc(owners, ncap * sizeof(*no));
-                                        if (np)
-                                                ports = np;
-                                        if (no)
-                                                owners = no;
-                                        if (!np || !no)
-                                                return;
-                                        cap = ncap;
-                                }
-                                ports[n] = p;
-                                owners[n++] = &cfg->netns[i];
+/* The maps every check looks names up in. */
+static void index_config(Checker *c) {
+        Config *cfg = c->cfg;
+
+        for (size_t i = 0; i < cfg->n_networks; i++) {
+                if (cfg->networks[i].name)
+                        (void) map_add_first(c, &c->networks, cfg->networks[i].name, i, NULL);
+                if (cfg->networks[i].name && cfg->networks[i].bridge)
+                        (void) map_add_first(c, &c->net_bridges, cfg->networks[i].bridge, i, NULL);
+        }
+        for (size_t i = 0; i < cfg->n_bridges; i++)
+                if (cfg->bridges[i].name)
+                        (void) map_add_first(c, &c->bridges, cfg->bridges[i].name, i, NULL);
+        for (size_t k = 0; k < cfg->n_netns; k++)
+                for (size_t j = 0; j < cfg->netns[k].n_ifaces; j++) {
+                        const Iface *it = &cfg->netns[k].ifaces[j];
+
+                        if (it->kind != IFACE_VETH || it->peer_netns || !it->peer_name)
+                                continue;
+                        if (GREEDY_REALLOC(c->host_end_of, c->cap_host_ends, c->n_host_ends + 1) < 0) {
+                                oom(c);
+                                return;
                         }
-        }
+                        c->host_end_of[c->n_host_ends] = (struct HostEnd) { .ns = &cfg->netns[k], .iface = it };
+                        if (map_add_first(c, &c->host_ends, it->peer_name, c->n_host_ends, NULL))
+                                c->n_host_ends++;
+                }
+}
+
+/* One namespace: its devices by name first, then the checks. */
+static void check_one_netns(Checker *c, const PeerIndex *idx, Netns *ns) {
+        _cleanup_(nscheck_done) NsCheck x = { .ns = ns };
+
+        x.peers = peers_in(idx, ns->name, &x.n_peers);
+        for (size_t i = 0; i < ns->n_ifaces; i++)
+                if (ns->ifaces[i].name)
+                        (void) map_add_first(c, &x.ifaces, ns->ifaces[i].name, i, NULL);
+        for (size_t k = 0; k < x.n_peers; k++)
+                (void) map_add_first(c, &x.peer_names, x.peers[k].name, k, NULL);
+        name_attachments(c, &x);
+        check_netns(c, &x);
+        check_attachments(c, &x);
 }
 
 static int netns_ptr_cmp(const void *a, const void *b) {
@@ -790,8 +1270,8 @@ static int netns_ptr_cmp(const void *a, const void *b) {
         return r ? r : (x > y) - (x < y);
 }
 
-int config_validate(Config *cfg, char ***errors) {
-        Checker c = { .cfg = cfg, .errors = errors };
+int config_validate(Config *cfg, ConfigErrors *errors) {
+        _cleanup_(checker_done) Checker c = { .cfg = cfg, .errors = errors };
         _cleanup_free_ const Netns **sorted = NULL;
         _cleanup_free_ PeerRef *peers = NULL;
         size_t n_sorted = 0, n_peers = 0, cap = 0;
@@ -819,6 +1299,8 @@ int config_validate(Config *cfg, char ***errors) {
                                 continue;
                         if (!it->peer_name) {
                                 it->peer_name = veth_peer_name_derive(ns->name, it->name);
+                                if (!it->peer_name)
+                                        return -ENOMEM;
                                 it->peer_name_derived = true;
                         }
                         if (it->peer_netns && it->peer_name) {
@@ -839,52 +1321,41 @@ int config_validate(Config *cfg, char ***errors) {
                 qsort(peers, n_peers, sizeof(PeerRef), peer_cmp);
         idx = (PeerIndex) { .v = peers, .n = n_peers };
 
+        index_config(&c);
         check_networks(&c);
-        for (size_t i = 0; i < n_sorted; i++) {
-                check_netns(&c, &idx, (Netns *) sorted[i]);
-                check_attachments(&c, (Netns *) sorted[i]);
-        }
+        for (size_t i = 0; i < n_sorted; i++)
+                check_one_netns(&c, &idx, (Netns *) sorted[i]);
+        check_ports(&c);
         check_network_addresses(&c);
         check_host(&c);
-        return strv_length(*errors) > 0 ? -EINVAL : 0;
-}
-
-static int errors_to_error(char **errors, NmError *err) {
-        _cleanup_free_ char *joined = NULL;
-        size_t len = 0;
-
-        STRV_FOREACH(e, errors)
-                len += strlen(*e) + 1;
-        joined = calloc(len + 1, 1);
-        if (!joined)
+        if (errors->oom)
                 return -ENOMEM;
-        STRV_FOREACH(e, errors) {
-                if (*joined)
-                        strcat(joined, "\n");
-                strcat(joined, *e);
-        }
-        return nm_error(err, -EINVAL, "%s", joined);
+        return errors->n > 0 ? -EINVAL : 0;
 }
 
 int config_load_files(char *const *files, Config **ret, NmError *err) {
-        _cleanup_strv_free_ char **errors = NULL;
+        _cleanup_(config_errors_done) ConfigErrors errors = {};
         _cleanup_config_ Config *c = NULL;
         int r;
 
         c = calloc(1, sizeof(Config));
         if (!c)
-                return -ENOMEM;
+                return nm_error(err, -ENOMEM, "out of memory while reading the config");
         STRV_FOREACH(f, files) {
                 r = config_parse_file(c, *f, &errors);
                 if (r < 0)
                         return nm_error(err, r, "cannot read %s: %s", *f, strerror(-r));
         }
         for (size_t i = 0; i < c->n_netns; i++)
-                config_index_netns(c, i);
+                if (config_index_netns(c, i) < 0)
+                        return nm_error(err, -ENOMEM, "out of memory while reading the config");
         /* Cross-checks run on what did parse, so one pass says everything. */
-        (void) config_validate(c, &errors);
-        if (errors)
-                return errors_to_error(errors, err);
+        r = config_validate(c, &errors);
+        if (r == -ENOMEM)
+                errors.oom = true;
+        r = config_errors_report(&errors, c->files, err);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -892,29 +1363,44 @@ int config_load_files(char *const *files, Config **ret, NmError *err) {
 
 int config_load(const char *path, Config **ret, NmError *err) {
         _cleanup_strv_free_ char **files = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         struct stat st;
         glob_t g = {};
         int r;
 
+        /* The file itself is checked as it is read (a regular file, not too
+         * big), and every problem is said there. */
         if (path) {
-                if (stat(path, &st) < 0)
-                        return nm_error(err, negative_errno(), "cannot read config %s: %m", path);
+                if (!*path)
+                        return nm_error(err, -EINVAL, "the config file name is empty");
                 r = strv_extend(&files, path);
                 if (r < 0)
                         return r;
                 return config_load_files(files, ret, err);
         }
 
-        if (stat(NSMGR_CONF_FILE, &st) >= 0 && strv_extend(&files, NSMGR_CONF_FILE) < 0)
+        /* Only a main file that is not there at all is an empty one: one
+         * that cannot be read (a dangling link, no permission) is an
+         * error, not a reason to tear everything down. */
+        if (lstat(NSMGR_CONF_FILE, &st) >= 0 && strv_extend(&files, NSMGR_CONF_FILE) < 0)
                 return -ENOMEM;
+        else if (errno != ENOENT && !files)
+                return nm_error(err, negative_errno(), "cannot read config %s: %m", NSMGR_CONF_FILE);
+        d = opendir(NSMGR_CONF_D);
+        if (!d && errno != ENOENT)
+                return nm_error(err, negative_errno(), "cannot read the config folder %s: %m", NSMGR_CONF_D);
         /* glob() sorts in name order (LC_COLLATE is C for us). */
-        r = glob(NSMGR_CONF_D "/*.conf", 0, NULL, &g);
-        if (r == 0)
-                for (size_t i = 0; i < g.gl_pathc; i++)
-                        if (strv_extend(&files, g.gl_pathv[i]) < 0) {
-                                globfree(&g);
-                                return -ENOMEM;
-                        }
+        r = d ? glob(NSMGR_CONF_D "/*.conf", GLOB_ERR, NULL, &g) : GLOB_NOMATCH;
+        if (r != 0 && r != GLOB_NOMATCH) {
+                globfree(&g);
+                return nm_error(err, r == GLOB_NOSPACE ? -ENOMEM : -EIO, "cannot read the config folder %s",
+                                NSMGR_CONF_D);
+        }
+        for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
+                if (strv_extend(&files, g.gl_pathv[i]) < 0) {
+                        globfree(&g);
+                        return -ENOMEM;
+                }
         globfree(&g);
         if (!files) {
                 Config *c = calloc(1, sizeof(Config));

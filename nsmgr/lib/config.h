@@ -124,6 +124,7 @@ typedef struct Netns {
         char *path;          /* transient: the path it was attached by (CNI_NETNS, `nsmgrctl attach PATH`);
                               * NULL: /run/netns/NAME */
         uint64_t path_inode; /* ... and its inode then (0: unknown): a path that leads elsewhere now is not it */
+        bool incomplete;     /* a problem was found in its declaration: checks that would only repeat it are skipped */
         Source src;
 } Netns;
 
@@ -133,6 +134,7 @@ typedef struct Bridge {
         size_t n_addresses;
         uint32_t mtu;
         int ipv6;
+        bool netfilter;      /* nf_call_iptables/ip6tables/arptables on (made so) */
         char *network;       /* set when the bridge belongs to a network */
         Source src;
 } Bridge;
@@ -144,6 +146,7 @@ typedef struct Network {
         Cidr gateway, gateway6;    /* default: first address of the subnet */
         bool masquerade;
         char *uplink;              /* NULL: any interface */
+        bool incomplete;           /* as Netns.incomplete */
         Source src;
 } Network;
 
@@ -166,6 +169,10 @@ void iface_done(Iface *i);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 #define _cleanup_config_ _cleanup_(config_freep)
 
+/* The largest config file nsmgr reads: far more than thousands of
+ * namespaces need, and a bound on what the parser is given. */
+#define CONFIG_FILE_MAX (4 << 20)
+
 /* Reads the config: `path` alone if given, else /etc/nsmgr/nsmgr.conf and
  * then /etc/nsmgr/conf.d/ *.conf in name order (a missing main file is an
  * empty config). Parses and validates everything; on any error nothing is
@@ -176,7 +183,7 @@ int config_load_files(char *const *files, Config **ret, NmError *err);
 
 const Netns *config_find_netns(const Config *c, const char *name);
 /* Keeps the name index in step when namespaces are appended or dropped. */
-void config_index_netns(Config *c, size_t i);
+int config_index_netns(Config *c, size_t i);
 void config_unindex_netns(Config *c, size_t i);
 const Bridge *config_find_bridge(const Config *c, const char *name);
 const Network *config_find_network(const Config *c, const char *name);

@@ -9,11 +9,15 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus-manager.h"
 #include "config.h"
 #include "daemon.h"
 #include "fileio.h"
 #include "netns.h"
+#include "desired.h"
+#include "leases.h"
 #include "network.h"
+#include "ops.h"
 #include "procscan.h"
 #include "reconcile.h"
 #include "state.h"
@@ -44,20 +48,49 @@ typedef struct Daemon {
         size_t more_notes;
         unsigned retry_sec;
         char **warnings;            /* of the last reconcile, said once */
+        BusManager *bus;            /* the D-Bus API (bus-manager.h) */
 } Daemon;
 
-_printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
+/* What a drift repair did, for the log and the DriftRepaired signal. */
+typedef struct Repairs {
+        char **lines;
+        PlanStep *steps;
+        size_t n_steps;
+} Repairs;
+
+static void repairs_done(Repairs *r) {
+        strv_free(r->lines);
+        plan_steps_free(r->steps, r->n_steps);
+        *r = (Repairs) {};
+}
+
+_printf_(4, 0) static void dlogv(Daemon *d, int prio, const LogFields *fields, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
-        va_list ap;
 
         if (!d->o->log)
                 return;
-        va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
-        va_end(ap);
         if (msg)
-                d->o->log(prio, msg, d->o->log_userdata);
+                d->o->log(prio, fields, msg, d->o->log_userdata);
+}
+
+_printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        dlogv(d, prio, NULL, fmt, ap);
+        va_end(ap);
+}
+
+/* A line with journal fields (daemon.h): MESSAGE_ID, the namespace and
+ * interface it is about. */
+_printf_(4, 5) static void dlog_fields(Daemon *d, int prio, const LogFields *fields, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        dlogv(d, prio, fields, fmt, ap);
+        va_end(ap);
 }
 
 /* An error of several lines (a config with several problems) is logged
@@ -74,28 +107,6 @@ static void dlog_error_lines(Daemon *d, int prio, const char *prefix, const NmEr
 
 static const char *plural(uint64_t n, const char *one, const char *many) {
         return n == 1 ? one : many;
-}
-
-/* The links the config puts in the host: bridges, the host ends of veths,
- * the host interfaces macvlans stand on. */
-static char **host_link_names(const Config *c) {
-        char **names = NULL;
-
-        for (size_t i = 0; c && i < c->n_bridges; i++)
-                if (strv_extend(&names, c->bridges[i].name) < 0)
-                        return strv_free(names);
-        for (size_t i = 0; c && i < c->n_netns; i++)
-                for (size_t j = 0; j < c->netns[i].n_ifaces; j++) {
-                        const Iface *it = &c->netns[i].ifaces[j];
-                        const char *host = it->kind == IFACE_VETH && !it->peer_netns ? it->peer_name
-                                         : it->kind == IFACE_MACVLAN ? it->parent : NULL;
-
-                        /* A name twice (a shared macvlan parent) does no harm. */
-                        if (host && strv_extend(&names, host) < 0)
-                                return strv_free(names);
-                }
-        /* Never NULL: an empty list means no host link matters. */
-        return names ? names : calloc(1, sizeof(char *));
 }
 
 /* --- the status record and STATUS= ---------------------------------------- */
@@ -126,6 +137,7 @@ static void publish(Daemon *d, const char *notify_prefix) {
         if (r < 0)
                 dlog(d, LOG_WARNING, "cannot write the status record " NSMGRD_STATUS_FILE ": %s; 'nsmgrctl status' will be out of date, ignoring",
                      strerror(-r));
+        bus_manager_status_changed(d->bus);
 
         /* STATUS= is one line: of a multi-line error, the first. */
         (void) sd_notifyf(false, "%sSTATUS=%u %s, %u %s, %" PRIu64 " %s repaired%s%.*s", notify_prefix ? notify_prefix : "",
@@ -143,11 +155,17 @@ static void set_state(Daemon *d, const char *state) {
 
 /* --- reconcile, watches ----------------------------------------------------- */
 
-static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, ReconcileReport *report, NmError *err) {
+static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, ReconcileFlags flags, ReconcileReport *report,
+                         NmError *err) {
+        _cleanup_free_ char *ifname = NULL;
         uint64_t begun = now_monotonic_usec();
         int r;
 
-        r = reconcile(cfg, 0, report, err);
+        /* The code path of `nsmgrctl apply`, checks included. */
+        r = ops_apply(cfg, flags, report, &ifname, err);
+        if (r == -EADDRINUSE && ifname)
+                dlog_fields(d, LOG_ERR, &(LogFields) { .message_id = NSMGR_MESSAGE_APPLY_REFUSED, .ifname = ifname },
+                            "apply refused: %s", nm_error_message(err));
         status_run_set(&d->status.reconcile, trigger, begun, r, err, (unsigned) strv_length(report->changes));
         /* A warning stands until its cause goes ("... is kept"): said when
          * it appears, not at every check after a drift. */
@@ -175,24 +193,32 @@ static void arm_debounce(Daemon *d) {
 
 /* What to watch: the namespaces the config declares, those that run-time
  * attachments to its networks wire (leases: nsmgr did not make them), and
- * the host links of both -- from the config as its networks expand it, a
- * dry run that writes no lease. */
+ * the host links of both -- from the desired model, with the leases read
+ * as a dry run that writes nothing. */
 static void watch_targets(Daemon *d, char ***ret_declared, char ***ret_wired, char ***ret_host) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        Expansion exp = {};
+        _cleanup_(lease_table_done) LeaseTable lt = {};
+        _cleanup_desired_ Desired *des = NULL;
         int r;
 
-        r = networks_expand(d->cfg, EXPAND_DRY_RUN, &exp, &err);
+        *ret_declared = *ret_wired = *ret_host = NULL;
+        r = leases_sync(d->cfg, NULL, LEASE_SYNC_DRY_RUN, &lt, &err);
         if (r < 0)
-                dlog(d, LOG_DEBUG, "cannot expand the networks to watch their attachments: %s", nm_error_message(&err));
-        *ret_declared = *ret_wired = NULL;
+                dlog(d, LOG_DEBUG, "cannot read the leases to watch their attachments: %s", nm_error_message(&err));
+        r = desired_build(d->cfg, &lt, &des);
+        if (r < 0) {
+                for (size_t i = 0; i < d->cfg->n_netns; i++)
+                        (void) strv_extend(ret_declared, d->cfg->netns[i].name);
+                *ret_host = calloc(1, sizeof(char *));
+                return;
+        }
         /* A run-time attachment by path (CNI) is watched by that path. */
-        for (size_t i = 0; i < d->cfg->n_netns; i++)
-                (void) strv_extend(d->cfg->netns[i].transient ? ret_wired : ret_declared,
-                                   d->cfg->netns[i].path ? d->cfg->netns[i].path : d->cfg->netns[i].name);
-        *ret_host = host_link_names(d->cfg);
-        /* Undone whatever expand did before it failed (network.h). */
-        networks_unexpand(d->cfg, &exp);
+        for (size_t i = 0; i < des->model.n_netns; i++) {
+                const Netns *ns = &des->model.netns[i];
+
+                (void) strv_extend(ns->transient ? ret_wired : ret_declared, ns->path ? ns->path : ns->name);
+        }
+        *ret_host = desired_host_links(&des->model);
 }
 
 static void sync_watches(Daemon *d, bool arm_for_new) {
@@ -220,7 +246,7 @@ static void sync_watches(Daemon *d, bool arm_for_new) {
 
 /* Restores pins that were removed while nsmgrd watched their namespaces.
  * Returns how many pins changed (restored or replaced by someone). */
-static unsigned check_pins(Daemon *d, char ***repairs) {
+static unsigned check_pins(Daemon *d, Repairs *repairs) {
         PinEvent *ev = NULL;
         size_t n = 0;
         unsigned changed = 0;
@@ -236,12 +262,24 @@ static unsigned check_pins(Daemon *d, char ***repairs) {
 
                 switch (ev[i].kind) {
                 case PIN_RESTORED:
-                        dlog(d, LOG_WARNING,
-                             "drift: the pin " NETNS_RUN_DIR "/%s was removed; pinned the same namespace again (inode %ju): its links and processes are as they were",
-                             ev[i].name, (uintmax_t) ev[i].ino);
+                        dlog_fields(d, LOG_WARNING,
+                                    &(LogFields) { .message_id = NSMGR_MESSAGE_DRIFT_REPAIRED, .netns = ev[i].name },
+                                    "drift: the pin " NETNS_RUN_DIR "/%s was removed; pinned the same namespace again (inode %ju): its links and processes are as they were",
+                                    ev[i].name, (uintmax_t) ev[i].ino);
+                        r = ops_pin_restored(ev[i].name, ev[i].ino);
+                        if (r < 0)
+                                dlog(d, LOG_WARNING, "cannot record that nsmgr keeps '%s' again: %s; 'nsmgrctl list' may show it as not managed, ignoring",
+                                     ev[i].name, strerror(-r));
                         if (asprintf(&line, "%s: pin " NETNS_RUN_DIR "/%s restored (same namespace, inode %ju)",
                                      ev[i].name, ev[i].name, (uintmax_t) ev[i].ino) < 0)
                                 line = NULL;
+                        else {
+                                char detail[32];
+
+                                (void) snprintf(detail, sizeof(detail), "inode %ju", (uintmax_t) ev[i].ino);
+                                (void) plan_step_add(&repairs->steps, &repairs->n_steps, "restore", "pin", ev[i].name,
+                                                     NULL, detail, line);
+                        }
                         changed++;
                         break;
                 case PIN_REPLACED:
@@ -265,7 +303,7 @@ static unsigned check_pins(Daemon *d, char ***repairs) {
                         break;
                 }
                 if (line)
-                        (void) strv_push(repairs, line);
+                        (void) strv_push(&repairs->lines, line);
         }
         pin_events_free(ev, n);
         return changed;
@@ -317,8 +355,10 @@ static char *notes_text(char **notes, size_t more) {
  * changed or a pin had to be restored. */
 static void repair(Daemon *d, const char *trigger) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes), **repairs = NULL;
+        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes);
+        _cleanup_(repairs_done) Repairs repairs = {};
         _cleanup_free_ char *what = NULL;
+        _cleanup_close_ int lock = -EBADF;
         ReconcileReport report = {};
         size_t more = d->more_notes;
         bool net = d->net_dirty || streq(trigger, "retry");
@@ -328,28 +368,49 @@ static void repair(Daemon *d, const char *trigger) {
         d->more_notes = 0;
         d->net_dirty = false;
 
+        /* Pins and the reconcile under one hold of the appliers' lock: an
+         * apply running meanwhile (of another config, forced) could unpin
+         * a namespace between the two, and reconcile would make a new one
+         * where the old one only lost its name. */
+        lock = reconcile_lock(&err);
+        if (lock < 0) {
+                arm_retry(d);
+                dlog(d, LOG_ERR, "cannot repair drift: %s; trying again in %us", nm_error_message(&err), d->retry_sec);
+                return;
+        }
         pins = check_pins(d, &repairs);
         if (!net && pins == 0)
                 return;
 
         what = notes_text(notes, more);
-        r = run_reconcile(d, d->cfg, trigger, &report, &err);
+        r = run_reconcile(d, d->cfg, trigger, RECONCILE_LOCKED, &report, &err);
+        lock = safe_close(lock);
         if (report.changes) {
+                size_t first = repairs.n_steps;
+
                 dlog(d, LOG_WARNING, "drift: %s", what ? what : "?");
-                STRV_FOREACH(c, report.changes) {
-                        dlog(d, LOG_WARNING, "repaired: %s", *c);
-                        (void) strv_extend(&repairs, *c);
+                (void) plan_steps_from_report(&report, &repairs.steps, &repairs.n_steps);
+                for (size_t i = first; i < repairs.n_steps; i++) {
+                        const PlanStep *st = &repairs.steps[i];
+
+                        dlog_fields(d, LOG_WARNING,
+                                    &(LogFields) { .message_id = NSMGR_MESSAGE_DRIFT_REPAIRED, .netns = st->netns,
+                                                   .ifname = st->ifname },
+                                    "repaired: %s", st->text);
                 }
+                STRV_FOREACH(c, report.changes)
+                        (void) strv_extend(&repairs.lines, *c);
         } else if (r >= 0 && pins == 0)
                 dlog(d, LOG_DEBUG, "checked after %s: nothing to repair", what ? what : "a change");
 
-        if (repairs) {
+        if (repairs.lines) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
-                d->status.last_repair = TAKE_PTR(repairs);
+                d->status.last_repair = strv_copy(repairs.lines);
                 dlog(d, LOG_NOTICE, "drift repaired (%zu %s, %.1f ms)", strv_length(d->status.last_repair),
                      plural(strv_length(d->status.last_repair), "step", "steps"),
                      (double) d->status.reconcile.duration / 1000.0);
+                bus_manager_emit_drift_repaired(d->bus, repairs.steps, repairs.n_steps);
         }
         if (r < 0) {
                 arm_retry(d);
@@ -422,11 +483,15 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Daemon *d = userdata;
+/* Re-reads the config and applies the difference; the new config is kept
+ * in force unless nothing of it could be applied. What SIGHUP, the bus's
+ * Reload and Apply do. The report and error go to the caller if it asks. */
+static int reload(Daemon *d, const char *trigger, ReconcileReport *ret_report, NmError *ret_err) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
-        _cleanup_strv_free_ char **repairs = NULL;
+        _cleanup_(repairs_done) Repairs repairs = {};
+        _cleanup_close_ int lock = -EBADF;
+        const LogFields reloaded = { .message_id = NSMGR_MESSAGE_RELOADED };
         ReconcileReport report = {};
         uint64_t begun = now_monotonic_usec();
         int r;
@@ -440,24 +505,36 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = config_load(d->o->config, &cfg, &err);
         if (r < 0) {
                 dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
-                dlog(d, LOG_ERR, "reload failed: the config is broken; nothing was changed, the running config stays in force");
-                status_run_set(&d->status.reload, "reload", begun, r, &err, 0);
+                dlog_fields(d, LOG_ERR, &reloaded,
+                            "reload failed: the config is broken; nothing was changed, the running config stays in force");
+                status_run_set(&d->status.reload, trigger, begun, r, &err, 0);
+                r = -EBADMSG;
                 goto finish;
         }
 
-        /* A pin removed in the meantime is restored first, as for drift. */
+        /* A pin removed in the meantime is restored first, as for drift,
+         * under the same hold of the lock as the reconcile. */
+        lock = reconcile_lock(&err);
+        if (lock < 0) {
+                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
+                status_run_set(&d->status.reload, trigger, begun, lock, &err, 0);
+                r = lock;
+                goto finish;
+        }
         if (check_pins(d, &repairs) > 0) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
-                d->status.last_repair = TAKE_PTR(repairs);
+                d->status.last_repair = strv_copy(repairs.lines);
+                bus_manager_emit_drift_repaired(d->bus, repairs.steps, repairs.n_steps);
         }
-        r = run_reconcile(d, cfg, "reload", &report, &err);
+        r = run_reconcile(d, cfg, trigger, RECONCILE_LOCKED, &report, &err);
+        lock = safe_close(lock);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
-        status_run_set(&d->status.reload, "reload", begun, r, &err, (unsigned) strv_length(report.changes));
+        status_run_set(&d->status.reload, trigger, begun, r, &err, (unsigned) strv_length(report.changes));
         if (r < 0 && !report.changes) {
                 dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
-                dlog(d, LOG_ERR, "reload failed: nothing was changed, the running config stays in force");
+                dlog_fields(d, LOG_ERR, &reloaded, "reload failed: nothing was changed, the running config stays in force");
         } else {
                 /* Applied, or applied in part: the new config is the one to
                  * keep the system at from now on. */
@@ -468,20 +545,33 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 if (r < 0) {
                         dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
                         arm_retry(d);
-                        dlog(d, LOG_ERR, "reload failed after %zu of its changes; trying the rest again in %us",
-                             strv_length(report.changes), d->retry_sec);
+                        dlog_fields(d, LOG_ERR, &reloaded, "reload failed after %zu of its changes; trying the rest again in %us",
+                                    strv_length(report.changes), d->retry_sec);
                 } else {
                         retry_done(d);
-                        dlog(d, LOG_NOTICE, "reloaded: %zu %s", strv_length(report.changes),
-                             plural(strv_length(report.changes), "change", "changes"));
+                        dlog_fields(d, LOG_NOTICE, &reloaded, "reloaded: %zu %s", strv_length(report.changes),
+                                    plural(strv_length(report.changes), "change", "changes"));
                 }
         }
-        reconcile_report_done(&report);
         sync_watches(d, true);
 
 finish:
         set_state(d, "running");
         publish(d, "READY=1\n");
+        bus_manager_emit_reloaded(d->bus, r, (unsigned) strv_length(report.changes), r < 0 ? nm_error_message(&err) : NULL);
+        if (ret_report)
+                *ret_report = report;
+        else
+                reconcile_report_done(&report);
+        if (r < 0 && ret_err) {
+                ret_err->code = r;
+                ret_err->msg = TAKE_PTR(err.msg);
+        }
+        return r;
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) reload(userdata, "reload", NULL, NULL);
         return 0;
 }
 
@@ -492,6 +582,50 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
              strsignal((int) si->ssi_signo));
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
+
+/* --- the D-Bus API (bus-manager.h) ------------------------------------------------ */
+
+static const Config *bus_config(void *userdata) {
+        return ((Daemon *) userdata)->cfg;
+}
+
+static const DaemonStatus *bus_status(void *userdata) {
+        return &((Daemon *) userdata)->status;
+}
+
+static int bus_apply(void *userdata, bool dry_run, ReconcileReport *report, NmError *err) {
+        Daemon *d = userdata;
+        _cleanup_config_ Config *cfg = NULL;
+        int r;
+
+        if (!dry_run)
+                return reload(d, "apply", report, err);
+        r = config_load(d->o->config, &cfg, err);
+        if (r < 0)
+                return -EBADMSG;
+        return ops_apply(cfg, RECONCILE_DRY_RUN, report, NULL, err);
+}
+
+static void bus_changed(void *userdata) {
+        Daemon *d = userdata;
+
+        sync_watches(d, true);
+        publish(d, NULL);
+}
+
+static void bus_log(void *userdata, int priority, const LogFields *fields, const char *msg) {
+        Daemon *d = userdata;
+
+        dlog_fields(d, priority, fields, "%s", msg);
+}
+
+static const BusManagerOps bus_ops = {
+        .config = bus_config,
+        .status = bus_status,
+        .apply = bus_apply,
+        .changed = bus_changed,
+        .log = bus_log,
+};
 
 /* --- start --------------------------------------------------------------------- */
 
@@ -529,13 +663,14 @@ static int rescue_pins(Daemon *d, Lost *ret) {
         State st = {};
         int r;
 
-        r = state_load(&st);
-        if (r < 0 && r != -EBADMSG)
+        r = state_load(&st, true);
+        if (r < 0)
                 return r;
         for (size_t i = 0; i < d->cfg->n_netns; i++) {
                 const char *name = d->cfg->netns[i].name;
                 _cleanup_error_ NmError e = NM_ERROR_INIT;
-                ino_t ino = state_netns_inode(&st, name);
+                const StateNetns *rec = state_netns(&st, name);
+                ino_t ino = rec ? rec->ino : 0;
                 size_t first = 0, inside;
                 ino_t *inos;
                 int fd;
@@ -561,7 +696,7 @@ static int rescue_pins(Daemon *d, Lost *ret) {
                         _cleanup_free_ char *comm = proc_comm(ps.v[first + k].pid);
                         int nsfd;
 
-                        r = netns_pin_pid(name, ps.v[first + k].pid, false, &e);
+                        r = netns_pin_pid(name, ps.v[first + k].pid, false, NULL, &e);
                         if (r < 0)
                                 continue;
                         /* The process may have moved on meanwhile: the
@@ -708,7 +843,7 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
          * while the config is applied goes unnoticed. */
         sync_watches(d, false);
 
-        r = run_reconcile(d, d->cfg, "start", &report, err);
+        r = run_reconcile(d, d->cfg, "start", 0, &report, err);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
         reconcile_report_done(&report);
@@ -719,6 +854,10 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
                                 "everything is as the config declares: adopted as it is, nothing changed");
 
         sync_watches(d, true);
+        /* On the bus before READY=1: whoever sees nsmgrd ready finds it there. */
+        r = bus_manager_new(d->event, &bus_ops, d, &d->bus);
+        if (r < 0)
+                return nm_error(err, r, "cannot set up the D-Bus API: %s", strerror(-r));
         set_state(d, "running");
         publish(d, "READY=1\n");
         dlog(d, LOG_NOTICE, "ready: %zu %s, %u %s, %zu watched; started in %.1f ms", d->cfg->n_netns,
@@ -729,6 +868,7 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
 }
 
 static void daemon_done(Daemon *d) {
+        bus_manager_free(d->bus);
         watch_free(d->watch);
         sd_event_source_disable_unref(d->debounce);
         sd_event_source_disable_unref(d->retry);

@@ -10,25 +10,27 @@ int cidr_addr_bytes(int family) {
 }
 
 int cidr_parse(const char *s, bool require_prefix, Cidr *ret) {
-        _cleanup_free_ char *copy = NULL;
+        char addr[INET6_ADDRSTRLEN];
+        const char *slash;
         Cidr c = {};
-        char *slash;
+        size_t n;
         int maxlen;
 
         if (!s || !*s)
                 return -EINVAL;
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        slash = strchr(copy, '/');
-        if (slash)
-                *slash = 0;
-        else if (require_prefix)
+        slash = strchr(s, '/');
+        if (!slash && require_prefix)
                 return -EINVAL;
+        /* The longest address text fits; anything longer is no address. */
+        n = slash ? (size_t) (slash - s) : strlen(s);
+        if (n == 0 || n >= sizeof(addr))
+                return -EINVAL;
+        memcpy(addr, s, n);
+        addr[n] = 0;
 
-        if (inet_pton(AF_INET, copy, c.addr) == 1)
+        if (inet_pton(AF_INET, addr, c.addr) == 1)
                 c.family = AF_INET;
-        else if (inet_pton(AF_INET6, copy, c.addr) == 1)
+        else if (inet_pton(AF_INET6, addr, c.addr) == 1)
                 c.family = AF_INET6;
         else
                 return -EINVAL;

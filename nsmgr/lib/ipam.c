@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "ipam.h"
 #include "macro.h"
+#include "name.h"
 #include "paths.h"
 #include "strv.h"
 
@@ -28,6 +29,7 @@ void ipam_close(Ipam *ipam) {
         free(ipam->leases);
         strmap_done(&ipam->by_addr);
         strmap_done(&ipam->by_owner);
+        strv_free(ipam->warnings);
         free(ipam->network);
         free(ipam->dir);
         safe_close(ipam->lockfd);
@@ -35,7 +37,9 @@ void ipam_close(Ipam *ipam) {
 }
 
 /* Lease file content: "netns=NAME\ninterface=IF\norigin=ORIGIN\n", then
- * the extra lines of LeaseExtra, if any. */
+ * the extra lines of LeaseExtra, if any, and "state=releasing\n" once it is
+ * being given back. Other keys (written by newer versions, or plugins) are
+ * kept as they are. */
 static char **lease_extra_field(Lease *l, const char *key) {
         return streq(key, "path") ? &l->path : streq(key, "container") ? &l->container
              : streq(key, "cni_network") ? &l->cni_network : streq(key, "ports") ? &l->ports : NULL;
@@ -54,6 +58,10 @@ static int parse_lease(const char *text, Lease *l) {
                 if (!eq)
                         continue;
                 *eq = 0;
+                if (streq(line, "state")) {
+                        l->releasing = streq(eq + 1, "releasing");
+                        continue;
+                }
                 field = streq(line, "netns") ? &l->netns : streq(line, "interface") ? &l->ifname
                       : streq(line, "origin") ? &l->origin : lease_extra_field(l, line);
                 if (streq(line, "inode")) {
@@ -67,7 +75,7 @@ static int parse_lease(const char *text, Lease *l) {
                 if (!*field)
                         return -ENOMEM;
         }
-        if (!l->netns || !l->ifname)
+        if (!l->netns || !l->ifname || !netns_name_is_valid(l->netns) || !ifname_is_valid(l->ifname))
                 return -EBADMSG;
         if (!l->origin && !(l->origin = strdup(LEASE_CONFIG)))
                 return -ENOMEM;
@@ -86,23 +94,30 @@ static char *owner_key(int family, const char *netns, const char *ifname) {
         return k;
 }
 
+/* A lease being given back keeps its address out of use, but its owner
+ * may lease anew meanwhile. */
+static bool has_owner(const Lease *l) {
+        return l->netns && !l->retired && !l->releasing;
+}
+
 static int index_lease(Ipam *ipam, size_t i) {
         const Lease *l = &ipam->leases[i];
-        _cleanup_free_ char *ok = owner_key(l->addr.family, l->netns, l->ifname);
+        _cleanup_free_ char *ok = NULL;
         char buf[CIDR_STRLEN];
         int r;
 
+        r = strmap_put(&ipam->by_addr, cidr_format(&l->addr, false, buf), i);
+        if (r < 0 || !has_owner(l))
+                return r;
+        ok = owner_key(l->addr.family, l->netns, l->ifname);
         if (!ok)
                 return -ENOMEM;
-        r = strmap_put(&ipam->by_addr, cidr_format(&l->addr, false, buf), i);
-        if (r < 0)
-                return r;
         return strmap_put(&ipam->by_owner, ok, i);
 }
 
 static void unindex_lease(Ipam *ipam, size_t i) {
         const Lease *l = &ipam->leases[i];
-        _cleanup_free_ char *ok = owner_key(l->addr.family, l->netns, l->ifname);
+        _cleanup_free_ char *ok = has_owner(l) ? owner_key(l->addr.family, l->netns, l->ifname) : NULL;
         char buf[CIDR_STRLEN];
 
         strmap_remove(&ipam->by_addr, cidr_format(&l->addr, false, buf));
@@ -114,6 +129,7 @@ static int load(Ipam *ipam) {
         _cleanup_closedir_ DIR *d = NULL;
         size_t cap = 0;
         struct dirent *de;
+        int r;
 
         d = opendir(ipam->dir);
         if (!d)
@@ -123,23 +139,43 @@ static int load(Ipam *ipam) {
                 Lease l = {};
                 Cidr a;
 
-                if (de->d_name[0] == '.')
-                        continue;
                 if (asprintf(&path, "%s/%s", ipam->dir, de->d_name) < 0)
                         return -ENOMEM;
-                /* A temporary file a crash left behind never became a lease. */
-                if (strstr(de->d_name, ".tmp")) {
-                        (void) unlink(path);
+                /* A temporary file a crash left behind never became a lease
+                 * (".ADDR.tmp.PID" of a new lease, "ADDR.tmp.PID" of one
+                 * rewritten; writers hold the lock we hold). */
+                if (strstr(de->d_name, ".tmp.")) {
+                        if (!ipam->dry_run)
+                                (void) unlink(path);
                         continue;
                 }
-                if (cidr_parse(de->d_name, false, &a) < 0 || read_full_file(path, &text, NULL) < 0 ||
-                    parse_lease(text, &l) < 0) {
-                        lease_free(&l);
+                if (de->d_name[0] == '.')
+                        continue;
+                if (cidr_parse(de->d_name, false, &a) < 0) {
+                        /* Not a lease (a name nsmgr never writes): not ours to judge. */
                         continue;
                 }
                 if (!subnet_of(ipam, a.family)->family) {
                         lease_free(&l);
                         continue;
+                }
+                r = read_full_file(path, &text, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0)
+                        r = parse_lease(text, &l);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        char buf[CIDR_STRLEN];
+
+                        /* Whoever wrote it may use the address: keep it out
+                         * of use rather than block every allocation. */
+                        lease_free(&l);
+                        l = (Lease) {};
+                        (void) strv_extendf(&ipam->warnings,
+                                            "network '%s': the lease file %s cannot be read; address %s stays out of use until it is removed",
+                                            ipam->network, path, cidr_format(&a, false, buf));
                 }
                 a.prefixlen = subnet_of(ipam, a.family)->prefixlen;
                 l.addr = a;
@@ -160,6 +196,7 @@ int ipam_open(const char *network, const Cidr *subnet, const Cidr *gateway, cons
         Ipam ipam = { .lockfd = -EBADF };
         int r;
 
+        ipam.dry_run = dry_run;
         ipam.network = strdup(network);
         if (!ipam.network || asprintf(&ipam.dir, IPAM_DIR "/%s", network) < 0) {
                 ipam_close(&ipam);
@@ -174,15 +211,19 @@ int ipam_open(const char *network, const Cidr *subnet, const Cidr *gateway, cons
         if (gateway6)
                 ipam.gateway6 = *gateway6;
 
-        if (!dry_run) {
-                r = mkdir_p(ipam.dir, 0755);
+        /* The folder is made with the first lease (a refused apply leaves
+         * none behind); without it there is nothing to lock yet, so the
+         * parent folder is locked instead. */
+        ipam.lockfd = open(ipam.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ipam.lockfd < 0 && errno == ENOENT && !dry_run) {
+                r = mkdir_p(IPAM_DIR, 0755);
                 if (r < 0) {
                         ipam_close(&ipam);
                         return nm_error(err, r, "network '%s': cannot create %s: %s", network, IPAM_DIR,
                                         strerror(-r));
                 }
+                ipam.lockfd = open(IPAM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
-        ipam.lockfd = open(ipam.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (ipam.lockfd >= 0 && flock(ipam.lockfd, LOCK_EX) < 0) {
                 r = negative_errno();
                 ipam_close(&ipam);
@@ -296,6 +337,9 @@ static int lease_write(Ipam *ipam, const Cidr *addr, const char *netns, const ch
             !more || asprintf(&text, "netns=%s\ninterface=%s\norigin=%s\n%s", netns, ifname, origin, more) < 0)
                 return -ENOMEM;
         len = strlen(text);
+        r = mkdir_p(ipam->dir, 0755);
+        if (r < 0)
+                return nm_error(err, r, "network '%s': cannot create %s: %s", ipam->network, ipam->dir, strerror(-r));
 
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -466,7 +510,46 @@ int ipam_release(Ipam *ipam, const Cidr *addr, NmError *err) {
         if (unlink(path) < 0 && errno != ENOENT)
                 return nm_error(err, negative_errno(), "network '%s': cannot release %s: %m", ipam->network, buf);
         ipam_forget(ipam, &a);
+        /* The last lease takes the folder along (ENOTEMPTY otherwise). */
+        (void) rmdir(ipam->dir);
         return 0;
+}
+
+void ipam_retire(Ipam *ipam, const Cidr *addr) {
+        const Lease *l = ipam_find_addr(ipam, addr);
+        size_t i;
+
+        if (!l || !has_owner(l))
+                return;
+        i = (size_t) (l - ipam->leases);
+        unindex_lease(ipam, i);
+        ipam->leases[i].retired = true;
+        (void) index_lease(ipam, i);
+}
+
+int ipam_mark_releasing(Ipam *ipam, const Cidr *addr, NmError *err) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *marked = NULL;
+        Lease *l = (Lease *) ipam_find_addr(ipam, addr);
+        char buf[CIDR_STRLEN];
+        int r;
+
+        if (!l || l->releasing)
+                return 0;
+        if (asprintf(&path, "%s/%s", ipam->dir, cidr_format(addr, false, buf)) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, &text, NULL);
+        if (r < 0)
+                return nm_error(err, r, "network '%s': cannot read the lease of %s: %s", ipam->network, buf,
+                                strerror(-r));
+        if (asprintf(&marked, "%s%sstate=releasing\n", text, *text && text[strlen(text) - 1] != '\n' ? "\n" : "") < 0)
+                return -ENOMEM;
+        r = write_file_atomic(path, marked, strlen(marked), 0644);
+        if (r < 0)
+                return nm_error(err, r, "network '%s': cannot mark the lease of %s as given back: %s", ipam->network,
+                                buf, strerror(-r));
+        unindex_lease(ipam, (size_t) (l - ipam->leases));
+        l->releasing = true;
+        return index_lease(ipam, (size_t) (l - ipam->leases));
 }
 
 int ipam_open_lite(const char *network, Ipam *ret, NmError *err) {

@@ -18,7 +18,7 @@
 
 typedef struct Lease {
         Cidr addr;               /* the address, with the subnet's prefix length */
-        char *netns;
+        char *netns;             /* NULL: a damaged file, whose address stays out of use */
         char *ifname;
         char *origin;            /* "config" (declared) or "attach" (nsmgrctl attach, the OCI hook) */
         /* Attachments of a namespace known by its path (the CNI plugin,
@@ -29,6 +29,8 @@ typedef struct Lease {
         char *container;         /* "container=": CNI_CONTAINERID */
         char *cni_network;       /* "cni_network=": the name of the CNI network configuration */
         char *ports;             /* "ports=": published ports, "8080:80/tcp,5353:53/udp" */
+        bool releasing;          /* being given back: its link goes first ("state=releasing") */
+        bool retired;            /* no longer its owner's (a moved address), given back at the end of the run */
 } Lease;
 
 /* The extra lines of a lease (see Lease); NULL fields are not written. */
@@ -50,6 +52,8 @@ typedef struct Ipam {
         size_t n_leases;
         StrMap by_addr, by_owner;  /* lookups stay O(1) with thousands of leases */
         Cidr cursor, cursor6;      /* no free address below these */
+        char **warnings;           /* damaged lease files, said once per open */
+        bool dry_run;
 } Ipam;
 
 #define LEASE_CONFIG "config"
@@ -57,8 +61,11 @@ typedef struct Ipam {
 #define LEASE_CNI "cni"              /* the nsmgr CNI plugin: nsmgr wires it */
 #define LEASE_CNI_IPAM "cni-ipam"    /* the nsmgr CNI plugin as IPAM: another plugin wires it */
 
-/* Opens (creating) the lease folder of a network, locks it and reads the
- * leases. dry_run: do not create anything; a missing folder is empty. */
+/* Opens the lease folder of a network (made with its first lease), locks it
+ * and reads the leases. A subnet of family 0 reads no lease of that family;
+ * one with prefix length 0 reads them all (a network no longer declared).
+ * A lease file that cannot be read keeps its address out of use and is
+ * described in ipam->warnings. dry_run: write nothing. */
 int ipam_open(const char *network, const Cidr *subnet, const Cidr *gateway, const Cidr *subnet6,
               const Cidr *gateway6, bool dry_run, Ipam *ret, NmError *err);
 void ipam_close(Ipam *ipam);
@@ -91,8 +98,15 @@ int ipam_lease(Ipam *ipam, int family, const char *netns, const char *ifname, co
 int ipam_lease_extra(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
                      const char *origin, const LeaseExtra *extra, bool dry_run, Cidr *ret, NmError *err);
 
-/* Gives a lease back (the file goes). */
+/* Gives a lease back (the file goes, and the folder with the last one). */
 int ipam_release(Ipam *ipam, const Cidr *addr, NmError *err);
+/* Takes a lease from its owner in memory, keeping the address out of use
+ * until it is released (an attachment moved to another address). */
+void ipam_retire(Ipam *ipam, const Cidr *addr);
+/* Rewrites a lease as being given back (atomically, keeping its other
+ * fields): whatever happens next, the next run removes its link and then
+ * releases it. */
+int ipam_mark_releasing(Ipam *ipam, const Cidr *addr, NmError *err);
 /* Forgets a lease in memory only (a dry run's "would release"). */
 void ipam_forget(Ipam *ipam, const Cidr *addr);
 

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -18,7 +19,13 @@
 #include "name.h"
 #include "netns.h"
 #include "nl.h"
+#include "nsthread.h"
+#include "owner.h"
 #include "paths.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -59,28 +66,66 @@ int netns_fd_inode(int fd, ino_t *ret) {
         return 0;
 }
 
-static int dir_lock(void) {
-        int fd;
+uint64_t netns_cookie_of_socket(int fd) {
+        uint64_t cookie = 0;
+        socklen_t len = sizeof(cookie);
 
-        fd = open(NETNS_RUN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        if (flock(fd, LOCK_EX) < 0) {
-                int r = negative_errno();
-                close(fd);
-                return r;
-        }
-        return fd;
+        if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+                return 0;
+        return cookie;
 }
 
-int netns_dir_prepare(NmError *err) {
-        static bool prepared = false;
+static int cookie_in_thread(void *userdata) {
+        uint64_t *ret = userdata;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return negative_errno();
+        *ret = netns_cookie_of_socket(fd);
+        return 0;
+}
+
+int netns_fd_cookie(int nsfd, uint64_t *ret) {
+        uint64_t cookie = 0;
+        int r;
+
+        r = ns_run_in(nsfd, cookie_in_thread, &cookie);
+        if (r < 0)
+                return r;
+        *ret = cookie;
+        return 0;
+}
+
+/* /run/netns as nsmgr and iproute2 make it, and nothing else: a folder, not
+ * a symbolic link that would carry pins elsewhere. */
+static int check_run_dir(NmError *err) {
+        struct stat st;
+
+        if (lstat(NETNS_RUN_DIR, &st) < 0)
+                return errno == ENOENT ? 0 : nm_error(err, negative_errno(), "cannot inspect " NETNS_RUN_DIR ": %m");
+        if (S_ISLNK(st.st_mode))
+                return nm_error(err, -ELOOP,
+                                NETNS_RUN_DIR " is a symbolic link; nsmgr (like ip netns) keeps pins only in a real folder there; remove the link");
+        if (!S_ISDIR(st.st_mode))
+                return nm_error(err, -ENOTDIR, NETNS_RUN_DIR " is not a folder; remove it");
+        return 0;
+}
+
+/* /run/netns made, locked, and a shared mount in its own peer group, so
+ * that pins propagate into every mount namespace (also services started
+ * later), the way iproute2 does it: MS_SHARED|MS_REC, and on EINVAL bind it
+ * onto itself, make it private, then shared. Done under the lock, on every
+ * call: /run/netns may have been removed since. A concurrent maker of the
+ * same name sees either nothing or a finished handle, never a half-made
+ * one. Returns the lock fd. */
+static int run_dir_lock(NmError *err) {
         _cleanup_close_ int lock = -EBADF;
         bool made_mount = false;
+        int r;
 
-        if (prepared)
-                return 0;
-
+        r = check_run_dir(err);
+        if (r < 0)
+                return r;
         if (mkdir(NETNS_RUN_DIR, 0755) < 0 && errno != EEXIST) {
                 if (errno == EPERM || errno == EACCES)
                         return nm_error(err, negative_errno(),
@@ -90,9 +135,11 @@ int netns_dir_prepare(NmError *err) {
 
         /* Serialize with other nsmgr and ip processes: doing this dance twice
          * at once stacks mounts without end (https://bugs.debian.org/949235). */
-        lock = dir_lock();
+        lock = open(NETNS_RUN_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (lock < 0)
-                return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
+                return nm_error(err, negative_errno(), "cannot open " NETNS_RUN_DIR ": %m");
+        if (flock(lock, LOCK_EX) < 0)
+                return nm_error(err, negative_errno(), "cannot lock " NETNS_RUN_DIR ": %m");
 
         while (mount("", NETNS_RUN_DIR, "none", MS_SHARED | MS_REC, NULL) < 0) {
                 if (errno == EPERM)
@@ -108,24 +155,16 @@ int netns_dir_prepare(NmError *err) {
                         return nm_error(err, negative_errno(), "cannot make " NETNS_RUN_DIR " a private mount: %m");
                 made_mount = true;
         }
-
-        prepared = true;
-        return 0;
+        return TAKE_FD(lock);
 }
 
-/* /run/netns ready (netns_dir_prepare) and locked, for turning a
- * placeholder into a handle: a concurrent maker of the same name sees either
- * nothing or a finished handle, never a half-made one. Returns the lock fd. */
-static int run_dir_lock(NmError *err) {
-        int r, lock;
+int netns_dir_prepare(NmError *err) {
+        int lock = run_dir_lock(err);
 
-        r = netns_dir_prepare(err);
-        if (r < 0)
-                return r;
-        lock = dir_lock();
         if (lock < 0)
-                return nm_error(err, lock, "cannot lock " NETNS_RUN_DIR ": %s", strerror(-lock));
-        return lock;
+                return lock;
+        safe_close(lock);
+        return 0;
 }
 
 int netns_open(const char *name, int *ret_fd, NmError *err) {
@@ -210,7 +249,7 @@ static int inspect_existing(const char *name, const char *path, NmError *err) {
                 return nm_error(err, negative_errno(), "cannot inspect %s: %m", path);
         if (sfs.f_type == NSFS_MAGIC)
                 return netns_fd_check(fd, path, err) < 0 ? -EEXIST : 1;
-        if (!S_ISREG(st.st_mode))
+        if (!S_ISREG(st.st_mode) || st.st_size > 0)
                 return nm_error(err, -EEXIST,
                                 "cannot create namespace '%s': %s exists and is neither a namespace handle nor an empty placeholder; remove it by hand",
                                 name, path);
@@ -218,30 +257,53 @@ static int inspect_existing(const char *name, const char *path, NmError *err) {
 }
 
 struct create_args {
+        const char *name;
         const char *path;
+        const char *origin;
         int nsfd;
         bool mounted;
+        bool recorded;
         NmError *err;
 };
+
+/* The owner record goes first: there is no instant at which a pin nsmgr
+ * made exists without it (owner.h). */
+static int record_new(const char *name, int nsfd, NlSock *nl, const char *origin, bool *recorded) {
+        ino_t ino = 0;
+        int r;
+
+        if (!origin)
+                return 0;
+        r = netns_fd_inode(nsfd, &ino);
+        if (r < 0)
+                return r;
+        r = owner_record(name, ino, netns_cookie_of_socket(nl_socket_get_fd(nl->sk)), origin);
+        if (r < 0)
+                return r;
+        *recorded = true;
+        return 0;
+}
 
 static int create_in_thread(void *userdata) {
         struct create_args *a = userdata;
         _cleanup_nl_ NlSock *nl = NULL;
         int r;
 
-        /* We run in the new namespace already (ns_run_in_new). Bind its
-         * handle first: from here on, the namespace outlives this thread. */
-        if (mount("/proc/thread-self/ns/net", a->path, "none", MS_BIND, NULL) < 0)
-                return nm_error(a->err, negative_errno(), "cannot bind-mount the new namespace at %s: %m", a->path);
-        a->mounted = true;
-
+        /* We run in the new namespace already (ns_run_in_new). */
         a->nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (a->nsfd < 0)
                 return nm_error(a->err, negative_errno(), "cannot open the new namespace: %m");
-
-        r = nls_open(&nl);
+        /* Loopback up is all: no extended acks to ask for. */
+        r = nls_open_plain(&nl);
         if (r < 0)
                 return nm_error(a->err, r, "cannot open a netlink socket in the new namespace: %s", strerror(-r));
+        r = record_new(a->name, a->nsfd, nl, a->origin, &a->recorded);
+        if (r < 0)
+                return nm_error(a->err, r, "cannot record that nsmgr made namespace '%s': %s", a->name, strerror(-r));
+        /* Bind its handle: from here on, the namespace outlives this thread. */
+        if (mount("/proc/thread-self/ns/net", a->path, "none", MS_BIND, NULL) < 0)
+                return nm_error(a->err, negative_errno(), "cannot bind-mount the new namespace at %s: %m", a->path);
+        a->mounted = true;
         r = link_set_up_index(nl, 1);
         if (r < 0)
                 return nm_error(a->err, r, "cannot bring up loopback in the new namespace: %s", strerror(-r));
@@ -277,10 +339,10 @@ static int placeholder_create(const char *name, const char *path, bool exist_ok,
         return 0;
 }
 
-int netns_create(const char *name, NetnsCreateFlags flags, int *ret_fd, NmError *err) {
+int netns_create(const char *name, NetnsCreateFlags flags, const char *origin, int *ret_fd, NmError *err) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int lock = -EBADF;
-        struct create_args a = { .nsfd = -EBADF, .err = err };
+        struct create_args a = { .name = name, .origin = origin, .nsfd = -EBADF, .err = err };
         bool new_file = false;
         int r;
 
@@ -313,6 +375,8 @@ int netns_create(const char *name, NetnsCreateFlags flags, int *ret_fd, NmError 
                 if (a.mounted)
                         (void) umount2(path, MNT_DETACH);
                 (void) unlink(path);
+                if (a.recorded)
+                        (void) owner_forget(name);
                 safe_close(a.nsfd);
                 if (err && err->msg)
                         return nm_error_prefix(err, r, "cannot create namespace '%s'", name);
@@ -342,42 +406,52 @@ static int create_one_in_thread(size_t i, void *userdata) {
         struct many_args *a = userdata;
         NetnsNew *e = &a->v[i];
         _cleanup_error_ NmError err = NM_ERROR_INIT;
+        bool recorded = false;
         NlSock *nl = NULL;
         int r;
 
-        if (mount("/proc/thread-self/ns/net", a->paths[i], "none", MS_BIND, NULL) < 0) {
-                r = nm_error(&err, negative_errno(), "cannot create namespace '%s': cannot bind-mount it at %s: %m",
-                             e->name, a->paths[i]);
-                goto fail;
-        }
-        e->created = true;
         e->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (e->fd < 0) {
                 r = nm_error(&err, negative_errno(), "cannot open new namespace '%s': %m", e->name);
                 goto fail;
         }
         /* A namespace nothing more is done in only needs its loopback up. */
-        r = a->want_sockets || e->want_socket ? nls_open(&nl) : nls_open_plain(&nl);
+        r = a->want_sockets || e->want_socket || e->origin ? nls_open(&nl) : nls_open_plain(&nl);
         if (r < 0) {
                 nm_error(&err, r, "cannot open a netlink socket in new namespace '%s': %s", e->name, strerror(-r));
                 goto fail;
         }
+        (void) netns_fd_inode(e->fd, &e->ino);
+        e->cookie = netns_cookie_of_socket(nl_socket_get_fd(nl->sk));
+        r = record_new(e->name, e->fd, nl, e->origin, &recorded);
+        if (r < 0) {
+                nm_error(&err, r, "cannot record that nsmgr made namespace '%s': %s", e->name, strerror(-r));
+                goto fail;
+        }
+        if (mount("/proc/thread-self/ns/net", a->paths[i], "none", MS_BIND, NULL) < 0) {
+                r = nm_error(&err, negative_errno(), "cannot create namespace '%s': cannot bind-mount it at %s: %m",
+                             e->name, a->paths[i]);
+                goto fail;
+        }
+        e->created = true;
         r = link_set_up_index(nl, 1);
         if (r < 0) {
-                nls_close(nl);
                 nm_error(&err, r, "cannot bring up loopback in new namespace '%s': %s", e->name, strerror(-r));
                 goto fail;
         }
         if (a->want_sockets || e->want_socket)
-                e->nl = nl;
+                e->nl = TAKE_PTR(nl);
         else
-                nls_close(nl);
+                nl = (nls_close(nl), NULL);
         return 0;
 
 fail:
         /* Undone here: with several threads, more than one may fail. */
+        nls_close(nl);
         if (e->created)
                 (void) umount2(a->paths[i], MNT_DETACH);
+        if (recorded)
+                (void) owner_forget(e->name);
         e->created = false;
         e->fd = safe_close(e->fd);
         if (r == -EPERM && !err.msg)
@@ -402,6 +476,9 @@ int netns_create_many(NetnsNew *v, size_t n, bool want_sockets, NmError *err) {
         lock = run_dir_lock(err);
         if (lock < 0)
                 return lock;
+        r = owner_prepare();
+        if (r < 0)
+                return nm_error(err, r, "cannot create nsmgr's owner records folder: %s", strerror(-r));
 
         fds = malloc(n * sizeof(int));
         a.paths = calloc(n + 1, sizeof(char *));
@@ -442,10 +519,12 @@ out:
         return r < 0 ? nm_error(err, r, "cannot create namespaces: %s", strerror(-r)) : 0;
 }
 
-int netns_pin_fd(const char *name, int nsfd, bool allow_host, NmError *err) {
+int netns_pin_fd(const char *name, int nsfd, bool allow_host, const char *origin, NmError *err) {
         _cleanup_free_ char *path = NULL, *src = NULL;
         _cleanup_close_ int lock = -EBADF;
         bool new_file = false;
+        uint64_t cookie = 0;
+        ino_t ino = 0;
         int r;
 
         r = netns_name_check(name, err);
@@ -470,16 +549,28 @@ int netns_pin_fd(const char *name, int nsfd, bool allow_host, NmError *err) {
         r = placeholder_create(name, path, false, &new_file, err);
         if (r < 0)
                 return r;
-
+        if (origin) {
+                r = netns_fd_inode(nsfd, &ino);
+                if (r >= 0)
+                        r = netns_fd_cookie(nsfd, &cookie);
+                if (r >= 0)
+                        r = owner_record(name, ino, cookie, origin);
+                if (r < 0) {
+                        (void) unlink(path);
+                        return nm_error(err, r, "cannot record that nsmgr pinned '%s': %s", name, strerror(-r));
+                }
+        }
         if (mount(src, path, "none", MS_BIND, NULL) < 0) {
                 r = negative_errno();
                 (void) unlink(path);
+                if (origin)
+                        (void) owner_forget(name);
                 return nm_error(err, r, "cannot bind-mount the namespace at %s: %s", path, strerror(-r));
         }
         return 0;
 }
 
-int netns_pin_path(const char *name, const char *path, bool allow_host, NmError *err) {
+int netns_pin_path(const char *name, const char *path, bool allow_host, const char *origin, NmError *err) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -512,7 +603,7 @@ int netns_pin_path(const char *name, const char *path, bool allow_host, NmError 
         r = netns_fd_check(fd, path, err);
         if (r < 0)
                 return nm_error_prefix(err, r, "cannot pin '%s'", name);
-        r = netns_pin_fd(name, fd, allow_host, err);
+        r = netns_pin_fd(name, fd, allow_host, origin, err);
         if (r < 0)
                 return r;
         return 0;
@@ -589,7 +680,7 @@ int netns_open_pid(pid_t pid, int *ret_fd, NmError *err) {
         return 0;
 }
 
-int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
+int netns_pin_pid(const char *name, pid_t pid, bool allow_host, const char *origin, NmError *err) {
         _cleanup_close_ int nsfd = -EBADF;
         int r;
 
@@ -599,7 +690,7 @@ int netns_pin_pid(const char *name, pid_t pid, bool allow_host, NmError *err) {
         r = netns_open_pid(pid, &nsfd, err);
         if (r < 0)
                 return nm_error_prefix(err, r, "cannot pin '%s'", name);
-        return netns_pin_fd(name, nsfd, allow_host, err);
+        return netns_pin_fd(name, nsfd, allow_host, origin, err);
 }
 
 int netns_unpin(const char *name, NmError *err) {
@@ -622,6 +713,19 @@ int netns_unpin(const char *name, NmError *err) {
         if (!S_ISREG(st.st_mode))
                 return nm_error(err, -EISDIR, "cannot delete '%s': %s is not a namespace handle; remove it by hand",
                                 name, path);
+        r = check_run_dir(err);
+        if (r < 0)
+                return r;
+        {
+                /* A mounted handle, or an empty placeholder: anything else
+                 * is somebody's file, and its content is not ours to drop. */
+                struct statfs sfs;
+
+                if (st.st_size > 0 && (statfs(path, &sfs) < 0 || sfs.f_type != NSFS_MAGIC))
+                        return nm_error(err, -EEXIST,
+                                        "cannot delete '%s': %s is a file with content, not a namespace handle or an empty placeholder; remove it by hand",
+                                        name, path);
+        }
 
         /* A mount copy in another mount namespace may still be going away
          * when we unlink; like podman, retry for a while on EBUSY. */
@@ -655,22 +759,29 @@ void netns_entries_free(NetnsEntry *e, size_t n) {
 /* Mount points under /run/netns as PID 1 sees them: tells "never
  * propagated here" from "nothing was ever mounted". Read once per listing,
  * however many entries are broken. */
-static bool mounted_elsewhere(const char *path) {
-        static char *mi = NULL;
-        static bool read_once = false;
-        _cleanup_free_ char *needle = NULL;
+typedef struct ListCtx {
+        char *mountinfo;
+        bool read;
+} ListCtx;
 
-        if (!read_once) {
-                read_once = true;
-                if (read_full_file("/proc/1/mountinfo", &mi, NULL) < 0)
-                        mi = NULL;
-        }
-        if (!mi || asprintf(&needle, " %s ", path) < 0)
-                return false;
-        return strstr(mi, needle) != NULL;
+static void list_ctx_done(ListCtx *c) {
+        free(c->mountinfo);
 }
 
-static int entry_fill(int dfd, NetnsEntry *e) {
+static bool mounted_elsewhere(ListCtx *c, const char *path) {
+        _cleanup_free_ char *needle = NULL;
+
+        if (!c->read) {
+                c->read = true;
+                if (read_full_file("/proc/1/mountinfo", &c->mountinfo, NULL) < 0)
+                        c->mountinfo = NULL;
+        }
+        if (!c->mountinfo || asprintf(&needle, " %s ", path) < 0)
+                return false;
+        return strstr(c->mountinfo, needle) != NULL;
+}
+
+static int entry_fill(ListCtx *c, int dfd, NetnsEntry *e) {
         _cleanup_close_ int fd = -EBADF;
         struct statfs sfs;
         struct stat st;
@@ -700,7 +811,7 @@ static int entry_fill(int dfd, NetnsEntry *e) {
                 e->broken = true;
                 if (!S_ISREG(st.st_mode))
                         e->reason = strdup("not a regular file, not a namespace handle");
-                else if (path && mounted_elsewhere(path))
+                else if (path && mounted_elsewhere(c, path))
                         e->reason = strdup("empty placeholder: the namespace is mounted in PID 1's mount namespace but that mount never propagated here");
                 else
                         e->reason = strdup("empty placeholder: no namespace is mounted on it (left by a crash, or a mount that never propagated here)");
@@ -726,6 +837,7 @@ int netns_list(NetnsEntry **ret, size_t *ret_n) {
 
 int netns_list_nsid(NetnsEntry **ret, size_t *ret_n, NlSock *nl) {
         _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_(list_ctx_done) ListCtx ctx = {};
         NetnsEntry *v = NULL;
         size_t n = 0, cap = 0;
         struct dirent *de;
@@ -762,7 +874,7 @@ int netns_list_nsid(NetnsEntry **ret, size_t *ret_n, NlSock *nl) {
                         netns_entries_free(v, n);
                         return -ENOMEM;
                 }
-                fd = entry_fill(dirfd(d), &v[n]);
+                fd = entry_fill(&ctx, dirfd(d), &v[n]);
                 if (fd >= 0 && nl)
                         (void) nls_get_nsid(nl, fd, &v[n].nsid);
                 n++;

@@ -40,8 +40,13 @@ int nsexec_enter(const char *name, nsexec_warn_t warn, NmError *err) {
         r = netns_open(name, &fd, err);
         if (r < 0)
                 return r;
-        if (setns(fd, CLONE_NEWNET) < 0)
+        if (setns(fd, CLONE_NEWNET) < 0) {
+                if (errno == EPERM)
+                        return nm_error(err, -EPERM,
+                                        "cannot enter namespace '%s': permission denied; this needs root (CAP_SYS_ADMIN)",
+                                        name);
                 return nm_error(err, negative_errno(), "cannot enter namespace '%s': %m", name);
+        }
         if (unshare(CLONE_NEWNS) < 0)
                 return nm_error(err, negative_errno(), "cannot make a private mount namespace: %m");
         /* Mounts made from here on must not propagate back to the caller. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -41,11 +42,30 @@ static void *thread_main(void *p) {
         return NULL;
 }
 
+static bool inline_ok = false;
+
+void ns_run_inline(void) {
+        inline_ok = true;
+}
+
+static int run_here(struct job *j) {
+        _cleanup_close_ int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+        if (home < 0)
+                return negative_errno();
+        thread_main(j);
+        if (setns(home, CLONE_NEWNET) < 0)
+                return -ENOTRECOVERABLE;
+        return j->r;
+}
+
 static int run(struct job *j) {
         pthread_attr_t attr;
         pthread_t t;
         int r;
 
+        if (inline_ok)
+                return run_here(j);
         r = pthread_attr_init(&attr);
         if (r != 0)
                 return -r;

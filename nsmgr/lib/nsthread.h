@@ -11,6 +11,15 @@ typedef int (*ns_fn_t)(void *userdata);
 int ns_run_in(int nsfd, ns_fn_t fn, void *userdata);
 int ns_run_in_new(ns_fn_t fn, void *userdata);
 
+/* For a short-lived, single-threaded program (a one-shot nsmgrctl verb):
+ * from now on ns_run_in(), ns_run_in_new() and ns_run_batch() run the
+ * function on the calling thread, which enters the namespace and comes back
+ * (as `ip netns add` does), instead of making a thread and waiting for the
+ * scheduler to run it, which on a busy machine is most of a one-shot
+ * command's extra time. If the thread cannot come back to its namespace
+ * they return -ENOTRECOVERABLE, and the program must end. Never in nsmgrd. */
+void ns_run_inline(void);
+
 /* Runs fn(i, userdata) for i in [0, n) in one thread, which joins nsfds[i]
  * before each call (or makes a new namespace when nsfds[i] < 0). Stops at
  * the first failure and returns it, with *ret_failed set to its index. One

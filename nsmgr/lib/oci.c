@@ -201,71 +201,109 @@ int oci_config_join(json_object *config, const OciJoin *j, NmError *err) {
         return 0;
 }
 
-int oci_bundle_join(const char *bundle, const char *name, NmError *err) {
-        _cleanup_free_ char *path = NULL, *target = NULL, *text = NULL, *out = NULL, *nspath = NULL;
-        _cleanup_close_ int nsfd = -EBADF, fd = -EBADF;
-        _cleanup_json_ json_object *config = NULL;
-        EtcFiles files = {};
-        struct stat st;
+int oci_bundle_load(const char *bundle, OciBundle *ret, NmError *err) {
+        _cleanup_(oci_bundle_done) OciBundle b = {};
+        _cleanup_close_ int fd = -EBADF;
         size_t len;
+        int r;
+
+        if (asprintf(&b.path, "%s/config.json", bundle) < 0)
+                return -ENOMEM;
+        b.target = realpath(b.path, NULL);
+        if (!b.target) {
+                if (errno == ENOENT)
+                        return nm_error(err, -ENOENT,
+                                        "cannot patch bundle %s: there is no %s (a bundle is a folder with config.json; 'runc spec' writes one)",
+                                        bundle, b.path);
+                return nm_error(err, negative_errno(), "cannot patch bundle %s: cannot resolve %s: %m", bundle, b.path);
+        }
+        fd = open(b.target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return nm_error(err, negative_errno(), "cannot patch %s: cannot open it: %m", b.path);
+        if (fstat(fd, &b.st) < 0)
+                return nm_error(err, negative_errno(), "cannot patch %s: cannot inspect it: %m", b.path);
+        if (!S_ISREG(b.st.st_mode))
+                return nm_error(err, -EINVAL, "cannot patch %s: it is not a regular file", b.path);
+        r = read_full_fd(fd, &b.text, &len);
+        if (r < 0)
+                return nm_error(err, r, "cannot patch %s: cannot read it: %s", b.path, strerror(-r));
+        if (strlen(b.text) != len)
+                return nm_error(err, -EINVAL, "cannot patch %s: it contains a NUL byte, so it is not JSON", b.path);
+
+        r = json_parse_document(b.text, len, "it", &b.config, err);
+        if (r < 0)
+                return nm_error_prefix(err, r, "cannot patch %s", b.path);
+        if (!json_object_is_type(b.config, json_type_object))
+                return nm_error(err, -EINVAL, "cannot patch %s: it is not an OCI runtime config (not a JSON object)",
+                                b.path);
+        *ret = b;
+        b = (OciBundle) {};
+        return 0;
+}
+
+int oci_bundle_join_netns(OciBundle *b, const char *name, NmError *err) {
+        _cleanup_free_ char *nspath = NULL;
+        EtcFiles files = {};
+        int r;
+
+        nspath = netns_path(name);
+        if (!nspath)
+                return -ENOMEM;
+        r = etc_files_locate(name, &files, err);
+        if (r < 0)
+                return r;
+        r = oci_config_join(b->config,
+                            &(OciJoin) { .netns_path = nspath, .resolv_conf = files.resolv_conf, .hosts = files.hosts },
+                            err);
+        if (r < 0) {
+                etc_files_done(&files);
+                return nm_error_prefix(err, r, "cannot patch %s", b->path);
+        }
+        r = etc_files_refresh(name, &files, err);
+        etc_files_done(&files);
+        if (r < 0)
+                return nm_error_prefix(err, r, "cannot prepare the name-resolution files of '%s'", name);
+        return 0;
+}
+
+int oci_bundle_save(const OciBundle *b, NmError *err) {
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        out = json_format_document(b->config, json_text_uses_tabs(b->text));
+        if (!out)
+                return -ENOMEM;
+        if (streq(out, b->text))
+                return 0;
+        r = write_file_atomic_owned(b->target, out, strlen(out), b->st.st_mode & 07777, b->st.st_uid, b->st.st_gid);
+        if (r < 0)
+                return nm_error(err, r, "cannot write %s: %s", b->target, strerror(-r));
+        return 1;
+}
+
+void oci_bundle_done(OciBundle *b) {
+        b->path = mfree(b->path);
+        b->target = mfree(b->target);
+        b->text = mfree(b->text);
+        if (b->config)
+                json_object_put(b->config);
+        b->config = NULL;
+}
+
+int oci_bundle_join(const char *bundle, const char *name, NmError *err) {
+        _cleanup_(oci_bundle_done) OciBundle b = {};
+        _cleanup_close_ int nsfd = -EBADF;
         int r;
 
         /* First what can fail without touching anything. */
         r = netns_open(name, &nsfd, err);
         if (r < 0)
                 return r;
-        nspath = netns_path(name);
-        if (!nspath || asprintf(&path, "%s/config.json", bundle) < 0)
-                return -ENOMEM;
-
-        target = realpath(path, NULL);
-        if (!target) {
-                if (errno == ENOENT)
-                        return nm_error(err, -ENOENT,
-                                        "cannot patch bundle %s: there is no %s (a bundle is a folder with config.json; 'runc spec' writes one)",
-                                        bundle, path);
-                return nm_error(err, negative_errno(), "cannot patch bundle %s: cannot resolve %s: %m", bundle, path);
-        }
-        fd = open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return nm_error(err, negative_errno(), "cannot patch %s: cannot open it: %m", path);
-        if (fstat(fd, &st) < 0)
-                return nm_error(err, negative_errno(), "cannot patch %s: cannot inspect it: %m", path);
-        if (!S_ISREG(st.st_mode))
-                return nm_error(err, -EINVAL, "cannot patch %s: it is not a regular file", path);
-        r = read_full_fd(fd, &text, &len);
-        if (r < 0)
-                return nm_error(err, r, "cannot patch %s: cannot read it: %s", path, strerror(-r));
-        if (strlen(text) != len)
-                return nm_error(err, -EINVAL, "cannot patch %s: it contains a NUL byte, so it is not JSON", path);
-
-        r = json_parse_document(text, len, "it", &config, err);
-        if (r < 0)
-                return nm_error_prefix(err, r, "cannot patch %s", path);
-        if (!json_object_is_type(config, json_type_object))
-                return nm_error(err, -EINVAL, "cannot patch %s: it is not an OCI runtime config (not a JSON object)", path);
-
-        r = etc_files_locate(name, &files, err);
+        r = oci_bundle_load(bundle, &b, err);
         if (r < 0)
                 return r;
-        r = oci_config_join(config, &(OciJoin) { .netns_path = nspath, .resolv_conf = files.resolv_conf, .hosts = files.hosts },
-                            err);
-        if (r < 0) {
-                etc_files_done(&files);
-                return nm_error_prefix(err, r, "cannot patch %s", path);
-        }
-        r = etc_files_refresh(name, &files, err);
-        etc_files_done(&files);
+        r = oci_bundle_join_netns(&b, name, err);
         if (r < 0)
-                return nm_error_prefix(err, r, "cannot prepare the name-resolution files of '%s'", name);
-
-        out = json_format_document(config, json_text_uses_tabs(text));
-        if (!out)
-                return -ENOMEM;
-        if (streq(out, text))
-                return 0;
-        r = write_file_atomic_owned(target, out, strlen(out), st.st_mode & 07777, st.st_uid, st.st_gid);
-        if (r < 0)
-                return nm_error(err, r, "cannot write %s: %s", target, strerror(-r));
-        return 1;
+                return r;
+        return oci_bundle_save(&b, err);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <sys/stat.h>
 
 #include "error.h"
 
@@ -35,10 +36,29 @@ json_object *oci_netns_entry(const char *netns_path);
  * the message) the config may be half-patched: patch a copy, or drop it. */
 int oci_config_join(json_object *config, const OciJoin *j, NmError *err);
 
-/* nsmgrctl oci NAME --bundle DIR: checks that NAME is a live handle, locates
- * NAME's resolv.conf and hosts (see etcfiles.h), patches DIR/config.json
- * (through a symbolic link, if it is one) and replaces it atomically, in
- * the same folder, keeping its mode, owner and indentation style. Returns
- * 1 when the file changed, 0 when it already was so (then it is not
- * rewritten). On error config.json is left as it was. */
+/* A bundle's config.json, read to be patched and written back. */
+typedef struct OciBundle {
+        char *path;             /* BUNDLE/config.json, for messages */
+        char *target;           /* the file it resolves to (through a symbolic link), which is rewritten */
+        char *text;             /* as read */
+        json_object *config;    /* parsed from text; patch it, then oci_bundle_save() */
+        struct stat st;         /* of target: mode and owner are kept */
+} OciBundle;
+
+/* Reads and parses BUNDLE/config.json: a regular file (a symbolic link is
+ * followed) holding a JSON object, read strictly (jsonfile.h). */
+int oci_bundle_load(const char *bundle, OciBundle *ret, NmError *err);
+/* Patches b->config so that the container joins the pinned namespace NAME,
+ * with NAME's resolv.conf and hosts (etcfiles.h; generated copies are
+ * refreshed). Does not check that NAME is a live handle. */
+int oci_bundle_join_netns(OciBundle *b, const char *name, NmError *err);
+/* Writes b->config back atomically, in the same folder, keeping the file's
+ * mode, owner and indentation style. Returns 1 when the file changed, 0
+ * when it already was so (then it is not rewritten). */
+int oci_bundle_save(const OciBundle *b, NmError *err);
+void oci_bundle_done(OciBundle *b);
+
+/* nsmgrctl oci NAME --bundle DIR: checks that NAME is a live handle, then
+ * load, join, save as above. Returns 1 when the file changed, 0 when it
+ * already was so. On error config.json is left as it was. */
 int oci_bundle_join(const char *bundle, const char *name, NmError *err);

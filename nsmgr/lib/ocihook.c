@@ -3,14 +3,20 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "jsonfile.h"
 #include "name.h"
 #include "netns.h"
+#include "network.h"
 #include "ocihook.h"
+#include "owner.h"
+#include "reconcile.h"
 
 #define STATE "the container state on stdin"
 
 static int parse_annotations(json_object *annotations, OciHookRequest *req, NmError *err) {
+        bool runtime = false;
+
         if (!annotations)
                 return 0;
         if (!json_object_is_type(annotations, json_type_object))
@@ -22,17 +28,23 @@ static int parse_annotations(json_object *annotations, OciHookRequest *req, NmEr
 
                 if (!strneq(key, OCI_ANNOTATION_PREFIX, strlen(OCI_ANNOTATION_PREFIX)))
                         continue;
+                if (streq(key, OCI_ANNOTATION_NETNS)) {
+                        runtime = true;
+                        continue;
+                }
                 if (!streq(key, OCI_ANNOTATION_PIN) && !streq(key, OCI_ANNOTATION_NETWORK))
                         return nm_error(err, -EOPNOTSUPP,
                                         "container '%s' has the annotation %s, which this nsmgr does not know (it knows "
-                                        OCI_ANNOTATION_PIN " and " OCI_ANNOTATION_NETWORK "); refusing to start it half-wired",
+                                        OCI_ANNOTATION_PIN ", " OCI_ANNOTATION_NETWORK " and " OCI_ANNOTATION_NETNS
+                                        "); refusing to start it half-wired",
                                         req->id, key);
                 if (!json_object_is_type(val, json_type_string))
                         return nm_error(err, -EINVAL, "container '%s': annotation %s is not a string", req->id, key);
                 s = json_object_get_string(val);
                 if (streq(key, OCI_ANNOTATION_NETWORK)) {
-                        if (!*s)
-                                return nm_error(err, -EINVAL, "container '%s': annotation %s is empty", req->id, key);
+                        r = network_name_check(s, err);
+                        if (r < 0)
+                                return nm_error_prefix(err, r, "container '%s': annotation %s", req->id, key);
                         req->network = strdup(s);
                         if (!req->network)
                                 return -ENOMEM;
@@ -44,6 +56,12 @@ static int parse_annotations(json_object *annotations, OciHookRequest *req, NmEr
                 req->pin = strdup(s);
                 if (!req->pin)
                         return -ENOMEM;
+        }
+        /* The runtime's request (it joined the container to org.nsmgr.netns
+         * and attached that to the network before the container started). */
+        if (req->network && !req->pin && runtime) {
+                req->network = mfree(req->network);
+                return 0;
         }
         if (req->network && !req->pin)
                 return nm_error(err, -EINVAL,
@@ -68,7 +86,10 @@ int oci_hook_parse(const char *text, size_t len, OciHookRequest *ret, NmError *e
                 return nm_error(err, -EINVAL, STATE " is not an OCI state (not a JSON object)");
 
         s = json_get_string(state, "id");
-        req.id = strdup(s ? s : "?");
+        {
+                char show[NAME_SHOW_MAX];
+                req.id = strdup(s ? name_show(s, show) : "?");
+        }
         s = json_get_string(state, "bundle");
         req.bundle = s ? strdup(s) : NULL;
         if (!req.id || (s && !req.bundle)) {
@@ -99,6 +120,47 @@ int oci_hook_parse(const char *text, size_t len, OciHookRequest *ret, NmError *e
         }
 
         *ret = req;
+        return 0;
+}
+
+int oci_hook_read_state(int fd, char **ret, size_t *ret_len, NmError *err) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        /* Up to one byte more than allowed, to tell a state that fits. */
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        size_t ncap = cap ? cap * 2 : 16384;
+                        char *nbuf;
+
+                        if (cap == OCI_HOOK_STATE_MAX + 1)
+                                break;
+                        if (ncap > OCI_HOOK_STATE_MAX + 1)
+                                ncap = OCI_HOOK_STATE_MAX + 1;
+                        nbuf = realloc(buf, ncap + 1);
+                        if (!nbuf)
+                                return -ENOMEM;
+                        buf = nbuf;
+                        cap = ncap;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return nm_error(err, negative_errno(), "cannot read " STATE ": %m");
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > OCI_HOOK_STATE_MAX)
+                return nm_error(err, -EFBIG,
+                                STATE " is over %d bytes (%d MiB), while an OCI state is a few KiB; run 'nsmgrctl oci-hook' as a createRuntime hook, which the runtime gives the container's state",
+                                OCI_HOOK_STATE_MAX, OCI_HOOK_STATE_MAX >> 20);
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
         return 0;
 }
 
@@ -154,7 +216,7 @@ int oci_hook_pin(const OciHookRequest *req, NmError *err) {
                         return nm_error_prefix(err, r, "cannot pin '%s' for container '%s'", req->pin, req->id);
                 }
 
-                r = netns_pin_fd(req->pin, nsfd, false, err);
+                r = netns_pin_fd(req->pin, nsfd, false, OWNER_HOOK, err);
                 if (r == -EEXIST && attempt == 0) {
                         nm_error_clear(err);
                         continue;
@@ -163,4 +225,39 @@ int oci_hook_pin(const OciHookRequest *req, NmError *err) {
                         return nm_error_prefix(err, r, "cannot pin '%s' for container '%s'", req->pin, req->id);
                 return 1;
         }
+}
+
+int oci_attach_network(const char *config, const char *id, const char *netns, const char *network, NmError *err) {
+        _cleanup_config_ Config *cfg = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *ifname = NULL;
+        AttachRequest ar = { .netns = netns, .network = network };
+        ReconcileReport report = {};
+        Cidr a4, a6;
+        int r;
+
+        r = config_load(config, &cfg, err);
+        if (r < 0)
+                return r;
+        lock = reconcile_lock(err);
+        if (lock < 0)
+                return lock;
+        r = network_attach(cfg, &ar, &ifname, &a4, &a6, err);
+        if (r == -EEXIST && err->msg && strstr(err->msg, "is already attached"))
+                nm_error_clear(err);
+        else if (r < 0)
+                return nm_error_prefix(err, r, "container '%s'", id);
+        r = reconcile_netns(cfg, netns, RECONCILE_LOCKED, &report, err);
+        reconcile_report_done(&report);
+        if (r < 0) {
+                _cleanup_error_ NmError undo = NM_ERROR_INIT;
+                ReconcileReport rr = {};
+
+                (void) network_detach(cfg, netns, network, &undo);
+                (void) reconcile_netns(cfg, netns, RECONCILE_LOCKED, &rr, &undo);
+                reconcile_report_done(&rr);
+                return nm_error_prefix(err, r, "container '%s': cannot attach '%s' to network '%s'", id, netns,
+                                       network);
+        }
+        return 0;
 }

@@ -11,14 +11,22 @@
 
 #define OWNER_DIR NSMGR_RUN_DIR "/netns"
 
-static int parse_target(const char *target, ino_t *ret_ino, char **ret_origin) {
-        unsigned long long ino;
-        char *end;
+static int parse_target(const char *target, ino_t *ret_ino, uint64_t *ret_cookie, char **ret_origin) {
+        unsigned long long ino, cookie = 0;
+        char *end, *rest;
 
         errno = 0;
         ino = strtoull(target, &end, 10);
-        if (errno || *end != ':' || !end[1])
+        if (errno || end == target || *end != ':' || !end[1])
                 return -EINVAL;
+        rest = end + 1;
+        if (*rest >= '0' && *rest <= '9') {
+                cookie = strtoull(rest, &end, 10);
+                if (errno || *end != ':' || !end[1])
+                        return -EINVAL;
+        }
+        if (ret_cookie)
+                *ret_cookie = cookie;
         if (ret_origin) {
                 *ret_origin = strdup(end + 1);
                 if (!*ret_origin)
@@ -28,38 +36,51 @@ static int parse_target(const char *target, ino_t *ret_ino, char **ret_origin) {
         return 0;
 }
 
-int owner_record(const char *name, ino_t ino, const char *origin) {
-        /* Called once per namespace of an apply: the folder is made once, and
-         * the PID (a syscall in glibc) asked once. */
-        static bool dir_made = false;
-        static pid_t pid = 0;
+static bool dir_made = false;
+
+int owner_prepare(void) {
+        int r;
+
+        if (dir_made)
+                return 0;
+        r = mkdir_p(OWNER_DIR, 0755);
+        if (r < 0)
+                return r;
+        dir_made = true;
+        return 0;
+}
+
+int owner_record(const char *name, ino_t ino, uint64_t cookie, const char *origin) {
         _cleanup_free_ char *target = NULL, *path = NULL, *tmp = NULL;
+        pid_t pid = getpid();
         int r;
 
         if (!netns_name_is_valid(name))
                 return -EINVAL;
-        if (!dir_made) {
-                r = mkdir_p(OWNER_DIR, 0755);
-                if (r < 0)
-                        return r;
-                dir_made = true;
-        }
-        if (pid == 0)
-                pid = getpid();
-        if (asprintf(&target, "%" PRIu64 ":%s", (uint64_t) ino, origin) < 0 ||
+        if (asprintf(&target, "%" PRIu64 ":%" PRIu64 ":%s", (uint64_t) ino, cookie, origin) < 0 ||
             asprintf(&path, OWNER_DIR "/%s", name) < 0 ||
             asprintf(&tmp, OWNER_DIR "/.#%d.%s", (int) pid, name) < 0)
                 return -ENOMEM;
         /* A long name plus the temporary prefix may pass NAME_MAX. */
         if (strlen(name) + 16 > 255) {
                 free(tmp);
-                if (asprintf(&tmp, OWNER_DIR "/.#%d.%lx", (int) pid, (unsigned long) ino) < 0)
+                if (asprintf(&tmp, OWNER_DIR "/.#%d.%lx.%" PRIx64, (int) pid, (unsigned long) ino, cookie) < 0)
                         return -ENOMEM;
         }
 
+        /* The folder is made when it turns out to be missing, rather than
+         * looked for each time: a one-shot create pays one syscall here. */
         if (symlink(target, tmp) < 0) {
-                /* A crash of a process with our PID may have left it. */
-                if (errno != EEXIST || unlink(tmp) < 0 || symlink(target, tmp) < 0)
+                if (errno == ENOENT)
+                        r = mkdir_p(OWNER_DIR, 0755);
+                else if (errno == EEXIST)
+                        /* A crash of a process with our PID may have left it. */
+                        r = unlink(tmp) < 0 ? negative_errno() : 0;
+                else
+                        r = negative_errno();
+                if (r < 0)
+                        return r;
+                if (symlink(target, tmp) < 0)
                         return negative_errno();
         }
         if (rename(tmp, path) < 0) {
@@ -70,11 +91,10 @@ int owner_record(const char *name, ino_t ino, const char *origin) {
         return 0;
 }
 
-int owner_lookup(const char *name, ino_t ino, char **ret_origin) {
-        _cleanup_free_ char *path = NULL, *origin = NULL;
+int owner_read(const char *name, ino_t *ret_ino, uint64_t *ret_cookie, char **ret_origin) {
+        _cleanup_free_ char *path = NULL;
         char buf[128];
         ssize_t n;
-        ino_t rec;
 
         if (!netns_name_is_valid(name))
                 return 0;
@@ -84,7 +104,21 @@ int owner_lookup(const char *name, ino_t ino, char **ret_origin) {
         if (n < 0)
                 return errno == ENOENT ? 0 : negative_errno();
         buf[n] = 0;
-        if (parse_target(buf, &rec, &origin) < 0 || rec != ino)
+        if (parse_target(buf, ret_ino, ret_cookie, ret_origin) < 0)
+                return 0;
+        return 1;
+}
+
+int owner_lookup(const char *name, ino_t ino, uint64_t cookie, char **ret_origin) {
+        _cleanup_free_ char *origin = NULL;
+        uint64_t rec_cookie = 0;
+        ino_t rec = 0;
+        int r;
+
+        r = owner_read(name, &rec, &rec_cookie, &origin);
+        if (r <= 0)
+                return r;
+        if (rec != ino || (cookie && rec_cookie && cookie != rec_cookie))
                 return 0;
         if (ret_origin)
                 *ret_origin = TAKE_PTR(origin);
@@ -148,7 +182,7 @@ int owner_load_all(OwnerRecord **ret, size_t *ret_n) {
                         cap = ncap;
                 }
                 v[n] = (OwnerRecord) {};
-                if (parse_target(buf, &v[n].ino, &v[n].origin) < 0)
+                if (parse_target(buf, &v[n].ino, &v[n].cookie, &v[n].origin) < 0)
                         continue;
                 v[n].name = strdup(de->d_name);
                 if (!v[n].name) {

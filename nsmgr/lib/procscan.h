@@ -14,6 +14,9 @@ typedef struct ProcScan {
 } ProcScan;
 
 int proc_scan(ProcScan *ret);
+/* Only the processes in the namespace ino, by PID: cheaper than a whole
+ * scan when ino is not the initial namespace (kernel threads are skipped). */
+int proc_scan_netns(ino_t ino, ProcScan *ret);
 void proc_scan_done(ProcScan *s);
 
 /* Number of processes in the namespace ino; *ret_first is the index of the

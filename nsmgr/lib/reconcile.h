@@ -16,8 +16,23 @@ typedef enum ReconcileFlags {
         RECONCILE_LOCKED  = 1 << 1,   /* the caller holds reconcile_lock() */
 } ReconcileFlags;
 
+/* One step of a plan, as structured data (apply --dry-run --json, the D-Bus
+ * API's Apply): what is done to which object where. Strings are owned. */
+typedef struct PlanStep {
+        char *action;                 /* "create", "delete", "set", "add", "remove", "write", "up", "down",
+                                       * "lease", "release", "rewrite" */
+        char *kind;                   /* "namespace", "bridge", "veth", "macvlan", "vxlan", "vrf", "link",
+                                       * "address", "route", "sysctl", "file", "nat", "lease" */
+        char *netns;                  /* NULL: the host */
+        char *ifname;                 /* NULL: no interface */
+        char *detail;                 /* the rest: "198.18.0.2/24", "net.ipv4.ip_forward=1", "mtu 1400" */
+        char *text;                   /* the same as one line of prose, as apply prints it */
+} PlanStep;
+
 typedef struct ReconcileReport {
-        char **changes;               /* one line per step taken (or planned) */
+        PlanStep *steps;              /* every step taken (or planned), in order */
+        size_t n_steps;
+        char **changes;               /* one line per step taken (or planned): steps[].text */
         char **warnings;              /* "..., kept" */
         unsigned n_netns;             /* declared namespaces */
         unsigned n_networks;

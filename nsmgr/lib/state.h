@@ -3,59 +3,61 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-#include "ipaddr.h"
+#include "strmap.h"
 
-/* What nsmgr made while applying the config, so that the next apply tears
- * down exactly that when the config stops declaring it — and never what
- * somebody else made. Kept in /run/nsmgr/state.json (pins, links and
- * routes do not survive a reboot, so neither does the record). Links are
- * recorded with their ifindex and namespaces with their inode: an object
- * that was deleted and re-made by someone else is not taken for ours.
+/* What nsmgr keeps between runs in /run/nsmgr/state.json (pins, links and
+ * routes do not survive a reboot, so neither does the record): which
+ * namespaces it wires, and its NAT record. Everything nsmgr makes carries
+ * its own mark in the kernel (marks.h) and namespaces have owner records
+ * (owner.h), so this file is not what ownership hangs on: it says where to
+ * look (a namespace the config dropped, the route families put there).
  *
- * A scope is a namespace name, or NULL for the host. */
+ * Loaded once and saved once per run, atomically (rename). The file is
+ * checked, never trusted: one of the wrong shape, a version this build does
+ * not know, or garbage is moved aside (kept for the user, and named in
+ * `lost_reason`), and the run rebuilds what it needs from the marks. */
+
+typedef struct StateNetns {
+        char *name;
+        ino_t ino;
+        uint64_t cookie;         /* SO_NETNS_COOKIE; 0: unknown */
+        bool routes4, routes6;   /* nsmgr put routes of that family there */
+} StateNetns;
+
 typedef struct State {
-        json_object *root;
+        StateNetns *netns;
+        size_t n_netns, cap_netns;
+        StrMap index;            /* name -> index in netns */
+        json_object *nat;        /* nat.c's record; NULL: none */
+        int version;             /* of the file read; 0: there was none */
         bool dirty;
+        bool lost;               /* the file could not be used (moved aside) */
+        char *lost_reason;       /* "...: moved to /run/nsmgr/state.json.damaged-..." */
 } State;
 
-int state_load(State *s);
+#define STATE_VERSION 2
+#define STATE_FILE_MAX (64u * 1024 * 1024)
+
+/* Reads the file (a missing one is an empty state). Damage is not an
+ * error: see `lost`; the damaged file is moved aside unless readonly (a dry
+ * run changes nothing). Fails only on I/O errors and ENOMEM. */
+int state_load(State *ret, bool readonly);
+/* Parses a file's text (the fuzz target, unit tests): -EBADMSG with *ret_why
+ * on damage. */
+int state_parse(const char *text, size_t len, State *ret, char **ret_why);
 int state_save(State *s);
 void state_done(State *s);
 
-/* Namespaces apply created (created) or wired without creating them. */
-bool state_netns_known(const State *s, const char *name, ino_t ino, bool *ret_created);
-/* The inode recorded for a namespace, 0 if none (nsmgrd: did one die?). */
-ino_t state_netns_inode(const State *s, const char *name);
-void state_netns_set(State *s, const char *name, ino_t ino, bool created);
+const StateNetns *state_netns(const State *s, const char *name);
+/* Records (or updates) a namespace nsmgr wires. A record of another
+ * namespace under the name (another inode or cookie) is replaced. */
+int state_netns_set(State *s, const char *name, ino_t ino, uint64_t cookie);
 void state_netns_remove(State *s, const char *name);
-/* Names of every namespace in the record. */
-char **state_netns_names(const State *s);
+/* Notes that nsmgr put routes of a family in a namespace (AF_INET/AF_INET6). */
+void state_netns_routes(State *s, const char *name, int family);
 
-bool state_link_owned(const State *s, const char *scope, const char *ifname, int ifindex);
-void state_link_add(State *s, const char *scope, const char *ifname, int ifindex);
-void state_link_remove(State *s, const char *scope, const char *ifname);
-/* Owned links of a scope: names and ifindexes (callee allocates). */
-size_t state_links(const State *s, const char *scope, char ***ret_names, int **ret_ifindexes);
-
-bool state_addr_owned(const State *s, const char *scope, const char *ifname, const Cidr *a);
-void state_addr_add(State *s, const char *scope, const char *ifname, const Cidr *a);
-void state_addr_remove(State *s, const char *scope, const char *ifname, const Cidr *a);
-/* Owned addresses of one link, as "198.18.0.1/24" strings. */
-char **state_addrs(const State *s, const char *scope, const char *ifname);
-
-/* Routes are recorded by a key that names them (route_key()). */
-bool state_route_owned(const State *s, const char *scope, const char *key);
-void state_route_add(State *s, const char *scope, const char *key);
-void state_route_remove(State *s, const char *scope, const char *key);
-char **state_routes(const State *s, const char *scope);
-
-/* DNS files written into /etc/netns/NAME/. */
-bool state_dns_owned(const State *s, const char *scope, const char *file);
-void state_dns_add(State *s, const char *scope, const char *file);
-void state_dns_remove(State *s, const char *scope, const char *file);
-char **state_dns_files(const State *s, const char *scope);
-
-/* Free-form records other modules keep (NAT, leases) under a key. */
-json_object *state_section(State *s, const char *key);
+/* The NAT record: nat.c's to shape. Takes the reference. */
+void state_set_nat(State *s, json_object *record);

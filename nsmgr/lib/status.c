@@ -67,13 +67,11 @@ static json_object *run_to_json(const StatusRun *r) {
         return o;
 }
 
-int daemon_status_write(const DaemonStatus *s) {
-        _cleanup_json_ json_object *o = json_object_new_object();
-        const char *text;
-        int r;
+json_object *daemon_status_to_json(const DaemonStatus *s) {
+        json_object *o = json_object_new_object();
 
         if (!o)
-                return -ENOMEM;
+                return NULL;
         json_object_object_add(o, "version", json_object_new_int(1));
         json_object_object_add(o, "pid", json_object_new_int(s->pid));
         json_object_object_add(o, "pid_starttime", json_object_new_int64((int64_t) s->pid_starttime));
@@ -89,7 +87,16 @@ int daemon_status_write(const DaemonStatus *s) {
         json_object_object_add(o, "last_reconcile", run_to_json(&s->reconcile));
         json_object_object_add(o, "last_reload", run_to_json(&s->reload));
         json_object_object_add(o, "last_repair", strv_to_json(s->last_repair));
+        return o;
+}
 
+int daemon_status_write(const DaemonStatus *s) {
+        _cleanup_json_ json_object *o = daemon_status_to_json(s);
+        const char *text;
+        int r;
+
+        if (!o)
+                return -ENOMEM;
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
                 return -ENOMEM;

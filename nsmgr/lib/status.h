@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -51,7 +52,12 @@ static inline void daemon_status_donep(DaemonStatus *s) {
         daemon_status_done(s);
 }
 
+/* The record as JSON, every key present whatever is known (a zeroed
+ * DaemonStatus: one that never ran); NULL on ENOMEM. */
+json_object *daemon_status_to_json(const DaemonStatus *s);
 int daemon_status_write(const DaemonStatus *s);
+/* The record as written (what `nsmgrctl status --json` shows). */
+struct json_object *daemon_status_to_json(const DaemonStatus *s);
 /* -ENOENT when there is no record; -EBADMSG when it cannot be read. */
 int daemon_status_read(DaemonStatus *ret);
 

@@ -509,6 +509,17 @@ static int target_open(const char *name, int *ret_fd) {
         return netns_open(name, ret_fd, NULL);
 }
 
+/* No pin under its name any more, as watch_check_pins() tells PIN_GONE
+ * (another namespace pinned under it is PIN_REPLACED, and a new watch). */
+static bool pin_gone(const NsWatch *nw) {
+        _cleanup_free_ char *path = netns_arg_is_path(nw->name) ? strdup(nw->name) : netns_path(nw->name);
+        struct stat st;
+
+        if (!path)
+                return false;
+        return stat(path, &st) < 0 || st.st_dev != nw->dev;
+}
+
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_warnings, NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
         _cleanup_free_ NsWatch **fresh = NULL;
@@ -527,7 +538,8 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
         names = all;
         n_names = strv_length(names);
 
-        keep = calloc(n_names + 1, sizeof(NsWatch *));
+        /* Room for every name, and for every watch we have (see below). */
+        keep = calloc(n_names + w->n + 1, sizeof(NsWatch *));
         fresh = calloc(n_names + 1, sizeof(NsWatch *));
         nsfds = calloc(n_names + 1, sizeof(int));
         socks = calloc(n_names + 1, sizeof(struct nl_sock *));
@@ -603,14 +615,22 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_war
         }
 
         /* Drop what is not kept: names no longer listed, and watches of
-         * namespaces that another one replaced under their name. */
+         * namespaces that another one replaced under their name. A
+         * namespace nsmgr only wires whose pin went away is kept until
+         * watch_check_pins() has told of it: deleted during a repair, its
+         * lease is gone too by the time the repair syncs the watches. */
         for (size_t i = 0; i < w->n; i++) {
                 bool kept = false;
 
                 for (size_t k = 0; k < n_keep && !kept; k++)
                         kept = keep[k] == w->v[i];
-                if (!kept)
-                        ns_watch_free(w->v[i]);
+                if (kept)
+                        continue;
+                if (!w->v[i]->restore_pin && pin_gone(w->v[i])) {
+                        keep[n_keep++] = w->v[i];
+                        continue;
+                }
+                ns_watch_free(w->v[i]);
         }
         free(w->v);
         w->v = TAKE_PTR(keep);
@@ -641,7 +661,7 @@ static int pin_again(NsWatch *nw, char **ret_error) {
                         *ret_error = NULL;
                 return r;
         }
-        r = netns_pin_fd(nw->name, nsfd, false, &e);
+        r = netns_pin_fd(nw->name, nsfd, false, NULL, &e);
         if (r < 0) {
                 *ret_error = strdup(nm_error_message(&e));
                 return r;
@@ -684,6 +704,13 @@ int watch_check_pins(Watch *w, PinEvent **ret, size_t *ret_n) {
                         return -ENOMEM;
                 }
                 v[n++] = ev;
+                /* Told once: not nsmgr's to keep, its watch ends here. */
+                if (ev.kind == PIN_GONE) {
+                        ns_watch_free(nw);
+                        memmove(w->v + i, w->v + i + 1, (w->n - i - 1) * sizeof(NsWatch *));
+                        w->n--;
+                        i--;
+                }
         }
         *ret = v;
         *ret_n = n;

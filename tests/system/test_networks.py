@@ -7,12 +7,13 @@ and real connections made by processes inside the namespaces."""
 import concurrent.futures
 import json
 import os
+import stat
 import textwrap
 import time
 
 import pytest
 
-from conftest import ROOT, ip_json, run
+from conftest import BUILD, ROOT, ip_json, run
 
 LAB = os.path.join(ROOT, "conf", "lab.conf")
 LEASES = "/var/lib/nsmgr/ipam"
@@ -265,7 +266,7 @@ def test_attach_refusals(nsmgr):
     p = nsmgr("detach", "c1", "lab", "-c", LAB)
     assert p.returncode == 1 and "'c1' is not attached to network 'lab'" in p.stderr
     p = nsmgr("detach", "web", "lab", "-c", LAB)
-    assert p.returncode == 1 and "the config attaches it" in p.stderr
+    assert p.returncode == 1 and f"{LAB}:23 attaches it; remove it from {LAB} and apply the config again" in p.stderr
     assert nsmgr("attach", "c1", "-c", LAB).returncode == 2
 
 
@@ -378,6 +379,102 @@ def test_nat_drift_is_repaired_on_apply(nsmgr, tmp_path):
     run(["nft", "delete", "table", "inet", "nsmgr"], check=True)
     p = nsmgr.ok("apply", "-c", with_red(tmp_path))
     assert "nat:" in p.stdout and pub in nft_chains()
+
+
+def test_names_nft_syntax_would_need_quoted(nsmgr, sandbox, tmp_path):
+    """Names reach libnftables as JSON strings: a quote, a semicolon or
+    braces in them, which the kernel allows, are characters like others."""
+    uplink, bridge, web = 'u"p;{0}', 'br"l;{b}', 'we"b; {x}'
+    run(["ip", "netns", "add", "wan"], check=True)
+    run(["ip", "link", "add", uplink, "type", "veth", "peer", "name", "eth0", "netns", "wan"], check=True)
+    run(["ip", "addr", "add", "198.19.0.1/24", "dev", uplink], check=True)
+    run(["ip", "link", "set", uplink, "up"], check=True)
+    run(["ip", "-n", "wan", "addr", "add", "198.19.0.2/24", "dev", "eth0"], check=True)
+    run(["ip", "-n", "wan", "link", "set", "eth0", "up"], check=True)
+    q = lambda s: s.replace('"', '\\"')
+    cfg = write(tmp_path, f"""
+        networks = ( {{ name = "lab"; bridge = "{q(bridge)}"; subnet = "198.18.20.0/24"; masquerade = true;
+                       uplink = "{q(uplink)}"; }} );
+        namespaces = ( {{ name = "{q(web)}"; networks = ( {{ network = "lab"; }} ); ports = [ "8080:80/tcp" ]; }},
+                       {{ name = "red"; networks = ( {{ network = "lab"; }} ); }} );
+        """)
+    nsmgr.ok("apply", "-c", cfg)
+    assert nsmgr.ok("apply", "-c", cfg).stdout.strip() == "nothing to change"
+    rights = [e["match"]["right"] for i in nft_table() if "rule" in i
+              for e in i["rule"]["expr"] if "match" in e and isinstance(e["match"]["right"], str)]
+    assert uplink in rights and bridge in rights
+    # And the rules do what they say: masquerading out of that uplink, the
+    # port published from the namespace with that name.
+    serve(sandbox, "wan", "198.19.0.2", 9000, "wan")
+    assert connect("red", "198.19.0.2", 9000) == "wan 198.19.0.1"
+    serve(sandbox, web, "0.0.0.0", 80, "web")
+    assert connect("wan", "198.19.0.1", 8080) == "web 198.19.0.2"
+    assert nsmgr.json("show", web)["ports"] == ["8080:80/tcp -> 198.18.20.2"]
+
+
+# --- libnftables: loaded when NAT needs it, and only then --------------------
+
+def libnftables_dir():
+    """The folder of libnftables.so.1, as the dynamic loader finds it."""
+    for line in run(["ldconfig", "-p"], check=True).stdout.splitlines():
+        if line.strip().startswith("libnftables.so.1 "):
+            return os.path.dirname(os.path.realpath(line.split("=>")[1].strip()))
+    pytest.skip("libnftables.so.1 is not installed (package libnftables1)")
+
+
+def without_libnftables(tmp_path, argv):
+    """Runs argv as on a machine without the libnftables1 package: in a
+    mount namespace of its own, an overlay on the library's folder whites
+    out its files. /run/netns is made a shared mount first (as ip netns
+    does), so pins made there reach the test; the overlay stays private."""
+    lib = libnftables_dir()
+    run(["ip", "netns", "add", "prepare"], check=True)
+    run(["ip", "netns", "del", "prepare"], check=True)
+    upper, work = tmp_path / "upper", tmp_path / "work"
+    if not upper.exists():
+        upper.mkdir()
+        work.mkdir()
+        for f in os.listdir(lib):
+            if f.startswith("libnftables.so"):
+                os.mknod(upper / f, stat.S_IFCHR, os.makedev(0, 0))   # an overlayfs whiteout
+    script = (f'mount -t overlay overlay -o lowerdir={lib},upperdir={upper},workdir={work} {lib} && '
+              f'test ! -e {lib}/libnftables.so.1 && exec "$@"')
+    return run(["unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script, "sh", *argv])
+
+
+def test_without_libnftables_nat_fails_in_one_sentence_and_the_rest_works(nsmgr, tmp_path):
+    ctl = nsmgr.ctl_path
+    p = without_libnftables(tmp_path, [ctl, "apply", "-c", LAB])
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == [
+        "nsmgrctl: cannot load libnftables.so.1, which networks need for NAT "
+        "(cannot open shared object file: No such file or directory); install the package libnftables1"]
+    # Refused as a whole: no namespace, no bridge, no lease, no table.
+    assert run(["ip", "netns", "list"]).stdout == ""
+    assert not [l for l in ip_json("link", "show") if l["ifname"] == "br-lab"]
+    assert leases() == {} and nft_table() is None
+
+    plain = write(tmp_path, 'namespaces = ( { name = "declared"; } );', "plain.conf")
+    for argv in (["create", "c1"], ["list"], ["show", "c1"], ["path", "c1"], ["apply", "-c", plain],
+                 ["list", "--json"], ["delete", "c1"]):
+        p = without_libnftables(tmp_path, [ctl, *argv])
+        assert p.returncode == 0, f"{argv}: {p.stderr}"
+    assert run(["ip", "netns", "list"], check=True).stdout.split() == ["declared"]
+
+
+def test_libnftables_is_loaded_only_when_nat_needs_it(nsmgr):
+    for binary in ("nsmgrctl", "nsmgrd"):
+        needed = run(["readelf", "-d", os.path.join(BUILD, binary)], check=True).stdout
+        assert "libnl-3.so" in needed
+        for lib in ("libnftables", "libnftnl", "libmnl", "libxtables", "libjansson", "libgmp"):
+            assert lib not in needed, f"{binary} links {lib}"
+    # What the dynamic loader opens, as it tells with LD_DEBUG=files.
+    env = dict(os.environ, LD_DEBUG="files")
+    p = run([nsmgr.ctl_path, "create", "c1"], env=env)
+    assert p.returncode == 0 and "file=libnl-route-3.so.200" in p.stderr
+    assert "libnftables" not in p.stderr
+    p = run([nsmgr.ctl_path, "apply", "-c", LAB], env=env)
+    assert p.returncode == 0 and "file=libnftables.so.1" in p.stderr
 
 
 # --- show and list -----------------------------------------------------------

@@ -94,8 +94,9 @@ ExecStart=/bin/sleep infinity
 """)
     systemd.systemctl("start", "in-netns.service")
     pid = systemd.main_pid("in-netns.service")
-    with open(f"/proc/{pid}/comm") as f:
-        assert f.read().strip() == "sleep"
+    # A Type=simple unit is started when systemd has forked it: its child is
+    # "(sleep)" until the exec.
+    wait_for(lambda: open(f"/proc/{pid}/comm").read().strip() == "sleep", what="the unit's exec")
     assert inode_of(f"/proc/{pid}/ns/net") == inode_of("/run/netns/outside")
     assert inode_of(f"/proc/{pid}/ns/net") != inode_of("/proc/self/ns/net")
 
