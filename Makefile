@@ -11,8 +11,11 @@
 #   make install         DESTDIR=, PREFIX= (default /usr/local): binaries
 #                        (nsmgr-runtime's helper in LIBEXECDIR/nsmgr), systemd
 #                        units (UNITDIR= from pkg-config systemd), tmpfiles.d,
-#                        man pages, bash and zsh completion, examples,
-#                        /etc/nsmgr/nsmgr.conf unless one exists; CPPFLAGS,
+#                        man pages, bash and zsh completion, examples, the
+#                        D-Bus policy and interface (DBUSDIR=), the polkit
+#                        actions (POLKITDIR=),
+#                        /etc/nsmgr/nsmgr.conf unless one exists, the CNI
+#                        plugin into CNIDIRS= (/usr/lib/cni /opt/cni/bin); CPPFLAGS,
 #                        CFLAGS and LDFLAGS from the environment are used
 #   make uninstall       the same DESTDIR=, PREFIX=: removes what install
 #                        installed (the config only if it was not changed)
@@ -47,6 +50,9 @@ SBINDIR     ?= $(PREFIX)/sbin
 LIBEXECDIR  ?= $(PREFIX)/libexec
 MANDIR      ?= $(PREFIX)/share/man
 SYSCONFDIR  ?= /etc
+# Where CNI runtimes look for plugins: Debian's (containernetworking-plugins,
+# podman) and the upstream default (containerd, kubelet), whatever PREFIX is.
+CNIDIRS     ?= /usr/lib/cni /opt/cni/bin
 DOCDIR      ?= $(PREFIX)/share/doc/nsmgr
 EXAMPLEDIR  ?= $(DOCDIR)/examples
 # bash-completion and zsh look under /usr/local too. Debian's zsh looks in
@@ -58,6 +64,9 @@ BUILD       ?= build
 # whatever PREFIX is: systemd does not look in /usr/local for them).
 UNITDIR     ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
 TMPFILESDIR ?= $(or $(shell pkg-config --variable=tmpfilesdir systemd 2>/dev/null),/usr/lib/tmpfiles.d)
+# The same for dbus-daemon and polkitd, which read only these folders.
+DBUSDIR     ?= /usr/share/dbus-1
+POLKITDIR   ?= /usr/share/polkit-1
 
 PKGS        := libnl-3.0 libnl-route-3.0 libconfig json-c libsystemd
 # Loaded with dlopen() when a command needs them (nsmgr/lib/dlopen-*.c):
@@ -78,7 +87,7 @@ override CFLAGS += -std=gnu11 $(OPTFLAGS) $(WARNINGS) -MMD -MP
 # The preprocessor's flags come after the caller's (dpkg-buildflags puts
 # -D_FORTIFY_SOURCE=2 there).
 CPPFLAGS    ?=
-override CPPFLAGS += -D_GNU_SOURCE -DNSMGR_VERSION='"$(VERSION)"' -Insmgr/lib $(PKG_CFLAGS)
+override CPPFLAGS += -D_GNU_SOURCE -DNSMGR_VERSION='"$(VERSION)"' -Insmgr/lib -Insmgr/cni $(PKG_CFLAGS)
 LDFLAGS     ?=
 LIBS        := $(PKG_LIBS) -lpthread
 
@@ -90,11 +99,14 @@ endif
 LIB_SRC     := $(wildcard nsmgr/lib/*.c)
 CTL_SRC     := $(wildcard nsmgr/ctl/*.c)
 DAEMON_SRC  := $(wildcard nsmgr/daemon/*.c)
+CNI_SRC     := $(wildcard nsmgr/cni/*.c)
+CNI_MAIN    := $(BUILD)/nsmgr/cni/cni-main.o
 RUNTIME_OBJ := $(BUILD)/nsmgr/runtime/nsmgr-runtime.o
 RUNTIME_NET_OBJ := $(BUILD)/nsmgr/runtime/nsmgr-runtime-network.o
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ     := $(CTL_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CNI_OBJ     := $(CNI_SRC:%.c=$(BUILD)/%.o)
 UNITS       := $(patsubst units/%.in,$(BUILD)/units/%,$(wildcard units/*.in))
 MANPAGES    := $(wildcard man/*.[58])
 EXAMPLES    := $(wildcard conf/*.conf)
@@ -103,13 +115,17 @@ UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed \
                $(BUILD)/bench/repair-latency
 
-all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(BUILD)/nsmgr-runtime $(BUILD)/nsmgr-runtime-network $(UNITS)
+# The CNI plugin is named after its "type" in a network configuration, in a
+# folder of its own so that CNI_PATH=$(BUILD)/cni finds it.
+CNI_BIN     := $(BUILD)/cni/nsmgr
+
+all: $(BUILD)/nsmgrctl $(BUILD)/nsmgrd $(BUILD)/nsmgr-runtime $(BUILD)/nsmgr-runtime-network $(CNI_BIN) $(UNITS)
 
 $(BUILD)/libnsmgr.a: $(LIB_OBJ)
 	$(call quiet,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/nsmgrctl: $(CTL_OBJ) $(BUILD)/libnsmgr.a
+$(BUILD)/nsmgrctl: $(CTL_OBJ) $(CNI_MAIN) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -141,6 +157,29 @@ $(BUILD)/nsmgr-runtime-network: $(RUNTIME_NET_OBJ) $(BUILD)/libnsmgr.a
 
 $(RUNTIME_OBJ): override CFLAGS += -DNSMGR_LIBEXECDIR='"$(LIBEXECDIR)/nsmgr"'
 $(RUNTIME_OBJ): $(BUILD)/paths
+
+# The CNI plugin starts once per pod and operation: without the engine
+# (nothing in it refers to reconcile.c), and so without libnftables and its
+# libraries, and with libnl, json-c and libconfig linked in (only the parts
+# it uses: no libnl-route constructors registering every qdisc, no
+# /etc/libnl/classid), start-up costs about a third less. CNI_STATIC=0
+# links them dynamically, as Debian's policy prefers.
+CNI_STATIC  ?= 1
+CNI_PKGS    := libnl-3.0 libnl-route-3.0 libconfig json-c
+ifeq ($(CNI_STATIC),1)
+CNI_LIBS    := -Wl,-Bstatic $(shell pkg-config --libs $(CNI_PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -lm
+else
+CNI_LIBS    := $(shell pkg-config --libs $(CNI_PKGS) 2>/dev/null) -lpthread
+endif
+
+$(CNI_BIN): $(CNI_OBJ) $(BUILD)/libnsmgr.a
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CNI_LIBS)
+
+# The plugin hands requests that need the engine to the installed nsmgrctl.
+$(BUILD)/nsmgr/cni/cni-main.o: override CFLAGS += -DNSMGRCTL_PATH='"$(BINDIR)/nsmgrctl"'
+$(BUILD)/nsmgr/cni/cni-main.o: $(BUILD)/paths
 
 # The units name the installed binaries, nsmgr-runtime its helper; they are
 # made again when BINDIR, SBINDIR or LIBEXECDIR change (the stamp is
@@ -262,9 +301,13 @@ install: all
 	install -d $(DESTDIR)$(EXAMPLEDIR)
 	install -m644 $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
 	install -Dm644 conf/iproute2/rt_protos.d-nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d/nsmgr.conf
+	install -Dm644 nsmgr/daemon/org.nsmgr1.conf $(DESTDIR)$(DBUSDIR)/system.d/org.nsmgr1.conf
+	install -Dm644 nsmgr/daemon/org.nsmgr1.Manager.xml $(DESTDIR)$(DBUSDIR)/interfaces/org.nsmgr1.Manager.xml
+	install -Dm644 nsmgr/daemon/org.nsmgr1.policy $(DESTDIR)$(POLKITDIR)/actions/org.nsmgr1.policy
 	install -d $(DESTDIR)$(SYSCONFDIR)/nsmgr/conf.d
 	test -e $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf || \
 		install -m644 conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf
+	for d in $(CNIDIRS); do install -Dm755 $(CNI_BIN) $(DESTDIR)$$d/nsmgr || exit 1; done
 
 # What install installed. The config goes only as the reference installed it
 # (an edited one is the administrator's), folders only when empty; the state
@@ -279,6 +322,9 @@ uninstall:
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/iproute2/rt_protos.d $(DESTDIR)$(SYSCONFDIR)/iproute2 2>/dev/null
 	rm -f $(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nsmgrctl $(DESTDIR)$(ZSHCOMPDIR)/_nsmgrctl
+	rm -f $(DESTDIR)$(DBUSDIR)/system.d/org.nsmgr1.conf $(DESTDIR)$(DBUSDIR)/interfaces/org.nsmgr1.Manager.xml
+	rm -f $(DESTDIR)$(POLKITDIR)/actions/org.nsmgr1.policy
+	for d in $(CNIDIRS); do rm -f $(DESTDIR)$$d/nsmgr; rmdir $(DESTDIR)$$d 2>/dev/null; done; true
 	rm -f $(addprefix $(DESTDIR)$(EXAMPLEDIR)/,$(notdir $(EXAMPLES)))
 	-rmdir $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
 	if cmp -s conf/nsmgr.conf $(DESTDIR)$(SYSCONFDIR)/nsmgr/nsmgr.conf; then \
@@ -380,11 +426,7 @@ format:
 FORCE:
 
 .PHONY: all unit deps demo check vm-deps check-vm bench-deps bench bench-docker bench-scale asan check-asan torture install \
-	uninstall deb-deps deb check-deb clean format FORCE
+	uninstall deb-deps deb check-deb clean format fuzz fuzz-deps fuzz-build check-fuzz FORCE
 
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(RUNTIME_NET_OBJ:.o=.d) $(BENCH_BIN:=.d)
-.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench asan check-asan install clean format FORCE \
-        fuzz fuzz-deps fuzz-build check-fuzz
-
--include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(BENCH_BIN:=.d) \
-         $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(RUNTIME_NET_OBJ:.o=.d) \
+         $(CNI_OBJ:.o=.d) $(BENCH_BIN:=.d) $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.d)

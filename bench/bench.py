@@ -14,6 +14,10 @@ timed region, the harness waits until the kernel's count of network
 namespaces (net_namespace objects in /proc/slabinfo) is back where it was
 before that trial, then settles a little more.
 
+The cni workload times CNI ADD of N pods and then DEL of them (namespaces
+made before), the nsmgr plugin against the reference chain (loopback,
+bridge with host-local), each plugin run as a runtime runs it.
+
 Rounds interleave: each round runs every (workload, tool, N) once, in an
 order shuffled per round; the result of each is the median over rounds.
 Results: bench/results/results.{md,json,csv}, per-namespace plot
@@ -131,6 +135,26 @@ def cni_script(n):
         f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i CNI_IFNAME=lo {CNI_PATH}/loopback < {WORK}/lo.json > /dev/null",
         f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i {CNI_PATH}/bridge < {WORK}/bridge.json > /dev/null",
         "done"]) + "\n"
+
+
+# The cni workload: CNI ADD of N pods, then DEL of them, as a runtime runs
+# the plugins (environment, stdin), namespaces made beforehand. The nsmgr
+# plugin alone against the reference chain: loopback, then bridge (which
+# runs host-local for the address).
+CNI_NSMGR = {"cniVersion": "1.0.0", "name": "bench", "type": "nsmgr", "network": "lab"}
+NSMGR_LAB = 'networks = ( { name = "lab"; bridge = "br0"; subnet = "198.18.0.0/16"; } );\n'
+
+
+def cni_pods_script(plugin_dir, n, command, nsmgr):
+    env = f"export CNI_COMMAND={command} CNI_IFNAME=eth0 CNI_PATH={plugin_dir}"
+    if nsmgr:
+        body = [f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i {plugin_dir}/nsmgr < {WORK}/nsmgr.json > /dev/null"]
+    else:
+        lo = f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i CNI_IFNAME=lo {plugin_dir}/loopback < {WORK}/lo.json > /dev/null"
+        br = f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i {plugin_dir}/bridge < {WORK}/bridge.json > /dev/null"
+        # DEL runs a chain in reverse order.
+        body = [lo, br] if command == "ADD" else [br, lo]
+    return "\n".join(["set -e", env, f"for i in $(seq 0 {n - 1}); do"] + body + ["done"]) + "\n"
 
 
 def loop_script(cmd, n):
@@ -278,6 +302,35 @@ def trial(spec):
                 out["t"], _ = run_timed(sh(cni_script(n)))
             check_wired(T, n, v)
 
+        elif w == "cni":
+            nsmgr = v == "nsmgr"
+            write(WORK + "/ns.batch", "".join(f"netns add ns{i}\n" for i in range(n)) + "netns add warm\n")
+            run([T.ip, "-batch", WORK + "/ns.batch"])
+            if nsmgr:
+                plugin_dir = os.path.join(T.build, "cni")
+                write("/etc/nsmgr/nsmgr.conf", NSMGR_LAB)
+                write(WORK + "/nsmgr.json", json.dumps(CNI_NSMGR))
+                run([T.nsmgrctl, "apply"])
+            else:
+                plugin_dir = CNI_PATH
+                os.makedirs(WORK + "/cni-ipam", exist_ok=True)
+                write(WORK + "/bridge.json", json.dumps(CNI_BRIDGE))
+                write(WORK + "/lo.json", json.dumps(CNI_LOOPBACK))
+            # One pod added and deleted first, untimed, for both: the
+            # reference makes its bridge then, and the binaries are read.
+            for cmd in ("ADD", "DEL"):
+                run([T.bash, "-c", cni_pods_script(plugin_dir, 1, cmd, nsmgr).replace("ns$i", "warm")])
+            out["t_add"], _ = run_timed(sh(cni_pods_script(plugin_dir, n, "ADD", nsmgr), "add.sh"))
+            check_wired(T, n + 1, "cni", last=f"ns{n - 1}", addr=None)
+            out["t_del"], _ = run_timed(sh(cni_pods_script(plugin_dir, n, "DEL", nsmgr), "del.sh"))
+            out["t"] = out["t_add"] + out["t_del"]
+            left = subprocess.run([T.ip, "-j", "link", "show", "master", "br0"], capture_output=True, text=True,
+                                  check=True).stdout
+            if json.loads(left or "[]"):
+                raise RuntimeError(f"cni {v}: bridge ports left after DEL: {left}")
+            if nsmgr and os.listdir("/var/lib/nsmgr/ipam/lab"):
+                raise RuntimeError(f"cni {v}: leases left after DEL")
+
         elif w == "list":
             run([T.floor_create, "create", str(n), "ns"])
             a, b = [], []
@@ -339,13 +392,13 @@ def oneshot_pairs(T, n):
     }
 
 
-def check_wired(T, n, v):
+def check_wired(T, n, v, last=None, addr=True):
     """The result every tool must leave: n namespaces whose last one has an
     address on a veth, lo up and a default route via the bridge."""
     got = len(os.listdir("/run/netns"))
     if got != n:
         raise RuntimeError(f"wire {v}: {got} namespaces, not {n}")
-    last = f"ns{n - 1}"
+    last = last or f"ns{n - 1}"
     addrs = json.loads(subprocess.run([T.ip, "-n", last, "-j", "addr"], check=True,
                                       capture_output=True, text=True).stdout)
     have = {(l["ifname"], a["local"]) for l in addrs for a in l.get("addr_info", [])
@@ -353,8 +406,10 @@ def check_wired(T, n, v):
     lo_up = any(l["ifname"] == "lo" and "UP" in l["flags"] for l in addrs)
     routes = subprocess.run([T.ip, "-n", last, "route", "show", "default"], check=True,
                             capture_output=True, text=True).stdout
-    if not any(a == ip4(n - 1) for _, a in have) and v != "cni":
+    if addr and not any(a == ip4(n - 1) for _, a in have) and v != "cni":
         raise RuntimeError(f"wire {v}: {last} lacks {ip4(n - 1)}: {have}")
+    if not any(i == "eth0" and a.startswith("198.18.") for i, a in have):
+        raise RuntimeError(f"wire {v}: {last} has no address on eth0: {have}")
     if not lo_up or GATEWAY not in routes:
         raise RuntimeError(f"wire {v}: {last} is not wired (lo up {lo_up}, routes {routes!r})")
 
@@ -483,6 +538,8 @@ def plan(ns, have_daemon, quick, full=False):
         if n == min(ns) and not quick:
             items.append(("wire", "floor-move", n))
         items.append(("list", "both", n))
+        for v in ("nsmgr", "ref"):
+            items.append(("cni", v, n))
         if n == min(ns):
             # One-shot latency does not depend on N: n pairs a round, once.
             items.append(("oneshot", "pairs", n))

@@ -27,11 +27,14 @@ NAMES = {
     ("wire", "ip-tutorial"): "tutorial ip loop",
     ("wire", "ip-batch"): "ip -batch",
     ("wire", "cni"): "CNI bridge+host-local+loopback",
+    ("cni", "nsmgr"): "nsmgr CNI plugin",
+    ("cni", "ref"): "bridge+host-local+loopback",
 }
 ORDER = {
     "create": ["floor", "nsmgr-apply", "nsmgr-create", "ip-loop", "ip-batch"],
     "delete": ["floor", "nsmgr-apply", "nsmgr-delete", "ip-loop", "ip-batch"],
     "wire": ["floor", "nsmgr", "floor-ipv6", "floor-move", "ip-tutorial", "ip-batch", "cni"],
+    "cni": ["nsmgr", "ref"],
 }
 
 
@@ -133,6 +136,23 @@ def targets(raw, ns, have_daemon):
             "≤ 1.25×, or no more than the floor's own growth (+10 %)",
             None if gm is None else (gm <= 1.25 or (extra is not None and extra <= 1.10)),
             "" if extra is None else f"nsmgr's growth / floor's growth {extra:.2f}×")
+    # CNI: ADD+DEL per pod, the plugin against the reference chain
+    cni_ns = [n for n in ns if raw.get(f"cni|nsmgr|{n}")]
+    for n in cni_ns:
+        r = paired_ratio(runs_of(raw, "cni", "ref", n), runs_of(raw, "cni", "nsmgr", n))
+        add("cni: ADD+DEL per pod, bridge+host-local+loopback / nsmgr plugin", n, fmt_x(r), "≥ 5×",
+            None if r is None else r >= 5)
+    if len(cni_ns) > 1:
+        lo, hi = min(cni_ns), max(cni_ns)
+        g = [None if x is None or y is None else (x / hi) / (y / lo)
+             for x, y in zip(runs_of(raw, "cni", "nsmgr", hi), runs_of(raw, "cni", "nsmgr", lo))]
+        rg = [None if x is None or y is None else (x / hi) / (y / lo)
+              for x, y in zip(runs_of(raw, "cni", "ref", hi), runs_of(raw, "cni", "ref", lo))]
+        gm = statistics.median([x for x in g if x]) if any(g) else None
+        rm = statistics.median([x for x in rg if x]) if any(rg) else None
+        add(f"cni: per-pod cost at N={hi} / at N={lo}, nsmgr plugin", f"{lo}→{hi}",
+            "—" if gm is None else f"{gm:.2f}×" + (f" (reference chain {rm:.2f}×)" if rm else ""),
+            "≤ 1.25× (flat)", None if gm is None else gm <= 1.25)
     return rows
 
 
@@ -179,6 +199,26 @@ def write_all(out_dir, info, raw, have_daemon):
                 r = paired_ratio(runs_of(raw, w, v, n), runs_of(raw, w, "floor", n))
                 cells.append(f"{fmt_ms(t, n)}" + ("" if v == "floor" or r is None else f" ({fmt_x(r)})"))
             md.append(f"| {NAMES[(w, v)]} | " + " | ".join(cells) + " |")
+        md.append("")
+    if any(k.startswith("cni|") for k in raw):
+        md.append("### cni: N pods added, then deleted, one plugin run at a time as a runtime runs them")
+        md.append("")
+        md.append("ms per pod (median total / N): ADD + DEL (ADD, DEL), and × of the nsmgr plugin in the same rounds.")
+        md.append("")
+        md.append("| plugin | " + " | ".join(f"N={n}" for n in ns) + " |")
+        md.append("|---|" + "---|" * len(ns))
+        for v in ORDER["cni"]:
+            cells = []
+            for n in ns:
+                t, ta, td = med(raw, "cni", v, n), med(raw, "cni", v, n, "t_add"), med(raw, "cni", v, n, "t_del")
+                if t is None:
+                    errs = [x for x in raw.get(f"cni|{v}|{n}", []) if "error" in x]
+                    cells.append("failed" if errs else "—")
+                    continue
+                r = paired_ratio(runs_of(raw, "cni", v, n), runs_of(raw, "cni", "nsmgr", n))
+                cells.append(f"{fmt_ms(t, n)} ({fmt_ms(ta, n)}, {fmt_ms(td, n)})" +
+                             ("" if v == "nsmgr" or r is None else f" {fmt_x(r)}"))
+            md.append(f"| {NAMES[('cni', v)]} | " + " | ".join(cells) + " |")
         md.append("")
     md.append("### re-apply, list, memory")
     md.append("")

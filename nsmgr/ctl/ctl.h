@@ -10,6 +10,8 @@
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_RUNNING 3
+/* apply --dry-run: the plan has changes (0: nothing to change). */
+#define EXIT_CHANGES_PENDING 4
 
 extern const char *program_name;
 
@@ -136,6 +138,10 @@ int verb_oci(const Verb *verb, int argc, char **argv);
 int verb_oci_hook(const Verb *verb, int argc, char **argv);
 int verb_status(const Verb *verb, int argc, char **argv);
 int verb_reload(const Verb *verb, int argc, char **argv);
+int verb_check(const Verb *verb, int argc, char **argv);
+int verb_monitor(const Verb *verb, int argc, char **argv);
+/* nsmgrctl cni: the CNI plugin with the engine; not a listed verb. */
+int verb_cni(int argc, char **argv);
 /* The names of the networks a config declares, one a line, nothing when
  * it cannot be read: for shell completion. */
 int verb_complete_networks(const Verb *verb, int argc, char **argv);

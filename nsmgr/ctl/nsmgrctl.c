@@ -57,7 +57,19 @@ static const VerbOption exec_options[] = {
 static const VerbOption apply_options[] = {
         OPTION_CONFIG("read FILE alone " CONFIG_DEFAULT),
         { "dry-run", 'n', OPT_DRY_RUN, NULL, ARG_NONE, "print the plan and change nothing" },
-        OPTION_JSON("print {\"dry_run\", \"changed\", \"changes\", \"warnings\"} as JSON"),
+        OPTION_JSON("print {\"dry_run\", \"changed\", \"changes\", \"warnings\", \"steps\"} as JSON"),
+        { "force", 0, OPT_FORCE, NULL, ARG_NONE,
+          "apply FILE although nsmgrd keeps another config in force (it will undo what differs)" },
+        {}
+};
+
+static const VerbOption check_options[] = {
+        OPTION_CONFIG("check FILE alone " CONFIG_DEFAULT),
+        {}
+};
+
+static const VerbOption monitor_options[] = {
+        OPTION_JSON("print one JSON object a line"),
         {}
 };
 
@@ -186,6 +198,15 @@ static const Verb verbs[] = {
                          "as a whole, each problem named by file:line. While nsmgrd runs it keeps its"
                          " own config: use 'nsmgrctl reload' to change what it keeps.",
           .options = apply_options, },
+        { .name = "check",
+          .run = verb_check,
+          .args = "",
+          .arg_kinds = { ARG_NONE },
+          .summary = "validate the config, without root",
+          .description = "Parse and validate the config as apply would, each problem named by "
+                         "file:line, without root and without looking at or changing the system. "
+                         "Exit status 0 when it is valid, 1 when not.",
+          .options = check_options, },
         { .name = "attach",
           .run = verb_attach,
           .args = "NAME NETWORK",
@@ -239,6 +260,16 @@ static const Verb verbs[] = {
                          "has. Exit status 1 with each file:line problem when the config is broken "
                          "(nsmgrd then keeps the config it had), 3 when nsmgrd does not run.",
           .options = reload_options, },
+        { .name = "monitor",
+          .run = verb_monitor,
+          .args = "",
+          .arg_kinds = { ARG_NONE },
+          .summary = "one line per event, until interrupted",
+          .description = "Print one line per event as it happens: namespaces created, pinned and "
+                         "deleted (by nsmgr or by anyone, as 'ip netns monitor' sees them), drift "
+                         "repaired, reloads. With nsmgrd running its D-Bus signals are followed; "
+                         "without it, /run/netns is watched. Runs until interrupted.",
+          .options = monitor_options, },
         { .name = "help",
           .run = verb_help_cmd,
           .args = "[COMMAND]",
@@ -368,7 +399,7 @@ static void help(void) {
                       "options. Options may stand before or after NAME. Every read command takes --json.",
                       0, 0);
         print_wrapped("Exit status: 0 success, 1 failure, 2 usage error, 3 nsmgrd is not running "
-                      "(status, reload).", 0, 0);
+                      "(status, reload), 4 apply --dry-run has changes to make.", 0, 0);
         printf("See %s(8).\n", program_name);
 }
 
@@ -470,6 +501,9 @@ int main(int argc, char **argv) {
                 return verb_version(find_verb("version"), 1, argv + 1);
         if (streq(name, complete_verb.name))
                 return verb_complete(&complete_verb, argc - 1, argv + 1);
+        /* Not listed either: what the CNI plugin hands on (nsmgr-cni(8)). */
+        if (streq(name, "cni"))
+                return verb_cni(argc - 1, argv + 1);
         v = find_verb(name);
         if (v)
                 return v->run(v, argc - 1, argv + 1);

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-client.h"
 #include "config.h"
 #include "ctl.h"
 #include "fileio.h"
+#include "ops.h"
+#include "paths.h"
 #include "reconcile.h"
 #include "strv.h"
 
 struct apply_args {
         bool json;
         bool dry_run;
+        bool force;
         const char *config;
 };
 
@@ -18,6 +22,7 @@ static int on_option(int c, const char *arg, void *userdata) {
         case OPT_JSON:    a->json = true; break;
         case OPT_DRY_RUN: a->dry_run = true; break;
         case OPT_CONFIG:  a->config = arg; break;
+        case OPT_FORCE:   a->force = true; break;
         default:          return EXIT_USAGE;
         }
         return 0;
@@ -50,6 +55,7 @@ static json_object *steps_json(const ReconcileReport *report) {
 int verb_apply(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
         ReconcileReport report = {};
         struct apply_args a = {};
         int optind, r;
@@ -66,8 +72,28 @@ int verb_apply(const Verb *verb, int argc, char **argv) {
         if (r < 0)
                 return fail(&err);
 
+        /* Thousands of namespaces: a handle each while they are visited. */
         (void) rlimit_nofile_raise();
-        r = reconcile(cfg, a.dry_run ? RECONCILE_DRY_RUN : 0, &report, &err);
+        (void) daemon_link_open(&link);
+        if (link.alive && !ops_same_config(cfg->files, link.files)) {
+                /* nsmgrd would undo it within a second and the two would
+                 * fight over what is made; a plan changes nothing. */
+                _cleanup_error_ NmError other = NM_ERROR_INIT;
+
+                (void) ops_refuse_other_config(cfg->files, link.files,
+                                               a.dry_run ? OPS_CONFLICT_PLAN : a.force ? OPS_CONFLICT_FORCED : OPS_CONFLICT_REFUSE,
+                                               &other);
+                if (!a.dry_run && !a.force)
+                        return fail(&other);
+                log_warning("%s", nm_error_message(&other));
+                link.bus = link.bus ? sd_bus_flush_close_unref(link.bus) : NULL;
+        }
+
+        /* nsmgrd's config: nsmgrd applies it (re-reading it) and keeps it. */
+        if (link.bus)
+                r = bus_call_apply(link.bus, a.dry_run, 0, &report, &err);
+        else
+                r = ops_apply(cfg, a.dry_run ? RECONCILE_DRY_RUN : 0, &report, NULL, &err);
         STRV_FOREACH(w, report.warnings)
                 log_warning("%s", *w);
         if (r < 0) {
@@ -104,6 +130,49 @@ int verb_apply(const Verb *verb, int argc, char **argv) {
                         printf("applied %zu change%s\n", strv_length(report.changes),
                                strv_length(report.changes) == 1 ? "" : "s");
         }
+        /* A plan with something to do is told apart from one without
+         * (nsmgrctl(8): EXIT STATUS), as `diff` does. */
+        r = a.dry_run && report.changes ? EXIT_CHANGES_PENDING : 0;
         reconcile_report_done(&report);
+        return r;
+}
+
+static int on_check_option(int c, const char *arg, void *userdata) {
+        const char **config = userdata;
+
+        if (c != OPT_CONFIG)
+                return EXIT_USAGE;
+        *config = arg;
+        return 0;
+}
+
+int verb_check(const Verb *verb, int argc, char **argv) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        _cleanup_config_ Config *cfg = NULL;
+        const char *config = NULL;
+        int optind, r;
+
+        r = parse_options(verb, argc, argv, on_check_option, &config, &optind);
+        if (r != ARGS_PARSED)
+                return r;
+        if (config && !*config)
+                return usage_error("check: option '--config' needs a file name");
+        if (optind < argc)
+                return usage_error("check: unexpected argument '%s'", argv[optind]);
+
+        /* Parsing and validating reads the files and nothing else: no root,
+         * no namespace, no lease. */
+        r = config_load(config, &cfg, &err);
+        if (r < 0)
+                return fail(&err);
+        if (!cfg->files) {
+                printf("valid: %s does not exist, an empty config\n", config ? config : NSMGR_CONF_FILE);
+                return 0;
+        }
+        printf("valid: %zu namespace%s, %zu network%s, %zu bridge%s (", cfg->n_netns, cfg->n_netns == 1 ? "" : "s",
+               cfg->n_networks, cfg->n_networks == 1 ? "" : "s", cfg->n_bridges, cfg->n_bridges == 1 ? "" : "s");
+        STRV_FOREACH(f, cfg->files)
+                printf("%s%s", f == cfg->files ? "" : ", ", *f);
+        printf(")\n");
         return 0;
 }

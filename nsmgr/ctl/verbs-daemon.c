@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "bus-client.h"
 #include "ctl.h"
 #include "status.h"
 #include "strv.h"
@@ -179,6 +180,45 @@ static int pidfd_send_signal_(int pidfd, int sig) {
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+static int reload_failed(const char *m, unsigned changes) {
+        /* One line each: a config with several problems. */
+        for (;;) {
+                size_t n = strcspn(m, "\n");
+
+                log_error("reload failed: %.*s", (int) n, m);
+                if (!m[n])
+                        break;
+                m += n + 1;
+        }
+        if (changes)
+                log_error("nsmgrd applied %u %s before that, keeps the new config and tries the rest again", changes,
+                          plural(changes, "change", "changes"));
+        else
+                log_error("nothing was changed; nsmgrd keeps running with the config it had");
+        return EXIT_FAILURE;
+}
+
+/* On the bus, Reload answers once it is done, with the daemon's sentence. */
+static int reload_over_bus(sd_bus *bus, unsigned timeout_sec) {
+        _cleanup_error_ NmError err = NM_ERROR_INIT;
+        unsigned changes = 0;
+        int r;
+
+        r = bus_call_reload(bus, (uint64_t) timeout_sec * 1000000u, &changes, &err);
+        if (r < 0) {
+                _cleanup_(daemon_status_donep) DaemonStatus s = {};
+
+                /* Not asked at all (refused, gone, stuck): one sentence. */
+                if (r == -EACCES || r == -EPERM || r == -ETIMEDOUT || r == -ESRCH)
+                        return fail(&err);
+                if (daemon_status_read(&s) >= 0 && s.reload.result < 0)
+                        changes = s.reload.changes;
+                return reload_failed(nm_error_message(&err), changes);
+        }
+        printf("reloaded: %u %s\n", changes, plural(changes, "change", "changes"));
+        return 0;
+}
+
 /* Done when a reload began after we asked and has finished. */
 static bool reload_done(const DaemonStatus *s, uint64_t asked) {
         return s->reload.begun >= asked && s->reload.finished >= s->reload.begun && s->reload.time;
@@ -186,6 +226,7 @@ static bool reload_done(const DaemonStatus *s, uint64_t asked) {
 
 int verb_reload(const Verb *verb, int argc, char **argv) {
         _cleanup_(daemon_status_donep) DaemonStatus s = {};
+        _cleanup_(daemon_link_done) DaemonLink link = {};
         _cleanup_close_ int pidfd = -EBADF, ino = -EBADF;
         struct reload_args a = { .timeout_sec = 120 };
         uint64_t asked, deadline, starttime;
@@ -206,6 +247,9 @@ int verb_reload(const Verb *verb, int argc, char **argv) {
                 log_error("cannot reload: nsmgrd is not running; start it with 'systemctl start nsmgrd'");
                 return EXIT_NOT_RUNNING;
         }
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                return reload_over_bus(link.bus, a.timeout_sec);
 
         /* A pidfd names this very process; checked again after opening it,
          * so that a PID reused in between is not signalled. */
@@ -260,25 +304,8 @@ int verb_reload(const Verb *verb, int argc, char **argv) {
                         ;
         }
 
-        if (s.reload.result < 0) {
-                const char *m = s.reload.error ? s.reload.error : strerror(-s.reload.result);
-
-                /* One line each: a config with several problems. */
-                for (;;) {
-                        size_t n = strcspn(m, "\n");
-
-                        log_error("reload failed: %.*s", (int) n, m);
-                        if (!m[n])
-                                break;
-                        m += n + 1;
-                }
-                if (s.reload.changes)
-                        log_error("nsmgrd applied %u %s before that, keeps the new config and tries the rest again",
-                                  s.reload.changes, plural(s.reload.changes, "change", "changes"));
-                else
-                        log_error("nothing was changed; nsmgrd keeps running with the config it had");
-                return EXIT_FAILURE;
-        }
+        if (s.reload.result < 0)
+                return reload_failed(s.reload.error ? s.reload.error : strerror(-s.reload.result), s.reload.changes);
         printf("reloaded: %u %s\n", s.reload.changes, plural(s.reload.changes, "change", "changes"));
         return 0;
 }

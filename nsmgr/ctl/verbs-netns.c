@@ -3,6 +3,7 @@
 #include <net/if.h>
 #include <sys/stat.h>
 
+#include "bus-client.h"
 #include "ctl.h"
 #include "etcfiles.h"
 #include "name.h"
@@ -12,6 +13,7 @@
 #include "nl.h"
 #include "nsexec.h"
 #include "nsthread.h"
+#include "ops.h"
 #include "owner.h"
 #include "procscan.h"
 #include "show.h"
@@ -60,9 +62,11 @@ static int one_name(int argc, char **argv, int optind, const char *verb, const c
 
 int verb_create(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(ops_result_done) OpsResult res = {};
         struct args a = {};
         const char *name;
+        OpsFlags flags;
         int optind, r;
 
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
@@ -71,24 +75,36 @@ int verb_create(const Verb *verb, int argc, char **argv) {
         r = one_name(argc, argv, optind, "create", &name);
         if (r)
                 return r;
-
-        /* One namespace, made right here: no thread to wait for. It is
-         * recorded as nsmgr's before it is pinned (owner.h). */
-        ns_run_inline();
-        r = netns_create(name, a.exist_ok ? NETNS_EXIST_OK : 0, OWNER_CREATE, NULL, &err);
-        if (r < 0)
+        if (netns_name_check(name, &err) < 0)
                 return fail(&err);
 
-        path = netns_path(name);
-        puts(path);
+        /* nsmgrd does it when it runs, so that it watches the namespace
+         * from the start; the same library call either way. */
+        flags = a.exist_ok ? OPS_EXIST_OK : 0;
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                r = bus_call_create(link.bus, name, flags, &res, &err);
+        else {
+                /* One namespace, made right here: no thread to wait for. */
+                ns_run_inline();
+                r = ops_create(name, flags, OWNER_CREATE, &res, &err);
+        }
+        if (r < 0)
+                return fail(&err);
+        STRV_FOREACH(w, res.warnings)
+                log_warning("%s", *w);
+        puts(res.path);
         return 0;
 }
 
 int verb_pin(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_free_ char *path = NULL;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(ops_result_done) OpsResult res = {};
+        _cleanup_close_ int fd = -EBADF;
         struct args a = {};
         const char *name;
+        OpsFlags flags;
         int optind, r;
 
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
@@ -99,6 +115,8 @@ int verb_pin(const Verb *verb, int argc, char **argv) {
                 return r;
         if (!!a.pid == !!a.path)
                 return usage_error("pin: give exactly one of --pid PID and --path FILE");
+        if (netns_name_check(name, &err) < 0)
+                return fail(&err);
 
         if (a.pid) {
                 char *end;
@@ -110,46 +128,40 @@ int verb_pin(const Verb *verb, int argc, char **argv) {
                         log_error("cannot pin '%s': '%s' is not a valid PID (a positive number)", name, a.pid);
                         return EXIT_FAILURE;
                 }
-                r = netns_pin_pid(name, (pid_t) pid, a.allow_host, OWNER_PIN, &err);
+                /* A pidfd names the process itself, here and in nsmgrd:
+                 * a PID reused meanwhile cannot make either pin a
+                 * stranger's namespace. */
+                r = ops_open_pidfd(name, (pid_t) pid, &fd, &err);
         } else
-                r = netns_pin_path(name, a.path, a.allow_host, OWNER_PIN, &err);
+                /* Opened here, with the caller's own permissions. */
+                r = ops_open_handle(name, a.path, &fd, &err);
         if (r < 0)
                 return fail(&err);
 
-        path = netns_path(name);
-        puts(path);
+        flags = a.allow_host ? OPS_ALLOW_HOST : 0;
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                r = bus_call_pin(link.bus, name, fd, !!a.pid, flags, &res, &err);
+        else if (a.pid)
+                r = ops_pin_pidfd(name, fd, flags, OWNER_PIN, &res, &err);
+        else
+                r = ops_pin_handle(name, fd, flags, OWNER_PIN, &res, &err);
+        if (r < 0)
+                return fail(&err);
+        STRV_FOREACH(w, res.warnings)
+                log_warning("%s", *w);
+        puts(res.path);
         return 0;
-}
-
-static void format_processes(const ProcScan *ps, size_t first, size_t count, char **ret) {
-        _cleanup_free_ char *out = NULL;
-        size_t shown = count > 10 ? 10 : count;
-
-        for (size_t i = 0; i < shown; i++) {
-                _cleanup_free_ char *comm = proc_comm(ps->v[first + i].pid);
-                char *s;
-
-                if (asprintf(&s, "%s%s%d %s", out ? out : "", out ? ", " : "", (int) ps->v[first + i].pid,
-                             comm ? comm : "?") < 0)
-                        return;
-                free(out);
-                out = s;
-        }
-        if (count > shown) {
-                char *s;
-                if (asprintf(&s, "%s and %zu more", out, count - shown) < 0)
-                        return;
-                free(out);
-                out = s;
-        }
-        *ret = TAKE_PTR(out);
 }
 
 int verb_delete(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(ops_result_done) OpsResult res = {};
+        _cleanup_config_ Config *managed = NULL;
         struct args a = {};
         const char *name;
+        OpsFlags flags = 0;
         int optind, r;
 
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
@@ -160,48 +172,25 @@ int verb_delete(const Verb *verb, int argc, char **argv) {
                 return r;
         if (netns_name_check(name, &err) < 0)
                 return fail(&err);
+        if (a.force)
+                flags |= OPS_FORCE;
+        if (a.missing_ok)
+                flags |= OPS_MISSING_OK;
 
-        r = netns_open(name, &fd, &err);
-        if (r == -ENOENT) {
-                if (a.missing_ok)
-                        return 0;
-                return fail(&err);
+        (void) daemon_link_open(&link);
+        if (link.bus)
+                r = bus_call_delete(link.bus, name, flags, &err);
+        else {
+                /* An nsmgrd that cannot be asked still keeps its config: what
+                 * it declares is refused here as it would refuse it. */
+                if (link.alive && daemon_link_load_config(&link, &managed, NULL) < 0)
+                        log_warning("cannot read the config nsmgrd keeps; not checking whether it declares '%s'", name);
+                r = ops_delete(name, flags, managed, &res, &err);
         }
-        if (r >= 0 && !a.force) {
-                _cleanup_free_ char *list = NULL;
-                ProcScan ps = {};
-                size_t first, count;
-                ino_t ino;
-
-                if (netns_fd_inode(fd, &ino) < 0 || proc_scan_netns(ino, &ps) < 0) {
-                        log_error("cannot delete '%s': cannot find out which processes are inside", name);
-                        return EXIT_FAILURE;
-                }
-                count = proc_scan_find(&ps, ino, &first);
-                if (count > 0) {
-                        format_processes(&ps, first, count, &list);
-                        proc_scan_done(&ps);
-                        log_error("cannot delete '%s': %zu process%s still inside (%s); stop %s or use --force to unpin it anyway",
-                                  name, count, count == 1 ? " is" : "es are", list ? list : "?",
-                                  count == 1 ? "it" : "them");
-                        return EXIT_FAILURE;
-                }
-                proc_scan_done(&ps);
-        }
-        /* A broken entry (r == -ENXIO: an empty placeholder) is removed too. */
-        nm_error_clear(&err);
-        fd = safe_close(fd);
-
-        r = netns_unpin(name, &err);
-        if (r == -ENOENT && a.missing_ok)
-                return 0;
         if (r < 0)
                 return fail(&err);
-        (void) owner_forget(name);
-        r = etc_files_remove(name);
-        if (r < 0)
-                log_warning("cannot remove the name-resolution files nsmgr made for '%s' under " ETC_FILES_GENERATED_DIR "/%s: %s, ignoring",
-                            name, name, strerror(-r));
+        STRV_FOREACH(w, res.warnings)
+                log_warning("%s", *w);
         return 0;
 }
 

@@ -4,13 +4,21 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sysexits.h>
+/* The file and line of log_line() would be the same in every entry. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
 
 #include "daemon.h"
 #include "macro.h"
 
 static const char *program_name = "nsmgrd";
 static int max_level = LOG_INFO;
+/* stderr is systemd's stream to the journal, and the journal's own socket
+ * is there: lines go to the journal with their fields. A stream to the
+ * journal without the socket (a container) gets them with a <N> prefix. */
+static bool under_journal;
 static bool journal_prefix;
 
 static const char *const level_names[] = {
@@ -18,16 +26,39 @@ static const char *const level_names[] = {
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
-/* The journal reads "<N>" in front of a line as its priority (sd-daemon(3));
- * on a terminal, a word says it instead. */
-static void log_line(int prio, const char *msg, void *userdata) {
+/* Under systemd a line is a journal entry of its own, with the fields to
+ * filter on (MESSAGE_ID=, NSMGR_NAMESPACE=, NSMGR_INTERFACE=: daemon.h).
+ * If the journal's socket cannot be reached, the stream still reads "<N>"
+ * in front of a line as its priority (sd-daemon(3)); on a terminal, a word
+ * says it instead. */
+static void log_line(int prio, const LogFields *f, const char *msg, void *userdata) {
         if (prio > max_level)
                 return;
-        if (journal_prefix)
+        if (under_journal) {
+                _cleanup_free_ char *m = NULL, *p = NULL, *id = NULL, *ns = NULL, *ifn = NULL;
+                struct iovec iov[6];
+                size_t n = 0;
+
+                if (asprintf(&m, "MESSAGE=%s", msg) >= 0 && asprintf(&p, "PRIORITY=%d", prio) >= 0) {
+                        iov[n++] = (struct iovec) { m, strlen(m) };
+                        iov[n++] = (struct iovec) { p, strlen(p) };
+                        iov[n++] = (struct iovec) { (char *) "SYSLOG_IDENTIFIER=nsmgrd", strlen("SYSLOG_IDENTIFIER=nsmgrd") };
+                        if (f && f->message_id && asprintf(&id, "MESSAGE_ID=%s", f->message_id) >= 0)
+                                iov[n++] = (struct iovec) { id, strlen(id) };
+                        if (f && f->netns && asprintf(&ns, "NSMGR_NAMESPACE=%s", f->netns) >= 0)
+                                iov[n++] = (struct iovec) { ns, strlen(ns) };
+                        if (f && f->ifname && asprintf(&ifn, "NSMGR_INTERFACE=%s", f->ifname) >= 0)
+                                iov[n++] = (struct iovec) { ifn, strlen(ifn) };
+                        if (sd_journal_sendv(iov, (int) n) >= 0)
+                                return;
+                }
+        }
+        if (journal_prefix) {
                 fprintf(stderr, "<%d>%s\n", prio, msg);
-        else
-                fprintf(stderr, "%s: %s%s\n", program_name,
-                        prio <= LOG_ERR ? "error: " : prio == LOG_WARNING ? "warning: " : "", msg);
+                return;
+        }
+        fprintf(stderr, "%s: %s%s\n", program_name, prio <= LOG_ERR ? "error: " : prio == LOG_WARNING ? "warning: " : "",
+                msg);
 }
 
 _printf_(2, 3) static void log_at(int prio, const char *fmt, ...) {
@@ -39,7 +70,7 @@ _printf_(2, 3) static void log_at(int prio, const char *fmt, ...) {
                 msg = NULL;
         va_end(ap);
         if (msg)
-                log_line(prio, msg, NULL);
+                log_line(prio, NULL, msg, NULL);
 }
 
 /* systemd sets $JOURNAL_STREAM to "DEV:INODE" of the stream it connects to
@@ -165,7 +196,10 @@ int main(int argc, char **argv) {
         if (optind < argc)
                 return usage_error("unexpected argument '%s'", argv[optind]);
 
+        /* sd_journal_send() drops what it cannot deliver without a word
+         * when the journal's socket is missing: then the stream it is. */
         journal_prefix = stderr_is_journal();
+        under_journal = journal_prefix && access("/run/systemd/journal/socket", W_OK) >= 0;
         log_at(LOG_INFO, "nsmgrd " NSMGR_VERSION " starting");
         if (geteuid() != 0)
                 log_at(LOG_WARNING, "not running as root: making and pinning namespaces will fail");

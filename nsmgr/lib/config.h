@@ -121,6 +121,9 @@ typedef struct Netns {
         Port *ports;
         size_t n_ports;
         bool transient;      /* not declared: only wired for run-time attachments, never made */
+        char *path;          /* transient: the path it was attached by (CNI_NETNS, `nsmgrctl attach PATH`);
+                              * NULL: /run/netns/NAME */
+        uint64_t path_inode; /* ... and its inode then (0: unknown): a path that leads elsewhere now is not it */
         bool incomplete;     /* a problem was found in its declaration: checks that would only repeat it are skipped */
         Source src;
 } Netns;

@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus-manager.h"
 #include "config.h"
 #include "daemon.h"
 #include "fileio.h"
@@ -16,6 +17,10 @@
 #include "desired.h"
 #include "drift.h"
 #include "leases.h"
+#include "network.h"
+#include "ops.h"
+#include "overlap.h"
+#include "owner.h"
 #include "procscan.h"
 #include "reconcile.h"
 #include "runcache.h"
@@ -52,20 +57,49 @@ typedef struct Daemon {
         size_t more_notes;
         unsigned retry_sec;
         char **warnings;            /* of the last reconcile, said once */
+        BusManager *bus;            /* the D-Bus API (bus-manager.h) */
 } Daemon;
 
-_printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
+/* What a drift repair did, for the log and the DriftRepaired signal. */
+typedef struct Repairs {
+        char **lines;
+        PlanStep *steps;
+        size_t n_steps;
+} Repairs;
+
+static void repairs_done(Repairs *r) {
+        strv_free(r->lines);
+        plan_steps_free(r->steps, r->n_steps);
+        *r = (Repairs) {};
+}
+
+_printf_(4, 0) static void dlogv(Daemon *d, int prio, const LogFields *fields, const char *fmt, va_list ap) {
         _cleanup_free_ char *msg = NULL;
-        va_list ap;
 
         if (!d->o->log)
                 return;
-        va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
-        va_end(ap);
         if (msg)
-                d->o->log(prio, msg, d->o->log_userdata);
+                d->o->log(prio, fields, msg, d->o->log_userdata);
+}
+
+_printf_(3, 4) static void dlog(Daemon *d, int prio, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        dlogv(d, prio, NULL, fmt, ap);
+        va_end(ap);
+}
+
+/* A line with journal fields (daemon.h): MESSAGE_ID, the namespace and
+ * interface it is about. */
+_printf_(4, 5) static void dlog_fields(Daemon *d, int prio, const LogFields *fields, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        dlogv(d, prio, fields, fmt, ap);
+        va_end(ap);
 }
 
 /* An error of several lines (a config with several problems) is logged
@@ -112,6 +146,7 @@ static void publish(Daemon *d, const char *notify_prefix) {
         if (r < 0)
                 dlog(d, LOG_WARNING, "cannot write the status record " NSMGRD_STATUS_FILE ": %s; 'nsmgrctl status' will be out of date, ignoring",
                      strerror(-r));
+        bus_manager_status_changed(d->bus);
 
         /* STATUS= is one line: of a multi-line error, the first. */
         (void) sd_notifyf(false, "%sSTATUS=%u %s, %u %s, %" PRIu64 " %s repaired%s%.*s", notify_prefix ? notify_prefix : "",
@@ -144,14 +179,24 @@ static void learn_nsids(Daemon *d, const ReconcileReport *report) {
                 dlog(d, LOG_WARNING, "%s", *w);
 }
 
-/* A full reconcile (scope NULL) or a scoped one. */
+/* A full reconcile (scope NULL) or a scoped one. A full one is what
+ * `nsmgrctl apply` does, its checks included (a subnet that overlaps the
+ * host's addresses, overlap.h). */
 static int run_reconcile(Daemon *d, const Config *cfg, const char *trigger, const ReconcileScope *scope,
-                         ReconcileReport *report, NmError *err) {
+                         ReconcileFlags flags, ReconcileReport *report, NmError *err) {
+        _cleanup_free_ char *ifname = NULL;
         uint64_t begun = now_monotonic_usec();
-        int r;
+        int r = 0;
 
+        if (!scope) {
+                r = networks_check_host_overlap(cfg, &ifname, err);
+                if (r == -EADDRINUSE && ifname)
+                        dlog_fields(d, LOG_ERR, &(LogFields) { .message_id = NSMGR_MESSAGE_APPLY_REFUSED, .ifname = ifname },
+                                    "apply refused: %s", nm_error_message(err));
+        }
         /* A full run reads everything again, and fills the cache anew. */
-        r = reconcile_scoped(cfg, scope, &d->cache, 0, report, err);
+        if (r >= 0)
+                r = reconcile_scoped(cfg, scope, &d->cache, flags, report, err);
         status_run_set(&d->status.reconcile, trigger, begun, r, err, (unsigned) strv_length(report->changes));
         /* A warning stands until its cause goes ("... is kept"): said when
          * it appears, not at every check after a drift. A scoped run only
@@ -204,13 +249,15 @@ static void watch_targets(Daemon *d, char ***ret_declared, char ***ret_wired, ch
                 *ret_host = calloc(1, sizeof(char *));
                 return;
         }
+        /* A run-time attachment by path (CNI) is watched by that path. */
         for (size_t i = 0; i < des->model.n_netns; i++) {
                 const Netns *ns = &des->model.netns[i];
+                const char *target = ns->path ? ns->path : ns->name;
 
                 if (ns->transient)
-                        (void) strv_push_at(ret_wired, n_wired++, strdup(ns->name));
+                        (void) strv_push_at(ret_wired, n_wired++, strdup(target));
                 else
-                        (void) strv_push_at(ret_declared, n_declared++, strdup(ns->name));
+                        (void) strv_push_at(ret_declared, n_declared++, strdup(target));
         }
         *ret_host = desired_host_links(&des->model);
         /* Without it every host event asks for a full reconcile. */
@@ -283,7 +330,7 @@ static void sync_watches(Daemon *d, bool arm_for_new) {
 /* Restores pins that were removed while nsmgrd watched their namespaces.
  * Returns how many pins changed (restored or replaced by someone); each
  * such namespace goes into the drift to repair (dr). */
-static unsigned check_pins(Daemon *d, Drift *dr, char ***repairs) {
+static unsigned check_pins(Daemon *d, Drift *dr, Repairs *repairs) {
         PinEvent *ev = NULL;
         size_t n = 0;
         unsigned changed = 0;
@@ -299,12 +346,24 @@ static unsigned check_pins(Daemon *d, Drift *dr, char ***repairs) {
 
                 switch (ev[i].kind) {
                 case PIN_RESTORED:
-                        dlog(d, LOG_WARNING,
-                             "drift: the pin " NETNS_RUN_DIR "/%s was removed; pinned the same namespace again (inode %ju): its links and processes are as they were",
-                             ev[i].name, (uintmax_t) ev[i].ino);
+                        dlog_fields(d, LOG_WARNING,
+                                    &(LogFields) { .message_id = NSMGR_MESSAGE_DRIFT_REPAIRED, .netns = ev[i].name },
+                                    "drift: the pin " NETNS_RUN_DIR "/%s was removed; pinned the same namespace again (inode %ju): its links and processes are as they were",
+                                    ev[i].name, (uintmax_t) ev[i].ino);
+                        r = ops_pin_restored(ev[i].name, ev[i].ino);
+                        if (r < 0)
+                                dlog(d, LOG_WARNING, "cannot record that nsmgr keeps '%s' again: %s; 'nsmgrctl list' may show it as not managed, ignoring",
+                                     ev[i].name, strerror(-r));
                         if (asprintf(&line, "%s: pin " NETNS_RUN_DIR "/%s restored (same namespace, inode %ju)",
                                      ev[i].name, ev[i].name, (uintmax_t) ev[i].ino) < 0)
                                 line = NULL;
+                        else {
+                                char detail[32];
+
+                                (void) snprintf(detail, sizeof(detail), "inode %ju", (uintmax_t) ev[i].ino);
+                                (void) plan_step_add(&repairs->steps, &repairs->n_steps, "restore", "pin", ev[i].name,
+                                                     NULL, detail, line);
+                        }
                         changed++;
                         break;
                 case PIN_REPLACED:
@@ -328,7 +387,7 @@ static unsigned check_pins(Daemon *d, Drift *dr, char ***repairs) {
                         break;
                 }
                 if (line)
-                        (void) strv_push(repairs, line);
+                        (void) strv_push(&repairs->lines, line);
                 if (ev[i].kind != PIN_FAILED)
                         (void) drift_add_netns(dr, ev[i].name);
                 /* Another namespace to watch, or one no longer to. */
@@ -428,15 +487,33 @@ static char *where_text(char **netns, char **bridges, bool nat) {
         return text;
 }
 
+/* Namespaces apply made for a config that no longer declares them (an
+ * apply of another config forced while nsmgrd runs): the mount table
+ * changed, and their owner records say so. Each goes into the drift, so
+ * that the scoped run tears it down, as a full one would. */
+static void add_undeclared(Daemon *d, Drift *dr) {
+        OwnerRecord *v = NULL;
+        size_t n = 0;
+
+        if (owner_load_all(&v, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(v[i].origin, OWNER_CONFIG) && !config_find_netns(d->cfg, v[i].name))
+                        (void) drift_add_netns(dr, v[i].name);
+        owner_records_free(v, n);
+}
+
 /* One repair: pins first (a reconcile would otherwise make a new namespace
  * where the old one only lost its name), then a reconcile of what the
  * events touched (drift.h) -- or of everything, for the periodic sweep, a
  * retry, or events that cannot be placed. */
 static void repair(Daemon *d, const char *trigger) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
-        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes), **repairs = NULL, **netns = NULL, **bridges = NULL;
+        _cleanup_strv_free_ char **notes = TAKE_PTR(d->notes), **netns = NULL, **bridges = NULL;
+        _cleanup_(repairs_done) Repairs repairs = {};
         _cleanup_(drift_done) Drift dr = d->drift;
         _cleanup_free_ char *what = NULL, *where = NULL;
+        _cleanup_close_ int lock = -EBADF;
         ReconcileReport report = {};
         size_t more = d->more_notes;
         bool full = dr.full || !streq(trigger, "drift");
@@ -446,10 +523,23 @@ static void repair(Daemon *d, const char *trigger) {
         d->drift = (Drift) {};
         d->more_notes = 0;
 
+        /* Pins and the reconcile under one hold of the appliers' lock: an
+         * apply running meanwhile (of another config, forced) could unpin
+         * a namespace between the two, and reconcile would make a new one
+         * where the old one only lost its name. */
+        lock = reconcile_lock(&err);
+        if (lock < 0) {
+                arm_retry(d);
+                dlog(d, LOG_ERR, "cannot repair drift: %s; trying again in %us", nm_error_message(&err), d->retry_sec);
+                return;
+        }
         /* The mount table changed (or everything is looked at). */
         if (dr.pins || full)
                 pins = check_pins(d, &dr, &repairs);
+        if (dr.pins && !full)
+                add_undeclared(d, &dr);
         if (!full && !drift_any(&dr)) {
+                lock = safe_close(lock);
                 if (dr.resync)
                         sync_watches(d, true);
                 return;
@@ -461,24 +551,35 @@ static void repair(Daemon *d, const char *trigger) {
         where = full ? strdup("everything") : where_text(netns, bridges, dr.nat);
         r = run_reconcile(d, d->cfg, trigger,
                           full ? NULL : &(ReconcileScope) { .netns = netns, .bridges = bridges, .nat = dr.nat },
-                          &report, &err);
+                          RECONCILE_LOCKED, &report, &err);
+        lock = safe_close(lock);
         if (report.changes) {
+                size_t first = repairs.n_steps;
+
                 dlog(d, LOG_WARNING, "drift: %s", what ? what : "?");
-                STRV_FOREACH(c, report.changes) {
-                        dlog(d, LOG_WARNING, "repaired: %s", *c);
-                        (void) strv_extend(&repairs, *c);
+                (void) plan_steps_from_report(&report, &repairs.steps, &repairs.n_steps);
+                for (size_t i = first; i < repairs.n_steps; i++) {
+                        const PlanStep *st = &repairs.steps[i];
+
+                        dlog_fields(d, LOG_WARNING,
+                                    &(LogFields) { .message_id = NSMGR_MESSAGE_DRIFT_REPAIRED, .netns = st->netns,
+                                                   .ifname = st->ifname },
+                                    "repaired: %s", st->text);
                 }
+                STRV_FOREACH(c, report.changes)
+                        (void) strv_extend(&repairs.lines, *c);
         } else if (r >= 0 && pins == 0)
                 dlog(d, LOG_DEBUG, "checked %s after %s: nothing to repair", where ? where : "?",
                      what ? what : "a change");
 
-        if (repairs) {
+        if (repairs.lines) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
-                d->status.last_repair = TAKE_PTR(repairs);
+                d->status.last_repair = strv_copy(repairs.lines);
                 dlog(d, LOG_NOTICE, "drift repaired in %s (%zu %s, %.1f ms)", where ? where : "?",
                      strv_length(d->status.last_repair), plural(strv_length(d->status.last_repair), "step", "steps"),
                      (double) d->status.reconcile.duration / 1000.0);
+                bus_manager_emit_drift_repaired(d->bus, repairs.steps, repairs.n_steps);
         }
         if (r < 0) {
                 arm_retry(d);
@@ -566,12 +667,16 @@ static int on_sweep(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Daemon *d = userdata;
+/* Re-reads the config and applies the difference; the new config is kept
+ * in force unless nothing of it could be applied. What SIGHUP, the bus's
+ * Reload and Apply do. The report and error go to the caller if it asks. */
+static int reload(Daemon *d, const char *trigger, ReconcileReport *ret_report, NmError *ret_err) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
-        _cleanup_strv_free_ char **repairs = NULL;
+        _cleanup_(repairs_done) Repairs repairs = {};
         _cleanup_(drift_done) Drift pinned = {};
+        _cleanup_close_ int lock = -EBADF;
+        const LogFields reloaded = { .message_id = NSMGR_MESSAGE_RELOADED };
         ReconcileReport report = {};
         uint64_t begun = now_monotonic_usec();
         int r;
@@ -585,25 +690,37 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = config_load(d->o->config, &cfg, &err);
         if (r < 0) {
                 dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
-                dlog(d, LOG_ERR, "reload failed: the config is broken; nothing was changed, the running config stays in force");
-                status_run_set(&d->status.reload, "reload", begun, r, &err, 0);
+                dlog_fields(d, LOG_ERR, &reloaded,
+                            "reload failed: the config is broken; nothing was changed, the running config stays in force");
+                status_run_set(&d->status.reload, trigger, begun, r, &err, 0);
+                r = -EBADMSG;
                 goto finish;
         }
 
-        /* A pin removed in the meantime is restored first, as for drift
-         * (the reconcile that follows looks at everything). */
+        /* A pin removed in the meantime is restored first, as for drift,
+         * under the same hold of the lock as the reconcile (which looks at
+         * everything). */
+        lock = reconcile_lock(&err);
+        if (lock < 0) {
+                dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
+                status_run_set(&d->status.reload, trigger, begun, lock, &err, 0);
+                r = lock;
+                goto finish;
+        }
         if (check_pins(d, &pinned, &repairs) > 0) {
                 d->status.drifts_repaired++;
                 strv_free(d->status.last_repair);
-                d->status.last_repair = TAKE_PTR(repairs);
+                d->status.last_repair = strv_copy(repairs.lines);
+                bus_manager_emit_drift_repaired(d->bus, repairs.steps, repairs.n_steps);
         }
-        r = run_reconcile(d, cfg, "reload", NULL, &report, &err);
+        r = run_reconcile(d, cfg, trigger, NULL, RECONCILE_LOCKED, &report, &err);
+        lock = safe_close(lock);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
-        status_run_set(&d->status.reload, "reload", begun, r, &err, (unsigned) strv_length(report.changes));
+        status_run_set(&d->status.reload, trigger, begun, r, &err, (unsigned) strv_length(report.changes));
         if (r < 0 && !report.changes) {
                 dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
-                dlog(d, LOG_ERR, "reload failed: nothing was changed, the running config stays in force");
+                dlog_fields(d, LOG_ERR, &reloaded, "reload failed: nothing was changed, the running config stays in force");
         } else {
                 /* Applied, or applied in part: the new config is the one to
                  * keep the system at from now on. */
@@ -614,15 +731,14 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 if (r < 0) {
                         dlog_error_lines(d, LOG_ERR, "reload failed: ", &err);
                         arm_retry(d);
-                        dlog(d, LOG_ERR, "reload failed after %zu of its changes; trying the rest again in %us",
-                             strv_length(report.changes), d->retry_sec);
+                        dlog_fields(d, LOG_ERR, &reloaded, "reload failed after %zu of its changes; trying the rest again in %us",
+                                    strv_length(report.changes), d->retry_sec);
                 } else {
                         retry_done(d);
-                        dlog(d, LOG_NOTICE, "reloaded: %zu %s", strv_length(report.changes),
-                             plural(strv_length(report.changes), "change", "changes"));
+                        dlog_fields(d, LOG_NOTICE, &reloaded, "reloaded: %zu %s", strv_length(report.changes),
+                                    plural(strv_length(report.changes), "change", "changes"));
                 }
         }
-        reconcile_report_done(&report);
         sync_watches(d, true);
         arm_sweep(d);
         give_back_memory();
@@ -630,6 +746,20 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 finish:
         set_state(d, "running");
         publish(d, "READY=1\n");
+        bus_manager_emit_reloaded(d->bus, r, (unsigned) strv_length(report.changes), r < 0 ? nm_error_message(&err) : NULL);
+        if (ret_report)
+                *ret_report = report;
+        else
+                reconcile_report_done(&report);
+        if (r < 0 && ret_err) {
+                ret_err->code = r;
+                ret_err->msg = TAKE_PTR(err.msg);
+        }
+        return r;
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) reload(userdata, "reload", NULL, NULL);
         return 0;
 }
 
@@ -640,6 +770,50 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
              strsignal((int) si->ssi_signo));
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
+
+/* --- the D-Bus API (bus-manager.h) ------------------------------------------------ */
+
+static const Config *bus_config(void *userdata) {
+        return ((Daemon *) userdata)->cfg;
+}
+
+static const DaemonStatus *bus_status(void *userdata) {
+        return &((Daemon *) userdata)->status;
+}
+
+static int bus_apply(void *userdata, bool dry_run, ReconcileReport *report, NmError *err) {
+        Daemon *d = userdata;
+        _cleanup_config_ Config *cfg = NULL;
+        int r;
+
+        if (!dry_run)
+                return reload(d, "apply", report, err);
+        r = config_load(d->o->config, &cfg, err);
+        if (r < 0)
+                return -EBADMSG;
+        return ops_apply(cfg, RECONCILE_DRY_RUN, report, NULL, err);
+}
+
+static void bus_changed(void *userdata) {
+        Daemon *d = userdata;
+
+        sync_watches(d, true);
+        publish(d, NULL);
+}
+
+static void bus_log(void *userdata, int priority, const LogFields *fields, const char *msg) {
+        Daemon *d = userdata;
+
+        dlog_fields(d, priority, fields, "%s", msg);
+}
+
+static const BusManagerOps bus_ops = {
+        .config = bus_config,
+        .status = bus_status,
+        .apply = bus_apply,
+        .changed = bus_changed,
+        .log = bus_log,
+};
 
 /* --- start --------------------------------------------------------------------- */
 
@@ -858,7 +1032,7 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
          * while the config is applied goes unnoticed. */
         sync_watches(d, false);
 
-        r = run_reconcile(d, d->cfg, "start", NULL, &report, err);
+        r = run_reconcile(d, d->cfg, "start", NULL, 0, &report, err);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
         reconcile_report_done(&report);
@@ -873,6 +1047,10 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
                 sync_watches(d, true);
         arm_sweep(d);
         give_back_memory();
+        /* On the bus before READY=1: whoever sees nsmgrd ready finds it there. */
+        r = bus_manager_new(d->event, &bus_ops, d, &d->bus);
+        if (r < 0)
+                return nm_error(err, r, "cannot set up the D-Bus API: %s", strerror(-r));
         set_state(d, "running");
         publish(d, "READY=1\n");
         dlog(d, LOG_NOTICE, "ready: %zu %s, %u %s, %zu watched; started in %.1f ms", d->cfg->n_netns,
@@ -883,6 +1061,7 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
 }
 
 static void daemon_done(Daemon *d) {
+        bus_manager_free(d->bus);
         watch_free(d->watch);
         sd_event_source_disable_unref(d->debounce);
         sd_event_source_disable_unref(d->retry);

@@ -22,7 +22,25 @@
  * The library does not print: every line to log goes to the log callback,
  * with a syslog priority. */
 
-typedef void (*daemon_log_fn)(int priority, const char *msg, void *userdata);
+/* What a log line carries besides its text, for the journal: fields to
+ * filter on (journalctl NSMGR_NAMESPACE=red, MESSAGE_ID=...). */
+typedef struct LogFields {
+        const char *message_id;     /* one of NSMGR_MESSAGE_*, or NULL */
+        const char *netns;          /* NSMGR_NAMESPACE= */
+        const char *ifname;         /* NSMGR_INTERFACE= */
+} LogFields;
+
+/* MESSAGE_IDs (made with `systemd-id128 new`; they never change):
+ * drift was repaired (one line per step, NSMGR_NAMESPACE=/NSMGR_INTERFACE=
+ * where the step has them); a reload finished or failed; a requested change
+ * was refused and nothing was changed (another config, an object the config
+ * declares, a subnet that overlaps the host's, polkit's no). */
+#define NSMGR_MESSAGE_DRIFT_REPAIRED "e8afbeea42ec437a9ccc77a01c970b92"
+#define NSMGR_MESSAGE_RELOADED       "0336004646ea4519b06d1891559b1cca"
+#define NSMGR_MESSAGE_APPLY_REFUSED  "136844d58bba4ce1a23fda90015a3d15"
+
+/* fields may be NULL. */
+typedef void (*daemon_log_fn)(int priority, const LogFields *fields, const char *msg, void *userdata);
 
 typedef struct DaemonOptions {
         const char *config;         /* NULL: /etc/nsmgr/nsmgr.conf and conf.d */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 
+#include "config-internal.h"
 #include "desired.h"
 #include "strv.h"
 
@@ -107,7 +108,7 @@ static char *localnet_key(const char *ifname) {
         return k;
 }
 
-static int build_host_sysctls(Desired *d, const Config *cfg) {
+static int build_host_sysctls(Desired *d, const Config *cfg, const LeaseTable *lt) {
         Config *m = &d->model;
         bool any6 = false;
         int r;
@@ -132,6 +133,9 @@ static int build_host_sysctls(Desired *d, const Config *cfg) {
                 for (size_t i = 0; i < cfg->n_netns && !ports; i++)
                         ports = cfg->netns[i].n_ports > 0 && cfg->netns[i].n_attachments > 0 &&
                                 streq(cfg->netns[i].attachments[0].network, nw->name);
+                /* Run-time attachments publish too (the CNI plugin's). */
+                for (size_t j = 0; j < lt->n && !ports; j++)
+                        ports = lt->v[j].ports && lt->v[j].network == nw;
                 if (!ports || !nw->subnet.family)
                         continue;
                 key = localnet_key(nw->bridge);
@@ -165,6 +169,39 @@ static int attachment_iface(Desired *d, const Netns *ns, const LeasedAttachment 
         if (la->addr6.family)
                 it.addresses[it.n_addresses++] = la->addr6;
         *ret = it;
+        return 0;
+}
+
+/* Published ports a run-time attachment's lease records ("8080:80/tcp,..."),
+ * as a declared namespace's: its first attachment is the network. */
+static int lease_ports(Desired *d, Netns *ns, const LeasedAttachment *la) {
+        _cleanup_free_ char *copy = NULL;
+        char *save = NULL;
+        size_t n = 1;
+
+        if (!la->ports || ns->n_attachments > 0)
+                return 0;
+        for (const char *p = la->ports; *p; p++)
+                n += *p == ',';
+        copy = strdup(la->ports);
+        ns->attachments = own(d, calloc(1, sizeof(Attachment)));
+        ns->ports = own(d, calloc(n + 1, sizeof(Port)));
+        if (!copy || !ns->attachments || !ns->ports)
+                return -ENOMEM;
+        ns->attachments[0] = (Attachment) { .network = (char *) la->network->name, .ifname = own_str(d, la->ifname),
+                                            .src = la->src };
+        if (!ns->attachments[0].ifname)
+                return -ENOMEM;
+        ns->n_attachments = 1;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                Port pt;
+
+                /* Checked when the plugin wrote it; a damaged one is left out. */
+                if (port_parse(t, &pt) < 0)
+                        continue;
+                pt.src = la->src;
+                ns->ports[ns->n_ports++] = pt;
+        }
         return 0;
 }
 
@@ -216,6 +253,8 @@ static int build_netns(Desired *d, const Config *cfg, const LeaseTable *lt, cons
 
         /* Which namespace each attachment goes to, and how many each gets. */
         for (size_t j = 0; j < lt->n; j++) {
+                Netns *ns;
+
                 if (only && !strmap_get(only, lt->v[j].netns, NULL)) {
                         owner[j] = SIZE_MAX;
                         continue;
@@ -224,6 +263,19 @@ static int build_netns(Desired *d, const Config *cfg, const LeaseTable *lt, cons
                 if (r < 0)
                         return r;
                 extra[owner[j]]++;
+                /* A namespace known by its path is reached by that path. */
+                ns = &m->netns[owner[j]];
+                if (ns->transient && lt->v[j].path && !ns->path) {
+                        ns->path = own_str(d, lt->v[j].path);
+                        ns->path_inode = lt->v[j].path_inode;
+                        if (!ns->path)
+                                return -ENOMEM;
+                }
+                if (ns->transient) {
+                        r = lease_ports(d, ns, &lt->v[j]);
+                        if (r < 0)
+                                return r;
+                }
         }
 
         /* Interfaces and routes: the declared ones, then the attachments'. */
@@ -296,9 +348,9 @@ int desired_build_only(const Config *cfg, const LeaseTable *lt, const StrMap *on
 
         r = build_bridges(d, cfg);
         if (r >= 0)
-                r = build_host_sysctls(d, cfg);
-        if (r >= 0)
                 r = build_netns(d, cfg, lt, only);
+        if (r >= 0)
+                r = build_host_sysctls(d, cfg, lt);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(d);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -16,6 +17,10 @@ static void lease_free(Lease *l) {
         free(l->netns);
         free(l->ifname);
         free(l->origin);
+        free(l->path);
+        free(l->container);
+        free(l->cni_network);
+        free(l->ports);
 }
 
 void ipam_close(Ipam *ipam) {
@@ -31,9 +36,15 @@ void ipam_close(Ipam *ipam) {
         *ipam = (Ipam) { .lockfd = -EBADF };
 }
 
-/* Lease file content: "netns=NAME\ninterface=IF\norigin=ORIGIN\n", and
- * "state=releasing\n" once it is being given back. Other keys (written by
- * newer versions, or plugins) are kept as they are. */
+/* Lease file content: "netns=NAME\ninterface=IF\norigin=ORIGIN\n", then
+ * the extra lines of LeaseExtra, if any, and "state=releasing\n" once it is
+ * being given back. Other keys (written by newer versions, or plugins) are
+ * kept as they are. */
+static char **lease_extra_field(Lease *l, const char *key) {
+        return streq(key, "path") ? &l->path : streq(key, "container") ? &l->container
+             : streq(key, "cni_network") ? &l->cni_network : streq(key, "ports") ? &l->ports : NULL;
+}
+
 static int parse_lease(const char *text, Lease *l) {
         _cleanup_free_ char *copy = strdup(text);
         char *save = NULL;
@@ -52,7 +63,11 @@ static int parse_lease(const char *text, Lease *l) {
                         continue;
                 }
                 field = streq(line, "netns") ? &l->netns : streq(line, "interface") ? &l->ifname
-                      : streq(line, "origin") ? &l->origin : NULL;
+                      : streq(line, "origin") ? &l->origin : lease_extra_field(l, line);
+                if (streq(line, "inode")) {
+                        l->inode = strtoull(eq + 1, NULL, 10);
+                        continue;
+                }
                 if (!field)
                         continue;
                 free(*field);
@@ -282,8 +297,35 @@ static bool next_addr(const Cidr *subnet, Cidr *addr) {
         return cidr_contains(subnet, addr);
 }
 
+/* The extra lines: "key=value\n" for each field given. */
+static char *extra_text(const LeaseExtra *x) {
+        char *s = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        f = open_memstream(&s, &len);
+        if (!f)
+                return NULL;
+        if (x && x->path)
+                fprintf(f, "path=%s\n", x->path);
+        if (x && x->inode)
+                fprintf(f, "inode=%" PRIu64 "\n", x->inode);
+        if (x && x->container)
+                fprintf(f, "container=%s\n", x->container);
+        if (x && x->cni_network)
+                fprintf(f, "cni_network=%s\n", x->cni_network);
+        if (x && x->ports)
+                fprintf(f, "ports=%s\n", x->ports);
+        if (fclose(f) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
 static int lease_write(Ipam *ipam, const Cidr *addr, const char *netns, const char *ifname, const char *origin,
-                       NmError *err) {
+                       const LeaseExtra *extra, NmError *err) {
+        _cleanup_free_ char *more = extra_text(extra);
         _cleanup_free_ char *path = NULL, *tmp = NULL, *text = NULL;
         char buf[CIDR_STRLEN];
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
@@ -292,7 +334,7 @@ static int lease_write(Ipam *ipam, const Cidr *addr, const char *netns, const ch
 
         if (asprintf(&path, "%s/%s", ipam->dir, cidr_format(addr, false, buf)) < 0 ||
             asprintf(&tmp, "%s/.%s.tmp.%d", ipam->dir, buf, (int) getpid()) < 0 ||
-            asprintf(&text, "netns=%s\ninterface=%s\norigin=%s\n", netns, ifname, origin) < 0)
+            !more || asprintf(&text, "netns=%s\ninterface=%s\norigin=%s\n%s", netns, ifname, origin, more) < 0)
                 return -ENOMEM;
         len = strlen(text);
         r = mkdir_p(ipam->dir, 0755);
@@ -324,14 +366,28 @@ static int lease_write(Ipam *ipam, const Cidr *addr, const char *netns, const ch
         return 0;
 }
 
-static int lease_add(Ipam *ipam, const Cidr *addr, const char *netns, const char *ifname, const char *origin) {
+static bool dup_extra(char **dst, const char *src) {
+        return !src || (*dst = strdup(src));
+}
+
+static int lease_add(Ipam *ipam, const Cidr *addr, const char *netns, const char *ifname, const char *origin,
+                     const LeaseExtra *x) {
         Lease *nv = realloc(ipam->leases, (ipam->n_leases + 1) * sizeof(Lease));
+        Lease *l;
 
         if (!nv)
                 return -ENOMEM;
         ipam->leases = nv;
-        nv[ipam->n_leases] = (Lease) { .addr = *addr, .netns = strdup(netns), .ifname = strdup(ifname),
-                                       .origin = strdup(origin) };
+        l = &nv[ipam->n_leases];
+        *l = (Lease) { .addr = *addr, .netns = strdup(netns), .ifname = strdup(ifname), .origin = strdup(origin) };
+        if (x) {
+                l->inode = x->inode;
+                if (!dup_extra(&l->path, x->path) || !dup_extra(&l->container, x->container) ||
+                    !dup_extra(&l->cni_network, x->cni_network) || !dup_extra(&l->ports, x->ports)) {
+                        lease_free(l);
+                        return -ENOMEM;
+                }
+        }
         if (!nv[ipam->n_leases].netns || !nv[ipam->n_leases].ifname || !nv[ipam->n_leases].origin ||
             index_lease(ipam, ipam->n_leases) < 0) {
                 lease_free(&nv[ipam->n_leases]);
@@ -343,6 +399,11 @@ static int lease_add(Ipam *ipam, const Cidr *addr, const char *netns, const char
 
 int ipam_lease(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
                const char *origin, bool dry_run, Cidr *ret, NmError *err) {
+        return ipam_lease_extra(ipam, family, netns, ifname, requested, origin, NULL, dry_run, ret, err);
+}
+
+int ipam_lease_extra(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
+                     const char *origin, const LeaseExtra *extra, bool dry_run, Cidr *ret, NmError *err) {
         const Cidr *subnet = subnet_of(ipam, family);
         const Cidr *gateway = family == AF_INET6 ? &ipam->gateway6 : &ipam->gateway;
         const Lease *have = ipam_find(ipam, family, netns, ifname);
@@ -408,11 +469,11 @@ int ipam_lease(Ipam *ipam, int family, const char *netns, const char *ifname, co
         }
 
         if (!dry_run) {
-                r = lease_write(ipam, &addr, netns, ifname, origin, err);
+                r = lease_write(ipam, &addr, netns, ifname, origin, extra, err);
                 if (r < 0)
                         return r;
         }
-        r = lease_add(ipam, &addr, netns, ifname, origin);
+        r = lease_add(ipam, &addr, netns, ifname, origin, extra);
         if (r < 0)
                 return r;
         *ret = addr;
@@ -489,4 +550,58 @@ int ipam_mark_releasing(Ipam *ipam, const Cidr *addr, NmError *err) {
         unindex_lease(ipam, (size_t) (l - ipam->leases));
         l->releasing = true;
         return index_lease(ipam, (size_t) (l - ipam->leases));
+}
+
+int ipam_open_lite(const char *network, Ipam *ret, NmError *err) {
+        Ipam ipam = { .lockfd = -EBADF };
+        int r;
+
+        ipam.network = strdup(network);
+        if (!ipam.network || asprintf(&ipam.dir, IPAM_DIR "/%s", network) < 0) {
+                ipam_close(&ipam);
+                return -ENOMEM;
+        }
+        r = mkdir_p(ipam.dir, 0755);
+        if (r >= 0) {
+                ipam.lockfd = open(ipam.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                r = ipam.lockfd < 0 || flock(ipam.lockfd, LOCK_EX) < 0 ? negative_errno() : 0;
+        }
+        if (r < 0) {
+                ipam_close(&ipam);
+                return nm_error(err, r, "network '%s': cannot lock its leases in %s: %s", network, IPAM_DIR,
+                                strerror(-r));
+        }
+        *ret = ipam;
+        return 0;
+}
+
+int ipam_claim(Ipam *ipam, const Cidr *addr, const char *netns, const char *ifname, const char *origin,
+               const LeaseExtra *extra, NmError *err) {
+        return lease_write(ipam, addr, netns, ifname, origin, extra, err);
+}
+
+void ipam_lease_done(Lease *l) {
+        lease_free(l);
+        *l = (Lease) {};
+}
+
+int ipam_read_lease(const Ipam *ipam, const Cidr *addr, Lease *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        char buf[CIDR_STRLEN];
+        Lease l = {};
+        int r;
+
+        if (asprintf(&path, "%s/%s", ipam->dir, cidr_format(addr, false, buf)) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, &text, NULL);
+        if (r < 0)
+                return r;
+        r = parse_lease(text, &l);
+        if (r < 0) {
+                lease_free(&l);
+                return r;
+        }
+        l.addr = *addr;
+        *ret = l;
+        return 0;
 }

@@ -21,9 +21,26 @@ typedef struct Lease {
         char *netns;             /* NULL: a damaged file, whose address stays out of use */
         char *ifname;
         char *origin;            /* "config" (declared) or "attach" (nsmgrctl attach, the OCI hook) */
+        /* Attachments of a namespace known by its path (the CNI plugin,
+         * `nsmgrctl attach PATH`): more "key=value" lines in the lease file,
+         * which readers that do not know them skip. */
+        char *path;              /* "path=": the namespace's path (CNI_NETNS) */
+        uint64_t inode;          /* "inode=": its inode then, 0 if unknown: a path that now leads elsewhere is not it */
+        char *container;         /* "container=": CNI_CONTAINERID */
+        char *cni_network;       /* "cni_network=": the name of the CNI network configuration */
+        char *ports;             /* "ports=": published ports, "8080:80/tcp,5353:53/udp" */
         bool releasing;          /* being given back: its link goes first ("state=releasing") */
         bool retired;            /* no longer its owner's (a moved address), given back at the end of the run */
 } Lease;
+
+/* The extra lines of a lease (see Lease); NULL fields are not written. */
+typedef struct LeaseExtra {
+        const char *path;
+        uint64_t inode;
+        const char *container;
+        const char *cni_network;
+        const char *ports;
+} LeaseExtra;
 
 typedef struct Ipam {
         char *network;
@@ -41,6 +58,8 @@ typedef struct Ipam {
 
 #define LEASE_CONFIG "config"
 #define LEASE_ATTACH "attach"
+#define LEASE_CNI "cni"              /* the nsmgr CNI plugin: nsmgr wires it */
+#define LEASE_CNI_IPAM "cni-ipam"    /* the nsmgr CNI plugin as IPAM: another plugin wires it */
 
 /* Opens the lease folder of a network (made with its first lease), locks it
  * and reads the leases. A subnet of family 0 reads no lease of that family;
@@ -50,6 +69,19 @@ typedef struct Ipam {
 int ipam_open(const char *network, const Cidr *subnet, const Cidr *gateway, const Cidr *subnet6,
               const Cidr *gateway6, bool dry_run, Ipam *ret, NmError *err);
 void ipam_close(Ipam *ipam);
+
+/* The same without reading the leases (nothing in ipam->leases): for one
+ * that works on a few addresses it knows and picks a free one from the
+ * folder's names, at a cost that does not grow with the number of leases
+ * (the CNI plugin). */
+int ipam_open_lite(const char *network, Ipam *ret, NmError *err);
+/* Claims one address (O_EXCL, like ipam_lease()) that the caller, holding
+ * the lock, found free; -EEXIST if it is taken. */
+int ipam_claim(Ipam *ipam, const Cidr *addr, const char *netns, const char *ifname, const char *origin,
+               const LeaseExtra *extra, NmError *err);
+/* Reads the lease of one address; -ENOENT if there is none. */
+int ipam_read_lease(const Ipam *ipam, const Cidr *addr, Lease *ret);
+void ipam_lease_done(Lease *l);
 
 /* The lease of an owner in one family (AF_INET or AF_INET6), or NULL. */
 const Lease *ipam_find(const Ipam *ipam, int family, const char *netns, const char *ifname);
@@ -62,6 +94,9 @@ const Lease *ipam_find_addr(const Ipam *ipam, const Cidr *addr);
  * if the owner had it already. */
 int ipam_lease(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
                const char *origin, bool dry_run, Cidr *ret, NmError *err);
+/* The same, with the extra lines of the lease. */
+int ipam_lease_extra(Ipam *ipam, int family, const char *netns, const char *ifname, const Cidr *requested,
+                     const char *origin, const LeaseExtra *extra, bool dry_run, Cidr *ret, NmError *err);
 
 /* Gives a lease back (the file goes, and the folder with the last one). */
 int ipam_release(Ipam *ipam, const Cidr *addr, NmError *err);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <sys/stat.h>
 
+#include "cniindex.h"
 #include "ipam.h"
 #include "leases.h"
 #include "netns.h"
+#include "netnspath.h"
 #include "paths.h"
 #include "runcache.h"
 #include "strv.h"
@@ -14,6 +16,8 @@ void lease_table_done(LeaseTable *t) {
         for (size_t i = 0; i < t->n; i++) {
                 free(t->v[i].netns);
                 free(t->v[i].ifname);
+                free(t->v[i].path);
+                free(t->v[i].ports);
         }
         free(t->v);
         for (size_t i = 0; i < t->n_release; i++) {
@@ -77,7 +81,7 @@ static int add_made(LeaseTable *t, const char *network, const Cidr *addr) {
 }
 
 static int add_attachment(LeaseTable *t, const Network *nw, const char *netns, const char *ifname, const Cidr *a4,
-                          const Cidr *a6, bool runtime, Source src) {
+                          const Cidr *a6, const Lease *l, Source src) {
         LeasedAttachment *v = realloc(t->v, (t->n + 1) * sizeof(LeasedAttachment));
         LeasedAttachment *a;
 
@@ -86,14 +90,22 @@ static int add_attachment(LeaseTable *t, const Network *nw, const char *netns, c
         t->v = v;
         a = &v[t->n];
         *a = (LeasedAttachment) { .network = nw, .netns = strdup(netns), .ifname = strdup(ifname),
-                                  .runtime = runtime, .src = src };
+                                  .runtime = l != NULL, .src = src };
         if (a4)
                 a->addr4 = *a4;
         if (a6)
                 a->addr6 = *a6;
-        if (!a->netns || !a->ifname) {
+        if (l && l->path) {
+                a->path = strdup(l->path);
+                a->path_inode = l->inode;
+        }
+        if (l && l->ports)
+                a->ports = strdup(l->ports);
+        if (!a->netns || !a->ifname || (l && l->path && !a->path) || (l && l->ports && !a->ports)) {
                 free(a->netns);
                 free(a->ifname);
+                free(a->path);
+                free(a->ports);
                 return -ENOMEM;
         }
         t->n++;
@@ -115,6 +127,20 @@ static bool netns_pinned(const char *name) {
         return netns_open(name, &fd, NULL) >= 0;
 }
 
+/* A run-time attachment's namespace is alive: by its path (and the same
+ * namespace as when it was leased) when it was attached by path. */
+static bool lease_owner_alive(const Lease *l) {
+        if (l->path)
+                return netns_path_is(l->path, l->inode);
+        return netns_pinned(l->netns);
+}
+
+/* Run-time attachments nsmgr wires: nsmgrctl attach, the OCI hook, the CNI
+ * plugin (as IPAM only, another plugin wires it). */
+static bool lease_wired(const Lease *l) {
+        return streq(l->origin, LEASE_ATTACH) || streq(l->origin, LEASE_CNI);
+}
+
 /* Leases whose use is over: given back at the end of the run, after what
  * used them is gone. Until then their addresses stay out of use. */
 static bool in_scope(const StrMap *only, const char *netns) {
@@ -134,7 +160,7 @@ static int collect_releases(LeaseTable *t, const Config *cfg, const Network *nw,
                         why = "detached";
                 else if (streq(l->origin, LEASE_CONFIG))
                         why = declared_attachment(cfg, nw->name, l->netns, l->ifname) ? NULL : "no longer declared";
-                else if (!netns_pinned(l->netns))
+                else if (!lease_owner_alive(l))
                         why = "its namespace no longer exists";
                 if (!why)
                         continue;
@@ -193,7 +219,7 @@ static int lease_declared(LeaseTable *t, const Network *nw, Ipam *ipam, const Ne
                         }
                 }
         }
-        return add_attachment(t, nw, ns->name, at->ifname, a4.family ? &a4 : NULL, a6.family ? &a6 : NULL, false,
+        return add_attachment(t, nw, ns->name, at->ifname, a4.family ? &a4 : NULL, a6.family ? &a6 : NULL, NULL,
                               at->src);
 }
 
@@ -215,7 +241,7 @@ static int collect_runtime(LeaseTable *t, const Config *cfg, const Network *nw, 
         for (size_t i = 0; i < ipam->n_leases; i++) {
                 const Lease *l = &ipam->leases[i];
 
-                if (!l->netns || !in_scope(only, l->netns) || l->retired || l->releasing || !streq(l->origin, LEASE_ATTACH) ||
+                if (!l->netns || !in_scope(only, l->netns) || l->retired || l->releasing || !lease_wired(l) ||
                     released(t, nw->name, &l->addr) || declared_attachment(cfg, nw->name, l->netns, l->ifname))
                         continue;
                 /* The IPv6 lease rides with the IPv4 one of the same owner. */
@@ -234,7 +260,7 @@ static int collect_runtime(LeaseTable *t, const Config *cfg, const Network *nw, 
                         other = NULL;
                 r = add_attachment(t, nw, l->netns, l->ifname,
                                    l->addr.family == AF_INET ? &l->addr : other ? &other->addr : NULL,
-                                   l->addr.family == AF_INET6 ? &l->addr : other ? &other->addr : NULL, true, nw->src);
+                                   l->addr.family == AF_INET6 ? &l->addr : other ? &other->addr : NULL, l, nw->src);
                 if (r < 0)
                         return r;
         }
@@ -461,11 +487,18 @@ void leases_rollback(const LeaseTable *t) {
 
 int lease_release(const LeaseRelease *rel, NmError *err) {
         _cleanup_(ipam_close) Ipam ipam = { .lockfd = -EBADF };
+        const Lease *l;
         int r;
 
         r = open_any(rel->network, &ipam, err);
         if (r < 0)
                 return r;
+        /* A CNI attachment's entry in the plugin's index (cniindex.h) goes
+         * with its lease. */
+        l = ipam_find_addr(&ipam, &rel->addr);
+        if (l && l->origin && (streq(l->origin, LEASE_CNI) || streq(l->origin, LEASE_CNI_IPAM)) && l->cni_network &&
+            l->container && l->ifname)
+                (void) cni_index_remove(l->cni_network, l->container, l->ifname);
         return ipam_release(&ipam, &rel->addr, err);
 }
 

@@ -25,6 +25,9 @@ typedef struct LeasedAttachment {
         char *ifname;
         Cidr addr4, addr6;       /* with the subnet's prefix; family 0: none */
         bool runtime;            /* made at run time, not declared */
+        char *path;              /* a namespace known by its path (CNI_NETNS); NULL: /run/netns/NAME */
+        uint64_t path_inode;     /* ... its inode when leased (0: unknown) */
+        char *ports;             /* published ports the lease records ("8080:80/tcp,..."), or NULL */
         Source src;              /* of the declaration (or the network) */
 } LeasedAttachment;
 

@@ -5,6 +5,7 @@
 #include "fileio.h"
 #include "ipam.h"
 #include "netns.h"
+#include "netnspath.h"
 #include "network.h"
 #include "nl.h"
 #include "paths.h"
@@ -44,15 +45,28 @@ int network_attach(const Config *cfg, const AttachRequest *req, char **ret_ifnam
         _cleanup_close_ int nsfd = -EBADF;
         _cleanup_free_ char *ifname = NULL;
         const Netns *decl;
+        LeaseExtra x = {};
         Cidr a4 = {}, a6 = {};
         int r;
 
         if (!nw)
                 return nm_error(err, -ENOENT, "cannot attach '%s': network '%s' is not declared in the config",
                                 req->netns, req->network);
-        r = netns_open(req->netns, &nsfd, err);
-        if (r < 0)
-                return nm_error_prefix(err, r, "cannot attach '%s' to '%s'", req->netns, req->network);
+        if (req->path) {
+                uint64_t ino = 0;
+
+                r = netns_open_path(req->path, &nsfd, &ino, err);
+                if (r >= 0 && req->inode && ino != req->inode)
+                        r = nm_error(err, -ESTALE, "%s is another namespace now", req->path);
+                if (r < 0)
+                        return nm_error_prefix(err, r, "cannot attach %s to '%s'", req->path, req->network);
+                x.path = req->path;
+                x.inode = ino;
+        } else {
+                r = netns_open(req->netns, &nsfd, err);
+                if (r < 0)
+                        return nm_error_prefix(err, r, "cannot attach '%s' to '%s'", req->netns, req->network);
+        }
         if (req->address.family && ((req->address.family == AF_INET && !nw->subnet.family) ||
                                     (req->address.family == AF_INET6 && !nw->subnet6.family)))
                 return nm_error(err, -EINVAL, "cannot attach '%s': network '%s' has no %s subnet for %s", req->netns,
@@ -110,14 +124,15 @@ int network_attach(const Config *cfg, const AttachRequest *req, char **ret_ifnam
                 return -ENOMEM;
 
         if (nw->subnet.family) {
-                r = ipam_lease(&ipam, AF_INET, req->netns, ifname, req->address.family == AF_INET ? &req->address : NULL,
-                               LEASE_ATTACH, false, &a4, err);
+                r = ipam_lease_extra(&ipam, AF_INET, req->netns, ifname,
+                                     req->address.family == AF_INET ? &req->address : NULL, LEASE_ATTACH, &x, false, &a4, err);
                 if (r < 0)
                         return nm_error_prefix(err, r, "cannot attach '%s'", req->netns);
         }
         if (nw->subnet6.family) {
-                r = ipam_lease(&ipam, AF_INET6, req->netns, ifname,
-                               req->address.family == AF_INET6 ? &req->address : NULL, LEASE_ATTACH, false, &a6, err);
+                r = ipam_lease_extra(&ipam, AF_INET6, req->netns, ifname,
+                                     req->address.family == AF_INET6 ? &req->address : NULL, LEASE_ATTACH, &x, false, &a6,
+                                     err);
                 if (r < 0) {
                         if (a4.family)
                                 (void) ipam_release(&ipam, &a4, NULL);

@@ -13,6 +13,8 @@ typedef struct AttachRequest {
         const char *network;
         const char *ifname;       /* NULL: the lowest free ethN */
         Cidr address;             /* family 0: from IPAM */
+        const char *path;         /* a namespace known by path (netns is then netns_name_of_path()) */
+        uint64_t inode;           /* its inode when the caller opened it, 0: any */
 } AttachRequest;
 
 int network_attach(const Config *cfg, const AttachRequest *req, char **ret_ifname, Cidr *ret_addr,

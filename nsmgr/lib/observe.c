@@ -24,6 +24,7 @@
 #include "fileio.h"
 #include "marks.h"
 #include "netns.h"
+#include "netnspath.h"
 #include "nsthread.h"
 #include "observe.h"
 #include "owner.h"
@@ -585,6 +586,27 @@ static int visit_desired(Observer *ob, ObsScope *s) {
         return add_visit(ob, &(Visit) { .s = s, .routes4 = r4, .routes6 = r6 });
 }
 
+/* A declared namespace by its name; a run-time attachment's by the path it
+ * was attached by, when it has one (CNI_NETNS), and only while that path
+ * still leads to the namespace of the lease. */
+static int scope_open(const Netns *decl, int *ret_fd, NmError *err) {
+        _cleanup_close_ int fd = -EBADF;
+        uint64_t ino = 0;
+        int r;
+
+        if (!decl->path)
+                return netns_open(decl->name, ret_fd, err);
+        r = netns_open_path(decl->path, &fd, &ino, err);
+        if (r == -EMEDIUMTYPE)
+                return -ENOENT;
+        if (r < 0)
+                return r;
+        if (decl->path_inode && ino != decl->path_inode)
+                return -ENOENT;   /* another namespace there now: not ours to wire */
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
 static int observe_desired(Observer *ob) {
         const Config *m = ob->in->model;
         Observed *o = ob->o;
@@ -768,7 +790,13 @@ static int open_batch(Observer *ob, Visit *v, size_t n, int *fds, Visit *to_visi
                 ObsScope *s = v[i].s;
                 int fd = -EBADF, r;
 
-                r = open_pinned(s->name, ob->nsfs_dev, &fd, &s->ino, &e);
+                if (!v[i].gone && s->decl && s->decl->path) {
+                        /* A run-time attachment's, by the path it has. */
+                        r = scope_open(s->decl, &fd, &e);
+                        if (r >= 0)
+                                (void) netns_fd_inode(fd, &s->ino);
+                } else
+                        r = open_pinned(s->name, ob->nsfs_dev, &fd, &s->ino, &e);
                 if (r == -ENOMEM)
                         return r;
                 if (v[i].gone) {
@@ -1024,7 +1052,7 @@ int observe_open_socket(ObsScope *s, NmError *err) {
 
         if (s->nl || !s->name)
                 return 0;
-        r = netns_open(s->name, &fd, err);
+        r = s->decl && s->decl->path ? scope_open(s->decl, &fd, err) : netns_open(s->name, &fd, err);
         if (r < 0)
                 return r;
         (void) netns_fd_inode(fd, &ino);

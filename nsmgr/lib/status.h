@@ -56,6 +56,8 @@ static inline void daemon_status_donep(DaemonStatus *s) {
  * DaemonStatus: one that never ran); NULL on ENOMEM. */
 json_object *daemon_status_to_json(const DaemonStatus *s);
 int daemon_status_write(const DaemonStatus *s);
+/* The record as written (what `nsmgrctl status --json` shows). */
+struct json_object *daemon_status_to_json(const DaemonStatus *s);
 /* -ENOENT when there is no record; -EBADMSG when it cannot be read. */
 int daemon_status_read(DaemonStatus *ret);
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "netns.h"
+#include "netnspath.h"
 #include "nl.h"
 #include "nsthread.h"
 #include "paths.h"
@@ -691,6 +692,29 @@ static void hold(NsWatch **v, size_t n, char ***ret_warnings) {
         }
 }
 
+/* A watched namespace: pinned under /run/netns by name, or (a run-time
+ * attachment by CNI_NETNS) known by its path. */
+static int target_open(const char *name, int *ret_fd) {
+        if (netns_arg_is_path(name))
+                return netns_open_path(name, ret_fd, NULL, NULL);
+        return netns_open(name, ret_fd, NULL);
+}
+
+static char *target_path(const char *name) {
+        return netns_arg_is_path(name) ? strdup(name) : netns_path(name);
+}
+
+/* No pin under its name any more, as watch_check_pins() tells PIN_GONE
+ * (another namespace pinned under it is PIN_REPLACED, and a new watch). */
+static bool pin_gone(const NsWatch *nw) {
+        _cleanup_free_ char *path = target_path(nw->name);
+        struct stat st;
+
+        if (!path)
+                return false;
+        return stat(path, &st) < 0 || st.st_dev != nw->dev;
+}
+
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_opened, char ***ret_warnings,
                NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
@@ -723,7 +747,7 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
 
                 if (old)
                         old->restore_pin = restore;
-                if (netns_open(*name, &fd, NULL) < 0) {
+                if (target_open(*name, &fd) < 0) {
                         /* Not pinned (yet, or any more): a watch we have
                          * stays, for its pin to be restored -- if nsmgr
                          * made the namespace. */
@@ -764,10 +788,13 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
         hold(fresh, n_fresh, ret_warnings);
         /* Drop what is not kept: names no longer listed, and watches of
          * namespaces that another one replaced under their name. On
-         * ENOMEM, what was there stays. */
+         * ENOMEM, what was there stays. A namespace nsmgr only wires whose
+         * pin went away is kept until watch_check_pins() has told of it:
+         * deleted during a repair, its lease is gone too by the time the
+         * repair syncs the watches. */
         for (size_t i = 0; i < w->n; i++)
                 if (!w->v[i]->kept) {
-                        if (r < 0)
+                        if (r < 0 || (!w->v[i]->restore_pin && pin_gone(w->v[i])))
                                 keep[n_keep++] = w->v[i];
                         else
                                 ns_watch_free(w->v[i]);
@@ -859,10 +886,11 @@ static int pin_again(NsWatch *nw, char **ret_error) {
 int watch_check_pins(Watch *w, PinEvent **ret, size_t *ret_n) {
         PinEvent *v = NULL;
         size_t n = 0, cap = 0;
+        bool gone = false;
 
         for (size_t i = 0; i < w->n; i++) {
                 NsWatch *nw = w->v[i];
-                _cleanup_free_ char *path = netns_path(nw->name);
+                _cleanup_free_ char *path = target_path(nw->name);
                 PinEvent ev = { .ino = nw->ino };
                 struct stat st;
 
@@ -891,7 +919,17 @@ int watch_check_pins(Watch *w, PinEvent **ret, size_t *ret_n) {
                         return -ENOMEM;
                 }
                 v[n++] = ev;
+                /* Told once: not nsmgr's to keep, its watch ends here. */
+                if (ev.kind == PIN_GONE) {
+                        ns_watch_free(nw);
+                        memmove(w->v + i, w->v + i + 1, (w->n - i - 1) * sizeof(NsWatch *));
+                        w->n--;
+                        i--;
+                        gone = true;
+                }
         }
+        if (gone)
+                index_nsids(w);
         *ret = v;
         *ret_n = n;
         return (int) n;

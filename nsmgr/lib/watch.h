@@ -59,10 +59,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
  * name whose pin is gone (watch_check_pins() restores the pin from it).
  * A new watch places notifications once its nsid is known
  * (watch_learn_nsids()).
- * Names whose pin does not exist and never had a watch are skipped.
+ * Names whose pin does not exist and never had a watch are skipped. A name
+ * with a '/' is a path (a run-time attachment by CNI_NETNS): its "pin" is
+ * that path.
  * Namespaces in `wired` are watched too but nsmgr did not make them (run-
  * time attachments to a network): their pins are never restored, and a
- * watch whose pin is gone is dropped, so the namespace can go.
+ * watch whose pin is gone is dropped once watch_check_pins() has told of
+ * it (PIN_GONE), so the namespace can go.
  * Returns the number of sockets opened (their names in *ret_opened, if
  * given); a namespace that cannot be watched is described in
  * *ret_warnings. */

@@ -125,7 +125,7 @@ def test_everything_make_install_installs_is_in_the_package(deb, tmp_path):
     it without a packaging change."""
     dest, build = str(tmp_path / "dest"), str(tmp_path / "build")
     run(["make", "-C", ROOT, "--no-print-directory", "-j2", f"BUILD={build}", f"DESTDIR={dest}", "PREFIX=/usr",
-         "ZSHCOMPDIR=/usr/share/zsh/vendor-completions", "install"], check=True, timeout=600)
+         "ZSHCOMPDIR=/usr/share/zsh/vendor-completions", "CNIDIRS=/usr/lib/cni", "install"], check=True, timeout=600)
     installed = set()
     for dirpath, _, files in os.walk(dest):
         for f in files:
@@ -139,14 +139,17 @@ def test_everything_make_install_installs_is_in_the_package(deb, tmp_path):
     for f in ("/usr/bin/nsmgrctl", "/usr/sbin/nsmgrd", "/usr/share/man/man8/nsmgrctl.8.gz",
               "/usr/share/man/man5/nsmgr.conf.5.gz", "/usr/share/bash-completion/completions/nsmgrctl",
               "/usr/share/zsh/vendor-completions/_nsmgrctl", "/usr/share/doc/nsmgr/examples/bridge-tutorial.conf",
-              "/usr/lib/tmpfiles.d/nsmgr.conf", CONF):
+              "/usr/lib/tmpfiles.d/nsmgr.conf", "/usr/lib/cni/nsmgr", CONF):
         assert f in packaged, f
     assert any(p.endswith("/systemd/system/nsmgrd.service") for p in packaged)
 
 
-def test_the_config_is_the_only_conffile(deb, tmp_path):
+def test_the_conffiles_are_the_config_and_the_protocol_name(deb, tmp_path):
+    """What lies under /etc is the administrator's: nsmgr's config, and the
+    name iproute2 shows for nsmgr's routes (`proto nsmgr`)."""
     run(["dpkg-deb", "-e", deb, str(tmp_path / "ctrl")], check=True)
-    assert open(tmp_path / "ctrl" / "conffiles").read().split() == [CONF]
+    assert sorted(open(tmp_path / "ctrl" / "conffiles").read().split()) == \
+        sorted([CONF, "/etc/iproute2/rt_protos.d/nsmgr.conf"])
 
 
 def installed(root):

@@ -467,7 +467,7 @@ class SystemdSandbox:
     def run(self, cmd, check=False, input=None, timeout=60):
         """Runs cmd in the container's namespaces, root and cwd (nsenter -a)
         and returns the CompletedProcess (text output)."""
-        args = ["nsenter", "-t", str(self.pid1), "-a", "-r", "-w", "--", *map(str, cmd)]
+        args = self._nsenter(cmd)
         env = {"PATH": PATH, "LANG": "C.UTF-8", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"}
         with subprocess.Popen(args, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -488,6 +488,39 @@ class SystemdSandbox:
             raise AssertionError(f"{' '.join(map(str, cmd))} in the container failed "
                                  f"({p.returncode}):\n{p.stdout}{p.stderr}")
         return p
+
+    def _nsenter(self, cmd, user=None):
+        """The command line that runs cmd in the container, as user (a
+        name: its uid, gid and groups, as setpriv sets them, without PAM)
+        or as root."""
+        cmd = [*map(str, cmd)]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *cmd]
+        return ["nsenter", "-t", str(self.pid1), "-a", "-r", "-w", "--", *cmd]
+
+    def run_as(self, user, cmd, check=False, input=None, timeout=60):
+        """run() as the container's user `user` (see add_user())."""
+        return self.run(["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *cmd],
+                        check=check, input=input, timeout=timeout)
+
+    def spawn(self, cmd, user=None, **kw):
+        """Starts cmd in the container (as user, if given) without waiting
+        for it; returns the Popen of the nsenter that runs it.  It dies
+        with the container, and the sandbox ends what is left of it."""
+        env = {"PATH": PATH, "LANG": "C.UTF-8", "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0"}
+        return self.sandbox.spawn(self._nsenter(cmd, user), env=env, **kw)
+
+    def add_user(self, name, groups=()):
+        """A user (and its group) in the container's /etc, which lives on the
+        overlay: the machine's users are untouched.  groups are made if
+        missing."""
+        for g in groups:
+            if self.run(["getent", "group", g]).returncode != 0:
+                self.run(["groupadd", g], check=True)
+        args = ["useradd", "--no-create-home", "--shell", "/bin/sh"]
+        if groups:
+            args += ["--groups", ",".join(groups)]
+        self.run([*args, name], check=True)
 
     def systemctl(self, *args, check=True, timeout=60):
         """systemctl in the container; fails the test on a non-zero exit

@@ -17,8 +17,8 @@ from conftest import ROOT, run
 BASH_COMPLETION = os.path.join(ROOT, "shell-completion", "bash", "nsmgrctl")
 ZSH_DIR = os.path.join(ROOT, "shell-completion", "zsh")
 ZCOMPLETE = os.path.join(ROOT, "tests", "lib", "zcomplete.zsh")
-VERBS = ["create", "pin", "delete", "list", "show", "path", "exec", "apply", "attach", "detach", "oci", "oci-hook",
-         "status", "reload", "help", "version"]
+VERBS = ["create", "pin", "delete", "list", "show", "path", "exec", "apply", "check", "attach", "detach", "oci",
+         "oci-hook", "status", "reload", "monitor", "help", "version"]
 
 
 def columns(s):
@@ -107,7 +107,8 @@ def test_help_fits_80_columns_and_summaries_line_up(nsmgr):
 
 def test_apply_n_is_documented_and_is_a_dry_run(nsmgr):
     assert "-n, --dry-run" in nsmgr.ok("help", "apply").stdout
-    p = nsmgr.ok("apply", "-n", "-c", os.path.join(ROOT, "conf", "bridge-tutorial.conf"))
+    p = nsmgr("apply", "-n", "-c", os.path.join(ROOT, "conf", "bridge-tutorial.conf"))
+    assert p.returncode == 4, p.stderr  # changes pending, as nsmgrctl(8) says
     assert "would change (dry run, nothing was changed)" in p.stdout and "red" in p.stdout
     assert not os.path.isdir("/run/netns") or os.listdir("/run/netns") == []
     assert run(["ip", "netns", "list"], check=True).stdout == ""

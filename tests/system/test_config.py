@@ -130,7 +130,9 @@ def test_second_apply_changes_nothing(nsmgr):
 
 def test_dry_run_prints_the_plan_and_changes_nothing(nsmgr):
     snap = snapshot()
-    p = nsmgr.ok("apply", "-c", TUTORIAL, "--dry-run")
+    p = nsmgr("apply", "-c", TUTORIAL, "--dry-run")
+    # 4: there are changes to make (0 would mean nothing to change).
+    assert p.returncode == 4, p.stderr
     assert "dry run" in p.stdout
     assert "red: create namespace" in p.stdout
     assert "red: add route default via 198.18.10.254" in p.stdout
@@ -140,6 +142,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(nsmgr):
     planned = [l.strip() for l in p.stdout.splitlines()[1:]]
     done = nsmgr.ok("apply", "-c", TUTORIAL).stdout.splitlines()[:-1]
     assert planned == done
+    # Once applied, the plan is empty, and says so with 0.
+    p = nsmgr("apply", "-c", TUTORIAL, "--dry-run")
+    assert (p.returncode, p.stdout.strip()) == (0, "nothing to change")
 
 
 def test_edit_changes_exactly_that(nsmgr, tmp_path):
@@ -467,8 +472,8 @@ def test_reference_config_examples_are_valid(nsmgr, tmp_path):
     path = conf(tmp_path, code, "reference.conf")
     run(["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"], check=True)
     p = nsmgr("apply", "-c", path, "--dry-run")
-    if p.returncode != 0:
-        assert "CONFIG_NET_VRF" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    if p.returncode != 4:
+        assert p.returncode == 1 and "CONFIG_NET_VRF" in p.stderr and p.stderr.count("\n") == 1, p.stderr
     else:
         assert "red: create vrf vrf-blue" in p.stdout
     # As installed, the file itself asks for nothing.

@@ -266,7 +266,7 @@ def test_attach_refusals(nsmgr):
     p = nsmgr("detach", "c1", "lab", "-c", LAB)
     assert p.returncode == 1 and "'c1' is not attached to network 'lab'" in p.stderr
     p = nsmgr("detach", "web", "lab", "-c", LAB)
-    assert p.returncode == 1 and "the config attaches it" in p.stderr
+    assert p.returncode == 1 and f"{LAB}:23 attaches it; remove it from {LAB} and apply the config again" in p.stderr
     assert nsmgr("attach", "c1", "-c", LAB).returncode == 2
 
 
