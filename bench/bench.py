@@ -328,7 +328,8 @@ def trial(spec):
                                   check=True).stdout
             if json.loads(left or "[]"):
                 raise RuntimeError(f"cni {v}: bridge ports left after DEL: {left}")
-            if nsmgr and os.listdir("/var/lib/nsmgr/ipam/lab"):
+            # The lease folder goes with its last lease.
+            if nsmgr and os.path.isdir("/var/lib/nsmgr/ipam/lab") and os.listdir("/var/lib/nsmgr/ipam/lab"):
                 raise RuntimeError(f"cni {v}: leases left after DEL")
 
         elif w == "list":
