@@ -209,20 +209,23 @@ static const Verb verbs[] = {
           .options = check_options, },
         { .name = "attach",
           .run = verb_attach,
-          .args = "NAME NETWORK",
+          .args = "NAME|PATH NETWORK",
           .arg_kinds = { ARG_NETNS, ARG_NETWORK },
           .summary = "a veth into NAME on NETWORK, address from IPAM",
           .description = "Put a veth into NAME on the bridge of the declared network NETWORK, with an"
                          " address from its IPAM. The lease makes the attachment part of what apply "
-                         "and nsmgrd keep wired, until 'nsmgrctl detach'.",
+                         "and nsmgrd keep wired, until 'nsmgrctl detach'. Instead of a NAME under "
+                         "/run/netns, a PATH (containing '/') names any network namespace handle, "
+                         "e.g. /var/run/netns/cni-... or /proc/PID/ns/net; it is checked to be one.",
           .options = attach_options, },
         { .name = "detach",
           .run = verb_detach,
-          .args = "NAME NETWORK",
+          .args = "NAME|PATH NETWORK",
           .arg_kinds = { ARG_NETNS, ARG_NETWORK },
           .summary = "remove that veth and release its lease",
-          .description = "Remove the veth that 'nsmgrctl attach' put into NAME on NETWORK, and "
-                         "release its lease.",
+          .description = "Remove the veth that 'nsmgrctl attach' put into NAME (or the namespace at "
+                         "PATH) on NETWORK, and release its lease. When the namespace is gone "
+                         "already, the lease is released all the same.",
           .options = detach_options, },
         { .name = "oci",
           .run = verb_oci,

@@ -91,6 +91,38 @@ def test_help_describes_every_option_the_man_page_lists(nsmgr, verb):
         assert "unknown option" not in p.stderr, (verb, o, p.stderr)
 
 
+def positional(words):
+    """The operands of a synopsis: its upper-case words up to the first
+    option or bracket (NAME, NAME|PATH, NETWORK)."""
+    out = []
+    for w in words:
+        if w.startswith(("-", "[")):
+            break
+        if re.fullmatch(r"[A-Z][A-Z|]*", w):
+            out.append(w)
+    return out
+
+
+def test_synopses_agree_in_help_man_page_and_readme(nsmgr):
+    man = {}
+    text = open(os.path.join(ROOT, "man", "nsmgrctl.8")).read()
+    body = text.split(".SH COMMANDS", 1)[1].split("\n.SH ", 1)[0]
+    for entry in body.split("\n.TP\n")[1:]:
+        words = re.sub(r"\\f[BIRP]", "", entry.split("\n")[0].replace("\\-", "-")).split()
+        man[words[0]] = positional(words[1:])
+    readme = {}
+    for line in open(os.path.join(ROOT, "README.md")):
+        m = re.match(r"    nsmgrctl ([a-z-]+) (.*)", line)
+        if m and m.group(1) not in readme:
+            readme[m.group(1)] = positional(m.group(2).split())
+    for verb in ("attach", "detach", "create", "delete", "show", "path", "oci"):
+        usage = nsmgr.ok("help", verb).stdout.splitlines()[0].split()[2:]
+        assert positional(usage) == man[verb] == readme[verb], (verb, usage, man[verb], readme[verb])
+    # A namespace that is not under /run/netns (a CNI runtime's pin, /proc/PID/ns/net)
+    # is attached and detached by its path.
+    assert man["attach"] == ["NAME|PATH", "NETWORK"]
+
+
 def test_help_fits_80_columns_and_summaries_line_up(nsmgr):
     text = nsmgr.ok("--help").stdout
     assert max(columns(l) for l in text.splitlines()) <= 80
