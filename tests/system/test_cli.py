@@ -57,24 +57,31 @@ def test_every_verb_has_help_of_its_own(nsmgr):
         assert "  -h, --help" in h
 
 
-MAN_OPTIONS = {}
+MAN_HEADS = []
 
 
-def man_options():
-    """Each verb's options as nsmgrctl(8) lists them in its COMMANDS
-    section (written by hand, apart from the code)."""
-    if not MAN_OPTIONS:
+def man_heads():
+    """Each entry head of nsmgrctl(8)'s COMMANDS section (written by hand,
+    apart from the code) as (verb, text): its first line, and one after
+    each .TQ, without formatting."""
+    if not MAN_HEADS:
         text = open(os.path.join(ROOT, "man", "nsmgrctl.8")).read()
         body = text.split(".SH COMMANDS", 1)[1].split("\n.SH ", 1)[0]
         for entry in body.split("\n.TP\n")[1:]:
-            # The entry's head: its first line, and one after each .TQ.
             lines = entry.split("\n")
             head = " ".join([lines[0]] + [lines[i + 1] for i, l in enumerate(lines[:-1]) if l == ".TQ"])
             head = re.sub(r"\\f[BIRP]", "", head.replace("\\-", "-"))
-            m = re.match(r"(?:\.B[IR]? )?\"?([a-z-]+)", head)
-            MAN_OPTIONS.setdefault(m.group(1), set()).update(
-                re.findall(r"--[a-z][a-z-]*|(?<![\w-])-[a-zA-Z]\b", head))
-    return MAN_OPTIONS
+            m = re.match(r"(?:\.B[IR]? )?\"?([a-z-]+)(.*)", head)
+            MAN_HEADS.append((m.group(1), m.group(2)))
+    return MAN_HEADS
+
+
+def man_options():
+    """Each verb's options as nsmgrctl(8) lists them."""
+    out = {}
+    for verb, head in man_heads():
+        out.setdefault(verb, set()).update(re.findall(r"--[a-z][a-z-]*|(?<![\w-])-[a-zA-Z]\b", head))
+    return out
 
 
 @pytest.mark.parametrize("verb", [v for v in VERBS if v not in ("help", "version")])
@@ -105,11 +112,8 @@ def positional(words):
 
 def test_synopses_agree_in_help_man_page_and_readme(nsmgr):
     man = {}
-    text = open(os.path.join(ROOT, "man", "nsmgrctl.8")).read()
-    body = text.split(".SH COMMANDS", 1)[1].split("\n.SH ", 1)[0]
-    for entry in body.split("\n.TP\n")[1:]:
-        words = re.sub(r"\\f[BIRP]", "", entry.split("\n")[0].replace("\\-", "-")).split()
-        man[words[0]] = positional(words[1:])
+    for verb, head in man_heads():
+        man.setdefault(verb, positional(head.split()))
     readme = {}
     for line in open(os.path.join(ROOT, "README.md")):
         m = re.match(r"    nsmgrctl ([a-z-]+) (.*)", line)
