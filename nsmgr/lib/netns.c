@@ -167,6 +167,13 @@ int netns_dir_prepare(NmError *err) {
         return 0;
 }
 
+bool netns_pin_present(const char *name) {
+        _cleanup_free_ char *path = netns_path(name);
+        struct statfs sfs;
+
+        return path && statfs(path, &sfs) >= 0 && sfs.f_type == NSFS_MAGIC;
+}
+
 int netns_open(const char *name, int *ret_fd, NmError *err) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
