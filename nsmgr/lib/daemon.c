@@ -817,9 +817,10 @@ static const BusManagerOps bus_ops = {
 
 /* --- start --------------------------------------------------------------------- */
 
-/* One netlink socket per watched namespace, and reconcile opens two fds per
- * namespace: a thousand namespaces need more than the default soft limit
- * of 1024. select() is not used, so the hard limit is safe to take. */
+/* A handle held per watched namespace (the notifications of all of them
+ * come through one socket, watch.c), and reconcile opens up to two fds per
+ * namespace it visits at once: a thousand namespaces need more than the
+ * default soft limit of 1024. select() is not used, so the hard limit is safe to take. */
 static void raise_nofile(Daemon *d) {
         int r = rlimit_nofile_raise();
 
@@ -861,6 +862,10 @@ static int rescue_pins(Daemon *d, Lost *ret) {
                 int fd;
 
                 if (!ino)
+                        continue;
+                /* One statfs() says a pin is there, as it is for all but
+                 * the lost ones; the rest are opened to tell why not. */
+                if (netns_pin_present(name))
                         continue;
                 r = netns_open(name, &fd, NULL);
                 if (r >= 0) {

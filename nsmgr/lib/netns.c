@@ -41,20 +41,26 @@ char *netns_path(const char *name) {
         return p;
 }
 
-int netns_fd_check(int fd, const char *what, NmError *err) {
-        struct statfs sfs;
-        int type;
+/* The second half of netns_fd_check(), for a handle already known to be of
+ * nsfs. */
+static int nsfs_fd_check_net(int fd, const char *what, NmError *err) {
+        int type = ioctl(fd, NS_GET_NSTYPE);
 
-        if (fstatfs(fd, &sfs) < 0)
-                return nm_error(err, negative_errno(), "cannot inspect %s: %m", what);
-        if (sfs.f_type != NSFS_MAGIC)
-                return nm_error(err, -EMEDIUMTYPE, "%s is not a namespace handle (not a file of nsfs)", what);
-        type = ioctl(fd, NS_GET_NSTYPE);
         if (type < 0)
                 return nm_error(err, negative_errno(), "cannot ask the kernel what kind of namespace %s is: %m", what);
         if (type != CLONE_NEWNET)
                 return nm_error(err, -EMEDIUMTYPE, "%s is a namespace handle, but not of a network namespace", what);
         return 0;
+}
+
+int netns_fd_check(int fd, const char *what, NmError *err) {
+        struct statfs sfs;
+
+        if (fstatfs(fd, &sfs) < 0)
+                return nm_error(err, negative_errno(), "cannot inspect %s: %m", what);
+        if (sfs.f_type != NSFS_MAGIC)
+                return nm_error(err, -EMEDIUMTYPE, "%s is not a namespace handle (not a file of nsfs)", what);
+        return nsfs_fd_check_net(fd, what, err);
 }
 
 int netns_fd_inode(int fd, ino_t *ret) {
@@ -167,6 +173,13 @@ int netns_dir_prepare(NmError *err) {
         return 0;
 }
 
+bool netns_pin_present(const char *name) {
+        _cleanup_free_ char *path = netns_path(name);
+        struct statfs sfs;
+
+        return path && statfs(path, &sfs) >= 0 && sfs.f_type == NSFS_MAGIC;
+}
+
 int netns_open(const char *name, int *ret_fd, NmError *err) {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -194,7 +207,7 @@ int netns_open(const char *name, int *ret_fd, NmError *err) {
                 return nm_error(err, -ENXIO,
                                 "namespace '%s' is broken: %s is an empty placeholder with no namespace mounted on it; remove it with 'nsmgrctl delete %s'",
                                 name, path, name);
-        r = netns_fd_check(fd, path, err);
+        r = nsfs_fd_check_net(fd, path, err);
         if (r < 0)
                 return r;
 

@@ -25,6 +25,10 @@ int netns_fd_check(int fd, const char *what, NmError *err);
  * /run/netns is refused. */
 int netns_dir_prepare(NmError *err);
 
+/* True if something of nsfs is mounted at /run/netns/NAME: one statfs(),
+ * for a quick look over many names before netns_open() of the few left. */
+bool netns_pin_present(const char *name);
+
 /* Opens the pinned namespace NAME, checked to be a live handle. */
 int netns_open(const char *name, int *ret_fd, NmError *err);
 
