@@ -171,12 +171,16 @@ int pod_wire(NlSock *host, const PodWire *w, PodLinks *ret, NmError *err) {
         bool made = false;
         int r, bridge_ifindex;
 
-        r = get_link(host, w->bridge, 0, &br);
-        if (r == -ENODEV || r == -ENOENT)
-                return -ENODEV;
-        if (r < 0)
-                return kernel_fail(host, r, err, "cannot look up bridge %s", w->bridge);
-        bridge_ifindex = rtnl_link_get_ifindex(br);
+        if (w->bridge_ifindex > 0)
+                bridge_ifindex = w->bridge_ifindex;
+        else {
+                r = get_link(host, w->bridge, 0, &br);
+                if (r == -ENODEV || r == -ENOENT)
+                        return -ENODEV;
+                if (r < 0)
+                        return kernel_fail(host, r, err, "cannot look up bridge %s", w->bridge);
+                bridge_ifindex = rtnl_link_get_ifindex(br);
+        }
 
         r = socket_in(w, &nl);
         if (r < 0)
@@ -274,15 +278,11 @@ int pod_wire(NlSock *host, const PodWire *w, PodLinks *ret, NmError *err) {
         if (r < 0)
                 goto fail;
 
-        /* The MAC addresses, as the kernel gave them. */
-        {
-                _cleanup_link_ struct rtnl_link *h = NULL, *i = NULL;
-
-                if (get_link(host, NULL, links.host_ifindex, &h) >= 0)
-                        format_mac(h, links.host_mac);
-                if (get_link(nl, NULL, links.ifindex, &i) >= 0)
-                        format_mac(i, links.mac);
-        }
+        /* The MAC addresses, as the kernel gave them when it made the
+         * pair: neither joining the bridge nor going up changes a veth
+         * end's, so the links read above have them. */
+        format_mac(hostend, links.host_mac);
+        format_mac(inner, links.mac);
         *ret = links;
         return made ? 1 : 0;
 
