@@ -186,14 +186,33 @@ int pod_wire(NlSock *host, const PodWire *w, PodLinks *ret, NmError *err) {
         if (r < 0)
                 return nm_error(err, r, "cannot open a netlink socket in the namespace: %s", strerror(-r));
 
-        r = get_link(nl, w->ifname, 0, &inner);
-        if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return kernel_fail(nl, r, err, "cannot look up %s in the namespace", w->ifname);
-        r = get_link(host, w->host_ifname, 0, &hostend);
-        if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return kernel_fail(host, r, err, "cannot look up %s in the host", w->host_ifname);
+        /* The pair is made straight away: a new attachment is the usual
+         * case. Only when a name is taken (an ADD run again, or a clash)
+         * are the two ends looked up to tell which. */
+        {
+                _cleanup_error_ NmError ce = NM_ERROR_INIT;
+                const LinkKindOps *ops = link_kind_ops(IFACE_VETH);
+                Iface d = { .kind = IFACE_VETH, .name = (char *) w->ifname, .peer_name = (char *) w->host_ifname };
+                LinkEnv env = { .host = host, .nl = nl, .nsfd = w->nsfd, .peer_nsfd = -1, .bridge_ifindex = bridge_ifindex };
 
-        if (inner || hostend) {
+                r = ops->create(&env, &d, &ce);
+                if (r >= 0)
+                        made = true;
+                else if (r != -EEXIST)
+                        return nm_error(err, r, "%s", nm_error_message(&ce));
+                else {
+                        r = get_link(nl, w->ifname, 0, &inner);
+                        if (r < 0 && r != -ENODEV && r != -ENOENT)
+                                return kernel_fail(nl, r, err, "cannot look up %s in the namespace", w->ifname);
+                        r = get_link(host, w->host_ifname, 0, &hostend);
+                        if (r < 0 && r != -ENODEV && r != -ENOENT)
+                                return kernel_fail(host, r, err, "cannot look up %s in the host", w->host_ifname);
+                        if (!inner && !hostend)
+                                /* Taken a moment ago, gone now: the kernel's word stands. */
+                                return nm_error(err, -EEXIST, "%s", nm_error_message(&ce));
+                }
+        }
+        if (!made) {
                 /* Ours from before (ADD again): the pair, end to end. */
                 if (!inner || !hostend || !is_veth(inner) || !is_veth(hostend) ||
                     rtnl_link_get_link(inner) != rtnl_link_get_ifindex(hostend)) {
@@ -206,14 +225,6 @@ int pod_wire(NlSock *host, const PodWire *w, PodLinks *ret, NmError *err) {
                                         w->host_ifname);
                 }
         } else {
-                const LinkKindOps *ops = link_kind_ops(IFACE_VETH);
-                Iface d = { .kind = IFACE_VETH, .name = (char *) w->ifname, .peer_name = (char *) w->host_ifname };
-                LinkEnv env = { .host = host, .nl = nl, .nsfd = w->nsfd, .peer_nsfd = -1, .bridge_ifindex = bridge_ifindex };
-
-                r = ops->create(&env, &d, err);
-                if (r < 0)
-                        return r;
-                made = true;
                 r = get_link(host, w->host_ifname, 0, &hostend);
                 if (r >= 0)
                         r = get_link(nl, w->ifname, 0, &inner);
