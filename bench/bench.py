@@ -16,7 +16,9 @@ before that trial, then settles a little more.
 
 The cni workload times CNI ADD of N pods and then DEL of them (namespaces
 made before), the nsmgr plugin against the reference chain (loopback,
-bridge with host-local), each plugin run as a runtime runs it.
+bridge with host-local), each plugin run as a runtime runs it, and both
+against a floor (bench/floor-cni.c) run the same way that does only the
+kernel work of a bridge plugin: the best any single plugin could do here.
 
 Rounds interleave: each round runs every (workload, tool, N) once, in an
 order shuffled per round; the result of each is the median over rounds.
@@ -145,10 +147,13 @@ CNI_NSMGR = {"cniVersion": "1.0.0", "name": "bench", "type": "nsmgr", "network":
 NSMGR_LAB = 'networks = ( { name = "lab"; bridge = "br0"; subnet = "198.18.0.0/16"; } );\n'
 
 
-def cni_pods_script(plugin_dir, n, command, nsmgr):
+def cni_pods_script(plugin_dir, n, command, variant):
+    """variant: "nsmgr", "ref" or "floor" (bench/floor-cni, the kernel work
+    of a bridge plugin and nothing else, run the same way)."""
     env = f"export CNI_COMMAND={command} CNI_IFNAME=eth0 CNI_PATH={plugin_dir}"
-    if nsmgr:
-        body = [f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i {plugin_dir}/nsmgr < {WORK}/nsmgr.json > /dev/null"]
+    if variant in ("nsmgr", "floor"):
+        exe = "nsmgr" if variant == "nsmgr" else "floor-cni"
+        body = [f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i {plugin_dir}/{exe} < {WORK}/{variant}.json > /dev/null"]
     else:
         lo = f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i CNI_IFNAME=lo {plugin_dir}/loopback < {WORK}/lo.json > /dev/null"
         br = f"  CNI_CONTAINERID=c$i CNI_NETNS=/run/netns/ns$i {plugin_dir}/bridge < {WORK}/bridge.json > /dev/null"
@@ -310,7 +315,16 @@ def trial(spec):
             nsmgr = v == "nsmgr"
             write(WORK + "/ns.batch", "".join(f"netns add ns{i}\n" for i in range(n)) + "netns add warm\n")
             run([T.ip, "-batch", WORK + "/ns.batch"])
-            if nsmgr:
+            if v == "floor":
+                # The bridge as the others have it before the clock starts
+                # (nsmgrctl apply, the reference's warm-up pod); the same
+                # stdin as nsmgr's, which the floor does not read.
+                plugin_dir = os.path.join(T.build, "bench")
+                write(WORK + "/ns.batch", f"link add br0 type bridge\naddr add {GATEWAY}/16 dev br0\n"
+                      "link set br0 up\n")
+                run([T.ip, "-batch", WORK + "/ns.batch"])
+                write(WORK + "/floor.json", json.dumps(CNI_NSMGR))
+            elif nsmgr:
                 plugin_dir = os.path.join(T.build, "cni")
                 write("/etc/nsmgr/nsmgr.conf", NSMGR_LAB)
                 write(WORK + "/nsmgr.json", json.dumps(CNI_NSMGR))
@@ -323,10 +337,10 @@ def trial(spec):
             # One pod added and deleted first, untimed, for both: the
             # reference makes its bridge then, and the binaries are read.
             for cmd in ("ADD", "DEL"):
-                run([T.bash, "-c", cni_pods_script(plugin_dir, 1, cmd, nsmgr).replace("ns$i", "warm")])
-            out["t_add"], _ = run_timed(sh(cni_pods_script(plugin_dir, n, "ADD", nsmgr), "add.sh"))
+                run([T.bash, "-c", cni_pods_script(plugin_dir, 1, cmd, v).replace("ns$i", "warm")])
+            out["t_add"], _ = run_timed(sh(cni_pods_script(plugin_dir, n, "ADD", v), "add.sh"))
             check_wired(T, n + 1, "cni", last=f"ns{n - 1}", addr=None)
-            out["t_del"], _ = run_timed(sh(cni_pods_script(plugin_dir, n, "DEL", nsmgr), "del.sh"))
+            out["t_del"], _ = run_timed(sh(cni_pods_script(plugin_dir, n, "DEL", v), "del.sh"))
             out["t"] = out["t_add"] + out["t_del"]
             left = subprocess.run([T.ip, "-j", "link", "show", "master", "br0"], capture_output=True, text=True,
                                   check=True).stdout
@@ -543,7 +557,7 @@ def plan(ns, have_daemon, quick, full=False):
         if n == min(ns) and not quick:
             items.append(("wire", "floor-move", n))
         items.append(("list", "both", n))
-        for v in ("nsmgr", "ref"):
+        for v in ("nsmgr", "ref", "floor"):
             items.append(("cni", v, n))
         if n == min(ns):
             # One-shot latency does not depend on N: n pairs a round, once.
@@ -611,7 +625,8 @@ def main():
         out_dir = os.path.join(a.out, "quick") if a.quick else a.out
     os.makedirs(out_dir, exist_ok=True)
     tools = Tools(a.build)
-    for f in (tools.nsmgrctl, tools.floor_create, tools.floor_wire, os.path.join(tools.build, "bench", "timed")):
+    for f in (tools.nsmgrctl, tools.floor_create, tools.floor_wire, os.path.join(tools.build, "bench", "floor-cni"),
+              os.path.join(tools.build, "bench", "timed")):
         if not os.access(f, os.X_OK):
             print(f"bench: {f} is missing; run make bench", file=sys.stderr)
             return 1

@@ -35,6 +35,7 @@ typedef struct Ctx {
         Ipam ipam;
         bool ipam_open;
         NlSock *host;
+        int bridge_ifindex;     /* the network's bridge, once bridge_exists() found it */
 } Ctx;
 
 static void ctx_done(Ctx *c) {
@@ -564,6 +565,7 @@ static int bridge_exists(Ctx *c) {
         if (r < 0)
                 return cni_error(c->err, CNI_ERR_FAILED, "cannot look up the bridge", "cannot look up bridge %s: %s",
                                  c->nw->bridge, strerror(-r));
+        c->bridge_ifindex = rtnl_link_get_ifindex(l);
         return 1;
 }
 
@@ -733,8 +735,8 @@ static int cmd_add(Ctx *c, json_object **ret_out) {
         if (r < 0)
                 goto undo;
         {
-                PodWire w = { .bridge = c->nw->bridge, .host_ifname = host_end, .ifname = c->req->ifname, .nsfd = nsfd,
-                              .addr4 = a4, .addr6 = a6, .single_threaded = true };
+                PodWire w = { .bridge = c->nw->bridge, .bridge_ifindex = c->bridge_ifindex, .host_ifname = host_end,
+                              .ifname = c->req->ifname, .nsfd = nsfd, .addr4 = a4, .addr6 = a6, .single_threaded = true };
                 PodLinks links = {};
 
                 if (a4.family)
@@ -748,6 +750,7 @@ static int cmd_add(Ctx *c, json_object **ret_out) {
                         r = run_engine(c, netns);
                         if (r < 0)
                                 goto undo;
+                        w.bridge_ifindex = 0;   /* the engine may have made it */
                         /* What the engine made, completed (loopback) and
                          * read back for the result. */
                         r = pod_wire(c->host, &w, &links, &e);

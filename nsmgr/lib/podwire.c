@@ -171,25 +171,48 @@ int pod_wire(NlSock *host, const PodWire *w, PodLinks *ret, NmError *err) {
         bool made = false;
         int r, bridge_ifindex;
 
-        r = get_link(host, w->bridge, 0, &br);
-        if (r == -ENODEV || r == -ENOENT)
-                return -ENODEV;
-        if (r < 0)
-                return kernel_fail(host, r, err, "cannot look up bridge %s", w->bridge);
-        bridge_ifindex = rtnl_link_get_ifindex(br);
+        if (w->bridge_ifindex > 0)
+                bridge_ifindex = w->bridge_ifindex;
+        else {
+                r = get_link(host, w->bridge, 0, &br);
+                if (r == -ENODEV || r == -ENOENT)
+                        return -ENODEV;
+                if (r < 0)
+                        return kernel_fail(host, r, err, "cannot look up bridge %s", w->bridge);
+                bridge_ifindex = rtnl_link_get_ifindex(br);
+        }
 
         r = socket_in(w, &nl);
         if (r < 0)
                 return nm_error(err, r, "cannot open a netlink socket in the namespace: %s", strerror(-r));
 
-        r = get_link(nl, w->ifname, 0, &inner);
-        if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return kernel_fail(nl, r, err, "cannot look up %s in the namespace", w->ifname);
-        r = get_link(host, w->host_ifname, 0, &hostend);
-        if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return kernel_fail(host, r, err, "cannot look up %s in the host", w->host_ifname);
+        /* The pair is made straight away: a new attachment is the usual
+         * case. Only when a name is taken (an ADD run again, or a clash)
+         * are the two ends looked up to tell which. */
+        {
+                _cleanup_error_ NmError ce = NM_ERROR_INIT;
+                const LinkKindOps *ops = link_kind_ops(IFACE_VETH);
+                Iface d = { .kind = IFACE_VETH, .name = (char *) w->ifname, .peer_name = (char *) w->host_ifname };
+                LinkEnv env = { .host = host, .nl = nl, .nsfd = w->nsfd, .peer_nsfd = -1, .bridge_ifindex = bridge_ifindex };
 
-        if (inner || hostend) {
+                r = ops->create(&env, &d, &ce);
+                if (r >= 0)
+                        made = true;
+                else if (r != -EEXIST)
+                        return nm_error(err, r, "%s", nm_error_message(&ce));
+                else {
+                        r = get_link(nl, w->ifname, 0, &inner);
+                        if (r < 0 && r != -ENODEV && r != -ENOENT)
+                                return kernel_fail(nl, r, err, "cannot look up %s in the namespace", w->ifname);
+                        r = get_link(host, w->host_ifname, 0, &hostend);
+                        if (r < 0 && r != -ENODEV && r != -ENOENT)
+                                return kernel_fail(host, r, err, "cannot look up %s in the host", w->host_ifname);
+                        if (!inner && !hostend)
+                                /* Taken a moment ago, gone now: the kernel's word stands. */
+                                return nm_error(err, -EEXIST, "%s", nm_error_message(&ce));
+                }
+        }
+        if (!made) {
                 /* Ours from before (ADD again): the pair, end to end. */
                 if (!inner || !hostend || !is_veth(inner) || !is_veth(hostend) ||
                     rtnl_link_get_link(inner) != rtnl_link_get_ifindex(hostend)) {
@@ -202,14 +225,6 @@ int pod_wire(NlSock *host, const PodWire *w, PodLinks *ret, NmError *err) {
                                         w->host_ifname);
                 }
         } else {
-                const LinkKindOps *ops = link_kind_ops(IFACE_VETH);
-                Iface d = { .kind = IFACE_VETH, .name = (char *) w->ifname, .peer_name = (char *) w->host_ifname };
-                LinkEnv env = { .host = host, .nl = nl, .nsfd = w->nsfd, .peer_nsfd = -1, .bridge_ifindex = bridge_ifindex };
-
-                r = ops->create(&env, &d, err);
-                if (r < 0)
-                        return r;
-                made = true;
                 r = get_link(host, w->host_ifname, 0, &hostend);
                 if (r >= 0)
                         r = get_link(nl, w->ifname, 0, &inner);
@@ -274,15 +289,11 @@ int pod_wire(NlSock *host, const PodWire *w, PodLinks *ret, NmError *err) {
         if (r < 0)
                 goto fail;
 
-        /* The MAC addresses, as the kernel gave them. */
-        {
-                _cleanup_link_ struct rtnl_link *h = NULL, *i = NULL;
-
-                if (get_link(host, NULL, links.host_ifindex, &h) >= 0)
-                        format_mac(h, links.host_mac);
-                if (get_link(nl, NULL, links.ifindex, &i) >= 0)
-                        format_mac(i, links.mac);
-        }
+        /* The MAC addresses, as the kernel gave them when it made the
+         * pair: neither joining the bridge nor going up changes a veth
+         * end's, so the links read above have them. */
+        format_mac(hostend, links.host_mac);
+        format_mac(inner, links.mac);
         *ret = links;
         return made ? 1 : 0;
 

@@ -20,6 +20,7 @@
 
 typedef struct PodWire {
         const char *bridge;         /* the network's bridge in the host */
+        int bridge_ifindex;         /* its index if the caller looked it up already; 0: looked up here */
         const char *host_ifname;    /* the veth's host end: veth_peer_name_derive(netns, ifname) */
         const char *ifname;         /* its end in the namespace */
         int nsfd;

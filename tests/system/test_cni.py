@@ -434,6 +434,23 @@ def test_interface_name_taken_in_the_container_is_refused(lab):
     assert ip_json("link", "show", "master", "br-lab") == []
 
 
+def test_host_end_name_taken_in_the_host_is_refused(lab):
+    # The plugin makes the pair first and looks at the names only when the
+    # kernel says one is taken: here the host end's, by a bridge.
+    add = cni("ADD", conf(), netns=lab)
+    assert add.rc == 0, add
+    host_end = [i["name"] for i in add.json["interfaces"] if not i.get("sandbox")][0]
+    assert cni("DEL", conf()).rc == 0
+    run(["ip", "link", "add", host_end, "type", "bridge"], check=True)
+    try:
+        assert_error(cni("ADD", conf(), netns=lab), 102, host_end, "taken")
+        assert leases() == {}
+        assert not link_exists("eth0", "cni-pod1")
+        assert link_exists(host_end)
+    finally:
+        run(["ip", "link", "delete", host_end])
+
+
 def test_a_full_network_is_code_101_and_status_50(nsmgr):
     with open(CONF_FILE, "w") as f:
         f.write('networks = ( { name = "lab"; bridge = "br-lab"; subnet = "198.18.20.0/30"; } );\n')
