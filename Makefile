@@ -36,7 +36,9 @@
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
 #                        plot in bench/results/ (QUICK=1: a short smoke run)
-#   make bench-docker    what nsmgr-runtime adds to `docker run`, against runc, with
+#   make bench-docker    what nsmgr-runtime adds to `docker run`: its calls per run
+#                        and each call's cost against a stub (bench/spawn-pair.c),
+#                        and the end-to-end run against runc, with
 #                        a dockerd of its own in a sandbox; bench/results/docker.md
 #   make bench-scale     nsmgr at up to 10,000 namespaces (apply, re-apply,
 #                        list, nsmgrd start, memory, drift-to-repair latency);
@@ -113,7 +115,7 @@ EXAMPLES    := $(wildcard conf/*.conf)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed \
-               $(BUILD)/bench/repair-latency
+               $(BUILD)/bench/repair-latency $(BUILD)/bench/spawn-pair
 
 # The CNI plugin is named after its "type" in a network configuration, in a
 # folder of its own so that CNI_PATH=$(BUILD)/cni finds it.
@@ -248,6 +250,11 @@ $(BUILD)/bench/timed: bench/timed.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/bench/spawn-pair: bench/spawn-pair.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
@@ -278,7 +285,7 @@ bench: deps bench-deps
 	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 bench-docker: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/spawn-pair
 	$(Q)bench/docker $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 # Up to 10,000 namespaces on bridges of 1000: apply, re-apply, list, nsmgrd's
