@@ -115,7 +115,7 @@ EXAMPLES    := $(wildcard conf/*.conf)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/timed \
-               $(BUILD)/bench/repair-latency $(BUILD)/bench/spawn-pair
+               $(BUILD)/bench/repair-latency $(BUILD)/bench/spawn-pair $(BUILD)/bench/exec-floor
 
 # The CNI plugin is named after its "type" in a network configuration, in a
 # folder of its own so that CNI_PATH=$(BUILD)/cni finds it.
@@ -255,6 +255,12 @@ $(BUILD)/bench/spawn-pair: bench/spawn-pair.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+# Linked as nsmgr-runtime is, so that bench/docker compares like with like.
+$(BUILD)/bench/exec-floor: bench/exec-floor.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(RUNTIME_LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
@@ -285,7 +291,7 @@ bench: deps bench-deps
 	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 bench-docker: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/spawn-pair
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/spawn-pair $(BUILD)/bench/exec-floor
 	$(Q)bench/docker $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 # Up to 10,000 namespaces on bridges of 1000: apply, re-apply, list, nsmgrd's

@@ -11,16 +11,21 @@ calls        which runtime verbs one `docker run --rm --network none IMAGE
              runtime is a script that appends its argv to a file and execs
              nsmgr-runtime; once for a container that asks for nothing,
              once for one with NSMGR_NETNS=pod1.
-shim alone   for each verb seen, M interleaved pairs (bench/spawn-pair.c:
+shim alone   for each verb seen, M interleaved rounds (bench/spawn-pair.c:
              spawn to reaped exit, wall clock and CPU time from wait4's
-             rusage) of `nsmgr-runtime --runtime-path /bin/true ARGS`
-             against `/bin/true ARGS`, ARGS as the docker shim passed them;
-             create on the config.json docker wrote for a real container
-             (restored before each run), one asking for nothing and one
-             with NSMGR_NETNS=pod1 (checks docker's hostconfig.json,
-             rewrites config.json). A verb's cost is the median (and
-             quartiles) of its per-pair differences; a `docker run`'s is
-             the sum over its calls of their medians.
+             rusage; the order shuffled each round) of
+               nsmgr-runtime --runtime-path /bin/true ARGS
+               /bin/true ARGS
+               exec-floor /bin/true ARGS   (bench/exec-floor.c: linked as
+                   nsmgr-runtime is, it only execs: the cost of one more
+                   exec, which no shim avoids)
+             ARGS as the docker shim passed them; create on the
+             config.json docker wrote for a real container (restored
+             before each run), one asking for nothing and one with
+             NSMGR_NETNS=pod1 (checks docker's hostconfig.json, rewrites
+             config.json). A verb's cost is the median (and quartiles) of
+             its per-round differences from /bin/true alone; a `docker
+             run`'s is the sum over its calls of their medians.
 end to end   `docker run --rm --network none IMAGE true` with:
                runc                  docker's default runtime
                nsmgr, asks nothing   --runtime nsmgr
@@ -158,13 +163,16 @@ def end_to_end(d, rounds):
     return res
 
 
-def spawn_pair(build, pairs, a, b, restore=None):
-    """[(a_wall, a_cpu, b_wall, b_cpu)] of interleaved pairs."""
+def spawn_pair(build, rounds, commands, restore=None):
+    """[(a_wall, a_cpu, b_wall, b_cpu, ...)] of interleaved rounds of the commands."""
     out = f"{WORK}/pairs.txt"
     argv = [os.path.join(build, "bench", "spawn-pair")]
     if restore:
         argv += ["-r", *restore]
-    subprocess.run(argv + [str(pairs), out, *a, "---", *b], check=True)
+    argv += [str(rounds), out, *commands[0]]
+    for c in commands[1:]:
+        argv += ["---", *c]
+    subprocess.run(argv, check=True)
     with open(out) as f:
         return [tuple(float(x) for x in line.split()) for line in f]
 
@@ -184,6 +192,7 @@ def shim_alone(d, build, calls, pairs):
         with open(src) as f, open(configs[asks][1], "w") as g:
             g.write(f.read())
     runtime = os.path.join(build, "nsmgr-runtime")
+    floor = os.path.join(build, "bench", "exec-floor")
 
     cases = []  # (name, args, restore)
     seen = set()
@@ -214,8 +223,8 @@ def shim_alone(d, build, calls, pairs):
     res = {}
     for name, args, restore in cases:
         res[name] = {"args": args,
-                     "pairs": spawn_pair(build, pairs, [runtime, "--runtime-path", STUB, *args], [STUB, *args],
-                                         restore)}
+                     "rounds": spawn_pair(build, pairs, [[runtime, "--runtime-path", STUB, *args], [STUB, *args],
+                                                         [floor, STUB, *args]], restore)}
     for cid in cids:
         d.docker_ok("rm", "-f", cid)
     return res, os.path.getsize(configs["asks nothing"][1])
@@ -240,9 +249,10 @@ def main():
     reason = missing_tools()
     if reason:
         sys.exit(f"bench/docker: {reason}")
-    if not os.access(os.path.join(build, "bench", "spawn-pair"), os.X_OK):
-        sys.exit(f"bench/docker: {build}/bench/spawn-pair is missing: make {build}/bench/spawn-pair "
-                 "(make bench-docker does)")
+    for tool in ("spawn-pair", "exec-floor"):
+        if not os.access(os.path.join(build, "bench", tool), os.X_OK):
+            sys.exit(f"bench/docker: {build}/bench/{tool} is missing: make {build}/bench/{tool} "
+                     "(make bench-docker does)")
     become_subreaper()
 
     load = [os.getloadavg()]
@@ -268,14 +278,18 @@ def main():
     runc = e2e["runc"]
     shim = {}
     for name, v in micro.items():
-        p = v["pairs"]
+        p = v["rounds"]  # shim wall, cpu, stub wall, cpu, floor wall, cpu
         shim[name] = {"args": v["args"],
                       "shim_ms": [ms(x) for x in quartiles([r[0] for r in p])],
                       "stub_ms": [ms(x) for x in quartiles([r[2] for r in p])],
                       "added_ms": [ms(x) for x in quartiles([r[0] - r[2] for r in p])],
                       "shim_cpu_ms": [ms(x) for x in quartiles([r[1] for r in p])],
                       "stub_cpu_ms": [ms(x) for x in quartiles([r[3] for r in p])],
-                      "added_cpu_ms": [ms(x) for x in quartiles([r[1] - r[3] for r in p])]}
+                      "added_cpu_ms": [ms(x) for x in quartiles([r[1] - r[3] for r in p])],
+                      "floor_added_ms": [ms(x) for x in quartiles([r[4] - r[2] for r in p])],
+                      "floor_added_cpu_ms": [ms(x) for x in quartiles([r[5] - r[3] for r in p])],
+                      "over_floor_ms": [ms(x) for x in quartiles([r[0] - r[4] for r in p])],
+                      "over_floor_cpu_ms": [ms(x) for x in quartiles([r[1] - r[5] for r in p])]}
     per_run = {}
     for asks, argvs in calls.items():
         counts = collections.Counter()
@@ -289,14 +303,18 @@ def main():
                          "added_ms_q3": round(sum(n * shim[k]["added_ms"][2] for k, n in counts.items()), 3),
                          "added_cpu_ms": round(sum(n * shim[k]["added_cpu_ms"][1] for k, n in counts.items()), 3),
                          "added_cpu_ms_q3": round(sum(n * shim[k]["added_cpu_ms"][2] for k, n in counts.items()),
-                                                  3)}
+                                                  3),
+                         # what the same calls cost through a shim that only execs
+                         "floor_ms": round(sum(n * shim[k]["floor_added_ms"][1] for k, n in counts.items()), 3),
+                         "floor_cpu_ms": round(sum(n * shim[k]["floor_added_cpu_ms"][1] for k, n in counts.items()),
+                                               3)}
     out = {
         "machine": {"kernel": platform.release(), "cpus": os.cpu_count(),
                     "docker": subprocess.run(["dockerd", "--version"], capture_output=True, text=True).stdout.strip(),
                     "runc": subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
                     "nsmgr_runtime": subprocess.run(["file", "-b", runtime], capture_output=True,
                                                     text=True).stdout.split(",")[:2]},
-        "rounds": a.rounds, "micro_pairs": a.micro_rounds, "seconds": round(took, 1), "stub": STUB,
+        "rounds": a.rounds, "micro_rounds": a.micro_rounds, "seconds": round(took, 1), "stub": STUB,
         "config_json_bytes": config_size,
         "load_average": {"start": load[0], "after_shim_alone": load[1], "end": load[2]},
         "per_docker_run": per_run,
@@ -323,27 +341,32 @@ def main():
              "Calls of the runtime that containerd-shim-runc-v2 makes for one "
              "`docker run --rm --network none IMAGE true`, counted by a runtime that writes its argv down; "
              "each verb's cost is from the table below (median of per-pair differences); the sum is the "
-             "sum of the medians (of the third quartiles in brackets).", "",
-             "| container | calls | added wall ms | added CPU ms |", "|---|---|---|---|"]
+             "sum of the medians (of the third quartiles in brackets). The floor is what the same calls "
+             "cost through bench/exec-floor.c, a program linked as nsmgr-runtime is that only execs the real "
+             "runtime: the price of one more exec per call, which no shim avoids.", "",
+             "| container | calls | added wall ms | added CPU ms | floor: wall ms, CPU ms |", "|---|---|---|---|---|"]
     for asks, v in per_run.items():
         calls_s = ", ".join(f"{k.split(',')[0]} ×{n}" for k, n in v["calls"].items())
         lines.append(f"| {asks} | {calls_s} | {v['added_ms']:.2f} ({v['added_ms_q3']:.2f}) | "
-                     f"{v['added_cpu_ms']:.2f} ({v['added_cpu_ms_q3']:.2f}) |")
+                     f"{v['added_cpu_ms']:.2f} ({v['added_cpu_ms_q3']:.2f}) | "
+                     f"{v['floor_ms']:.2f}, {v['floor_cpu_ms']:.2f} |")
     worst = max(v["added_ms"] for v in per_run.values())
     worst_cpu = max(v["added_cpu_ms"] for v in per_run.values())
     lines += ["", f"Goal (issue #13): at most 5 ms per `docker run`: "
                   f"{'met' if worst <= 5 else 'missed'} here, {worst:.2f} ms wall and {worst_cpu:.2f} ms CPU "
                   f"at worst.", "",
-              f"## The shim alone: one runtime call, {a.micro_rounds} interleaved pairs", "",
-              f"`nsmgr-runtime --runtime-path {STUB} ARGS` against `{STUB} ARGS`, ARGS as docker's shim passed "
-              f"them (create: on a config.json docker wrote, {config_size} bytes, restored before each run). "
+              f"## The shim alone: one runtime call, {a.micro_rounds} interleaved rounds", "",
+              f"`nsmgr-runtime --runtime-path {STUB} ARGS` against `{STUB} ARGS` and `exec-floor {STUB} ARGS`, "
+              f"in shuffled order each round, ARGS as docker's shim passed them (create: on a config.json docker wrote, {config_size} bytes, restored before each run). "
               "Spawn to reaped exit (bench/spawn-pair.c); CPU is the child's user + system time, the exec'd stub "
-              "included. Medians, quartiles in brackets.", "",
-              f"| call | nsmgr-runtime → {STUB}, ms | {STUB}, ms | added wall ms | added CPU ms |",
-              "|---|---|---|---|---|"]
+              "included. Medians (of per-round differences), quartiles in brackets.", "",
+              f"| call | shim → {STUB}, ms | {STUB}, ms | added wall ms | added CPU ms | exec-floor: added wall, "
+              "CPU ms | shim over the floor: wall, CPU ms |",
+              "|---|---|---|---|---|---|---|"]
     for name, v in shim.items():
         lines.append(f"| {name} | {v['shim_ms'][1]:.3f} | {v['stub_ms'][1]:.3f} | {q3(v['added_ms'])} | "
-                     f"{q3(v['added_cpu_ms'])} |")
+                     f"{q3(v['added_cpu_ms'])} | {v['floor_added_ms'][1]:+.3f}, {v['floor_added_cpu_ms'][1]:+.3f} | "
+                     f"{v['over_floor_ms'][1]:+.3f}, {v['over_floor_cpu_ms'][1]:+.3f} |")
     lines += ["", f"## End to end: `docker run --rm --network none IMAGE true`, {a.rounds} interleaved rounds", "",
               "| runtime | median ms | added ms (vs runc, per round) | quartiles of added ms | × runc |",
               "|---|---|---|---|---|"]

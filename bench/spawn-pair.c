@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Runs two commands in interleaved pairs and writes, per pair, the wall
- * clock and CPU time of each, from spawn to reaped exit:
+/* Runs two (or more) commands in interleaved rounds and writes, per round,
+ * the wall clock and CPU time of each, from spawn to reaped exit:
  *
- *   spawn-pair [-r SRC DST] N OUT A [ARG...] --- B [ARG...]
+ *   spawn-pair [-r SRC DST] N OUT A [ARG...] --- B [ARG...] [--- C ...]
  *
- * OUT gets N lines "A_WALL A_CPU B_WALL B_CPU" in seconds, after 10 pairs
- * of warm-up that are not written. Within a pair the order is drawn at
- * random, so neither command always runs second, on a warmer cache. CPU
+ * OUT gets N lines "A_WALL A_CPU B_WALL B_CPU ..." in seconds, after 10
+ * rounds of warm-up that are not written. Within a round the order is
+ * drawn at random, so no command always runs last, on a warmer cache. CPU
  * time is the child's user + system time (wait4's rusage: the program and
  * whatever it exec'd), which waiting for a CPU on a busy machine does not
  * inflate. -r: DST gets SRC's bytes back before every run, outside the
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #define WARMUP 10
+#define MAX_CMDS 8
 
 extern char **environ;
 
@@ -104,10 +105,10 @@ static int slurp(const char *path) {
 
 int main(int argc, char **argv) {
         posix_spawn_file_actions_t fa;
-        char **a, **b = NULL;
+        char **cmd[MAX_CMDS];
+        int ncmd = 1, i = 1;
         FILE *out;
         long n;
-        int i = 1;
 
         if (argc > 3 && strcmp(argv[1], "-r") == 0) {
                 if (slurp(argv[2]) < 0) {
@@ -120,15 +121,19 @@ int main(int argc, char **argv) {
         if (argc - i < 5)
                 goto usage;
         n = strtol(argv[i], NULL, 10);
-        a = argv + i + 2;
-        for (char **p = a; *p; p++)
+        cmd[0] = argv + i + 2;
+        for (char **p = cmd[0]; *p; p++)
                 if (strcmp(*p, "---") == 0) {
+                        if (ncmd == MAX_CMDS)
+                                goto usage;
                         *p = NULL;
-                        b = p + 1;
-                        break;
+                        cmd[ncmd++] = p + 1;
                 }
-        if (n <= 0 || !b || !*a || !*b)
+        if (n <= 0 || ncmd < 2)
                 goto usage;
+        for (int c = 0; c < ncmd; c++)
+                if (!*cmd[c])
+                        goto usage;
         out = fopen(argv[i + 1], "we");
         if (!out) {
                 perror(argv[i + 1]);
@@ -141,17 +146,25 @@ int main(int argc, char **argv) {
         srand((unsigned) getpid() ^ (unsigned) time(NULL));
 
         for (long k = -WARMUP; k < n; k++) {
-                double aw, ac, bw, bc;
-                int ok;
+                double wall[MAX_CMDS], cpu[MAX_CMDS];
+                int order[MAX_CMDS];
 
-                if (rand() & 1)
-                        ok = run(a, &fa, &aw, &ac) == 0 && run(b, &fa, &bw, &bc) == 0;
-                else
-                        ok = run(b, &fa, &bw, &bc) == 0 && run(a, &fa, &aw, &ac) == 0;
-                if (!ok)
-                        return 1;
-                if (k >= 0)
-                        fprintf(out, "%.9f %.6f %.9f %.6f\n", aw, ac, bw, bc);
+                for (int c = 0; c < ncmd; c++)
+                        order[c] = c;
+                for (int c = ncmd - 1; c > 0; c--) { /* Fisher-Yates */
+                        int j = rand() % (c + 1), t = order[c];
+
+                        order[c] = order[j];
+                        order[j] = t;
+                }
+                for (int c = 0; c < ncmd; c++)
+                        if (run(cmd[order[c]], &fa, &wall[order[c]], &cpu[order[c]]) < 0)
+                                return 1;
+                if (k < 0)
+                        continue;
+                for (int c = 0; c < ncmd; c++)
+                        fprintf(out, "%s%.9f %.6f", c ? " " : "", wall[c], cpu[c]);
+                fputc('\n', out);
         }
         if (fclose(out) != 0) {
                 perror(argv[i + 1]);
@@ -160,6 +173,6 @@ int main(int argc, char **argv) {
         return 0;
 
 usage:
-        fprintf(stderr, "usage: spawn-pair [-r SRC DST] N OUT A [ARG...] --- B [ARG...]\n");
+        fprintf(stderr, "usage: spawn-pair [-r SRC DST] N OUT A [ARG...] --- B [ARG...] [--- C ...]\n");
         return 2;
 }
