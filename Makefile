@@ -149,12 +149,17 @@ $(BUILD)/nsmgrd: $(DAEMON_OBJ) $(BUILD)/libnsmgr.a
 #         shim calls those three (objdump -d finds no call or address of
 #         them), so the warnings are filtered out of the build log.
 #   libs  libnl and json-c from their archives, glibc shared (the default
-#         when libc.a is missing; what debian/rules asks for).
+#         when libc.a is missing or a sanitizer is on; what debian/rules
+#         asks for).
 #   0     everything shared.
 RUNTIME_LIBS_STATIC := $(shell for l in nl-route-3 nl-3 json-c; do f=$$($(CC) -print-file-name=lib$$l.a); \
                           test -f "$$f" || { echo no; exit; }; done; echo yes)
 RUNTIME_LIBC_STATIC := $(shell for f in libc.a rcrt1.o; do test -f "$$($(CC) -print-file-name=$$f)" || \
                           { echo no; exit; }; done; echo yes)
+# The sanitizers' run-time libraries cannot be linked statically (make asan).
+ifneq ($(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),)
+RUNTIME_LIBC_STATIC := no
+endif
 ifeq ($(RUNTIME_LIBS_STATIC),yes)
 RUNTIME_STATIC ?= $(if $(filter yes,$(RUNTIME_LIBC_STATIC)),full,libs)
 else
