@@ -36,7 +36,9 @@
 #   make bench           install what is needed, build, compare nsmgr with ip,
 #                        ip -batch, CNI and C floors in a sandbox; table and
 #                        plot in bench/results/ (QUICK=1: a short smoke run)
-#   make bench-docker    what nsmgr-runtime adds to `docker run`, against runc, with
+#   make bench-docker    what nsmgr-runtime adds to `docker run`: its calls per run
+#                        and each call's cost against a stub (bench/spawn-pair.c),
+#                        and the end-to-end run against runc, with
 #                        a dockerd of its own in a sandbox; bench/results/docker.md
 #   make bench-scale     nsmgr at up to 10,000 namespaces (apply, re-apply,
 #                        list, nsmgrd start, memory, drift-to-repair latency);
@@ -113,7 +115,7 @@ EXAMPLES    := $(wildcard conf/*.conf)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/floor-cni $(BUILD)/bench/timed \
-               $(BUILD)/bench/repair-latency
+               $(BUILD)/bench/repair-latency $(BUILD)/bench/spawn-pair $(BUILD)/bench/exec-floor
 
 # The CNI plugin is named after its "type" in a network configuration, in a
 # folder of its own so that CNI_PATH=$(BUILD)/cni finds it.
@@ -150,13 +152,41 @@ $(BUILD)/nsmgrd: $(DAEMON_OBJ) $(BUILD)/libnsmgr.a
 
 # nsmgr-runtime runs for every verb docker or containerd hands a runtime
 # (create, start, kill, delete, ...), so it starts like a small program: it
-# needs only json-c and libnl (for the namespace code), linked statically
-# when their archives exist, and none of what the network code pulls in
-# (libnftables, libconfig), which nsmgr-runtime-network links instead.
-# Loading nsmgrctl's libraries costs about 4 ms a run here; see bench/docker.
-RUNTIME_STATIC := $(shell for l in nl-route-3 nl-3 json-c; do f=$$($(CC) -print-file-name=lib$$l.a); \
+# needs only json-c and libnl (for the namespace code), and none of what the
+# network code pulls in (libnftables, libconfig), which nsmgr-runtime-network
+# links instead. RUNTIME_STATIC picks how (bench/docker measures it):
+#   full  (the default when libc.a, rcrt1.o and the archives exist) one
+#         static PIE, glibc included: no dynamic loader, no libc.so to map
+#         and relocate; about 0.7 ms less per runtime call than "libs" here.
+#         glibc warns that getaddrinfo, getprotobyname and getprotobynumber
+#         would need its NSS modules at run time: libnl's nl_addr_info,
+#         nl_str2ip_proto and nl_ip_proto2str call them, and nothing in the
+#         shim calls those three (objdump -d finds no call or address of
+#         them), so the warnings are filtered out of the build log.
+#   libs  libnl and json-c from their archives, glibc shared (the default
+#         when libc.a is missing or a sanitizer is on; what debian/rules
+#         asks for).
+#   0     everything shared.
+RUNTIME_LIBS_STATIC := $(shell for l in nl-route-3 nl-3 json-c; do f=$$($(CC) -print-file-name=lib$$l.a); \
                           test -f "$$f" || { echo no; exit; }; done; echo yes)
-ifeq ($(RUNTIME_STATIC),yes)
+RUNTIME_LIBC_STATIC := $(shell for f in libc.a rcrt1.o; do test -f "$$($(CC) -print-file-name=$$f)" || \
+                          { echo no; exit; }; done; echo yes)
+# The sanitizers' run-time libraries cannot be linked statically (make asan).
+ifneq ($(findstring -fsanitize,$(CFLAGS) $(LDFLAGS)),)
+RUNTIME_LIBC_STATIC := no
+endif
+ifeq ($(RUNTIME_LIBS_STATIC),yes)
+RUNTIME_STATIC ?= $(if $(filter yes,$(RUNTIME_LIBC_STATIC)),full,libs)
+else
+RUNTIME_STATIC ?= 0
+endif
+ifeq ($(RUNTIME_STATIC),full)
+RUNTIME_LDFLAGS := -static-pie
+RUNTIME_LIBS := -lnl-route-3 -lnl-3 -ljson-c -lpthread -lm
+# Only the three warnings above, which say nothing about the shim, are dropped.
+RUNTIME_LD_QUIET := -e "warning: Using 'get\(addrinfo\|protobyname\|protobynumber\)' in statically linked" \
+                    -e 'in function .nl_\(addr_info\|str2ip_proto\|ip_proto2str\).:$$'
+else ifeq ($(RUNTIME_STATIC),libs)
 RUNTIME_LIBS := -Wl,-Bstatic -lnl-route-3 -lnl-3 -ljson-c -Wl,-Bdynamic -lpthread -lm
 else
 RUNTIME_LIBS := $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 json-c 2>/dev/null) -lpthread -lm
@@ -164,7 +194,8 @@ endif
 
 $(BUILD)/nsmgr-runtime: $(RUNTIME_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(RUNTIME_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(RUNTIME_LDFLAGS) -o $@ $^ $(RUNTIME_LIBS) 2>$@.log; r=$$?; \
+		$(if $(RUNTIME_LD_QUIET),grep -v $(RUNTIME_LD_QUIET),cat) $@.log >&2; rm -f $@.log; exit $$r
 
 $(BUILD)/nsmgr-runtime-network: $(RUNTIME_NET_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
@@ -239,6 +270,17 @@ $(BUILD)/bench/timed: bench/timed.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BUILD)/bench/spawn-pair: bench/spawn-pair.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# Linked as nsmgr-runtime is, so that bench/docker compares like with like.
+$(BUILD)/bench/exec-floor: bench/exec-floor.c
+	$(call quiet,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(RUNTIME_LDFLAGS) -o $@ $<
+
 unit: $(UNIT_BIN)
 	$(Q)for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
@@ -269,7 +311,7 @@ bench: deps bench-deps
 	$(Q)bench/run $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 bench-docker: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/spawn-pair $(BUILD)/bench/exec-floor
 	$(Q)bench/docker $(BUILD) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 # Up to 10,000 namespaces on bridges of 1000: apply, re-apply, list, nsmgrd's

@@ -579,3 +579,62 @@ def test_runtime_annotation_next_to_the_oci_hook(runc_root, nsmgr):
     assert inode(f"/proc/{pid}/ns/net") == inode("/run/netns/pod1")
     nets = [n for n in read_config(bundle)["linux"]["namespaces"] if n["type"] == "network"]
     assert nets == [{"type": "network", "path": "/run/netns/pod1"}]
+
+
+# --- what a call costs ----------------------------------------------------------------
+
+def toolchain_has(*files):
+    cc = os.environ.get("CC", "cc")
+    return all(os.path.isfile(run([cc, f"-print-file-name={f}"], check=True).stdout.strip()) for f in files)
+
+
+def sanitized(binary):
+    """Built with AddressSanitizer (make asan): it needs libasan, which
+    cannot be linked statically and opens files of its own at start."""
+    with open(binary, "rb") as f:
+        return b"libasan.so" in f.read()
+
+
+def test_runtime_needs_no_dynamic_loader():
+    """docker calls the runtime four times a `docker run` (bench/docker):
+    where the toolchain can, it is one static PIE, with no ld.so and no
+    libc.so to load on every call (RUNTIME_STATIC, Makefile)."""
+    if sanitized(RUNTIME):
+        pytest.skip("a sanitizer's build links glibc shared (make asan)")
+    if os.environ.get("RUNTIME_STATIC", "full") != "full":
+        pytest.skip(f"built with RUNTIME_STATIC={os.environ['RUNTIME_STATIC']}")
+    if not toolchain_has("libc.a", "rcrt1.o", "libnl-3.a", "libnl-route-3.a", "libjson-c.a"):
+        pytest.skip("no static glibc or libnl/json-c archives: the Makefile links glibc shared")
+    assert is_static(RUNTIME), f"{RUNTIME} has a program interpreter: the Makefile did not link it statically"
+    with open(RUNTIME, "rb") as f:
+        head = f.read(18)
+    assert int.from_bytes(head[16:18], "little") == 3, "not a PIE (ET_DYN): -static-pie was not used"
+
+
+@pytest.mark.parametrize("verb", [["start", "c1"], ["delete", "c1"], ["delete", "--force", "c1"],
+                                  ["kill", "c1", "9"], ["state", "c1"], ["exec", "--process", "p.json", "c1"]])
+def test_runtime_other_verbs_go_straight_to_runc(nsmgr, tmp_path, verb):
+    """Every verb but create and run execs the real runtime before it opens
+    a file or a socket: no config.json, no nsmgr config, no netlink."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    if sanitized(RUNTIME):
+        pytest.skip("AddressSanitizer reads /proc before main() (make asan)")
+    nsmgr.ok("create", "pod1")
+    bundle = make_bundle(str(tmp_path / "bundle"), ["sleep", "600"])
+    c = read_config(bundle)
+    c["process"]["env"].append("NSMGR_NETNS=pod1")
+    write_config(bundle, c)
+    trace = str(tmp_path / "trace")
+    subprocess.run(["strace", "-f", "-qq", "-o", trace, "-e", "trace=execve,open,openat,socket",
+                    RUNTIME, "--runtime-path", "/bin/true", "--root", str(tmp_path / "root"), "--log",
+                    str(tmp_path / "log.json"), "--log-format", "json", *verb], check=True, cwd=bundle,
+                   stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    lines = open(trace).read().splitlines()
+    execs = [i for i, line in enumerate(lines) if "execve(" in line and "= 0" in line]
+    assert len(execs) == 2 and '"/bin/true"' in lines[execs[1]], lines
+    # A shared glibc (RUNTIME_STATIC=libs) is the dynamic loader's to open.
+    before = [line for line in lines[execs[0] + 1:execs[1]]
+              if not re.search(r'"/etc/ld\.so\.(cache|preload)"|\.so(\.\d+)*"', line)]
+    assert before == [], f"nsmgr-runtime {' '.join(verb)} did work before exec'ing the runtime: {before}"
+    assert read_config(bundle) == c
