@@ -127,6 +127,13 @@ $(BUILD)/libnsmgr.a: $(LIB_OBJ)
 	$(call quiet,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# $(call archive_libs,STATIC,PKGS): the link flags of the pkg-config
+# packages PKGS, taken from their archives when STATIC is 1 (glibc stays
+# shared), from their shared libraries otherwise.
+LINK_STATIC  := -Wl,-Bstatic
+LINK_DYNAMIC := -Wl,-Bdynamic
+archive_libs = $(if $(filter 1,$(1)),$(LINK_STATIC) $(shell pkg-config --libs $(2) 2>/dev/null) $(LINK_DYNAMIC) -lpthread -lm,$(shell pkg-config --libs $(2) 2>/dev/null) -lpthread)
+
 # nsmgrctl is what runtimes and scripts run once per container, so its
 # start-up is their latency: libnl, libconfig and json-c are linked in (only
 # the parts it uses; the dynamic loader then maps libc alone), which makes
@@ -136,11 +143,7 @@ $(BUILD)/libnsmgr.a: $(LIB_OBJ)
 # dynamically, as Debian's policy prefers.
 CTL_STATIC  ?= 1
 CTL_PKGS    := libnl-3.0 libnl-route-3.0 libconfig json-c
-ifeq ($(CTL_STATIC),1)
-CTL_LIBS    := -Wl,-Bstatic $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -lm
-else
-CTL_LIBS    := $(shell pkg-config --libs $(CTL_PKGS) 2>/dev/null) -lpthread
-endif
+CTL_LIBS    := $(call archive_libs,$(CTL_STATIC),$(CTL_PKGS))
 
 $(BUILD)/nsmgrctl: $(CTL_OBJ) $(CNI_MAIN) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
@@ -212,11 +215,7 @@ $(RUNTIME_OBJ): $(BUILD)/paths
 # links them dynamically, as Debian's policy prefers.
 CNI_STATIC  ?= 1
 CNI_PKGS    := libnl-3.0 libnl-route-3.0 libconfig json-c
-ifeq ($(CNI_STATIC),1)
-CNI_LIBS    := -Wl,-Bstatic $(shell pkg-config --libs $(CNI_PKGS) 2>/dev/null) -Wl,-Bdynamic -lpthread -lm
-else
-CNI_LIBS    := $(shell pkg-config --libs $(CNI_PKGS) 2>/dev/null) -lpthread
-endif
+CNI_LIBS    := $(call archive_libs,$(CNI_STATIC),$(CNI_PKGS))
 
 $(CNI_BIN): $(CNI_OBJ) $(BUILD)/libnsmgr.a
 	$(call quiet,LD,$@)
