@@ -158,6 +158,7 @@ class DockerSandbox:
         self.dockerd = None         # the nsenter process running dockerd
         self.containerd = None
         self.mounted = []
+        self.made = []              # mount points this sandbox had to make
         self.env = dict(os.environ, PATH=PATH, DOCKER_CONFIG=f"{WORK}/cli", DOCKER_HOST=f"unix://{DOCKER_SOCK}")
         self.env.pop("XDG_RUNTIME_DIR", None)
 
@@ -185,7 +186,12 @@ class DockerSandbox:
             f.write("#!/bin/sh\necho 'modprobe: kernel modules are the machine'\"'\"'s, not the test'\"'\"'s' >&2\nexit 1\n")
         os.chmod(f"{WORK}/bin/modprobe", 0o755)
         for d in STATE_DIRS:
-            os.makedirs(d, exist_ok=True)
+            # A mount point missing on the machine (no /var/lib/docker before
+            # dockerd ever ran) is made in its file system, which the sandbox
+            # shares: it is removed again when the sandbox stops.
+            if not os.path.isdir(d):
+                os.makedirs(d)
+                self.made.append(d)
             mount("tmpfs", d, "tmpfs", 0, "mode=0711")
             self.mounted.append(d)
         # /run/netns: a shared mount in a peer group of its own, as iproute2
@@ -424,6 +430,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
                 except OSError:
                     pass
             self.mounted = []
+            for d in reversed(self.made):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+            self.made = []
 
     def _reap(self):
         """The processes left; reaps those that became our children. A

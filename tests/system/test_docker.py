@@ -20,7 +20,7 @@ import pytest
 from conftest import BUILD, ROOT, ip_json, run
 from containers import BUSYBOX, is_static, make_bundle, make_rootfs, pin_hook, read_config, remove_cgroups, \
     cgroup_leftovers, write_config
-from docker_sandbox import DOCKER, DockerSandbox, missing_tools
+from docker_sandbox import DOCKER, STATE_DIRS, DockerSandbox, missing_tools
 
 RUNTIME = os.path.join(BUILD, "nsmgr-runtime")
 NSMGRCTL = os.path.join(BUILD, "nsmgrctl")
@@ -73,11 +73,15 @@ def docker(sandbox, nsmgr):
     with open(GATED, "w") as f:
         f.write(GATED_SCRIPT)
     os.chmod(GATED, 0o755)
+    # Folders such as /var/lib/docker are the machine's: a sandbox mounts
+    # over them, and leaves none behind that was not there before.
+    present = {p: os.path.isdir(p) for p in STATE_DIRS}
     d = DockerSandbox(sandbox, runtimes={"nsmgr": RUNTIME, "gated": GATED}, rootfs=make_rootfs)
     with d:
         yield d
     assert d.cgroup_leftovers() == []
     assert d.processes() == []
+    assert {p: os.path.isdir(p) for p in STATE_DIRS} == present
 
 
 class Docker:
