@@ -43,6 +43,9 @@
 #   make bench-scale     nsmgr at up to 10,000 namespaces (apply, re-apply,
 #                        list, nsmgrd start, memory, drift-to-repair latency);
 #                        bench/results/scale/ (QUICK=1: up to 1000)
+#   make bench-cni       CNI ADD+DEL per pod, the nsmgr plugin against
+#                        bridge+host-local+loopback, N = 100 and 500;
+#                        bench/results/cni/
 #   make clean
 
 VERSION     := 0.1.0
@@ -319,6 +322,11 @@ bench-scale: deps bench-deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)bench/run $(BUILD) --scale $(if $(QUICK),--quick) $(BENCH_ARGS)
 
+# The CNI workload alone (also part of make bench): bench/results/cni/.
+bench-cni: deps bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
+	$(Q)bench/run $(BUILD) --cni $(if $(QUICK),--quick) $(BENCH_ARGS)
+
 asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan WERROR=1 OPTFLAGS='$(ASAN_FLAGS)' all
 
@@ -481,7 +489,7 @@ format:
 
 FORCE:
 
-.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench bench-docker bench-scale asan check-asan torture install \
+.PHONY: all unit deps demo check vm-deps check-vm bench-deps bench bench-docker bench-scale bench-cni asan check-asan torture install \
 	uninstall deb-deps deb check-deb clean format fuzz fuzz-deps fuzz-build check-fuzz FORCE
 
 -include $(LIB_OBJ:.o=.d) $(CTL_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(RUNTIME_OBJ:.o=.d) $(RUNTIME_NET_OBJ:.o=.d) \

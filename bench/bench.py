@@ -609,6 +609,8 @@ def main():
     ap.add_argument("--scale", action="store_true",
                     help="up to 10,000 namespaces (bench/scale.py); results in bench/results/scale/")
     ap.add_argument("--count", type=int, default=50, help="--scale: drift events a kind and round")
+    ap.add_argument("--cni", action="store_true",
+                    help="the CNI plugin against the reference chain only (N 100, 500); results in bench/results/cni/")
     a = ap.parse_args()
 
     if a.trial:
@@ -623,6 +625,11 @@ def main():
         # A round at 10,000 takes minutes: one, unless asked for more.
         runs = a.runs or 1
         out_dir = os.path.join(a.out, "scale", "quick") if a.quick else os.path.join(a.out, "scale")
+    elif a.cni:
+        ns = [int(x) for x in a.n.split(",")] if a.n else ([20, 50] if a.quick else [100, 500])
+        runs = a.runs or (3 if a.quick else 5)
+        out_dir = os.path.join(a.out, "cni", "quick") if a.quick else os.path.join(a.out, "cni")
+        a.only = "cni"
     else:
         ns = [int(x) for x in a.n.split(",")] if a.n else ([20, 50] if a.quick else [100, 500, 1000])
         runs = a.runs or (3 if a.quick else 5)
@@ -691,6 +698,7 @@ def main():
     info["elapsed_s"] = round(time.time() - t_start, 1)
     info["settle_s"] = round(settle_total, 1)
     info["count"] = a.count
+    info["only"] = a.only
     with open(os.path.join(out_dir, "raw.json"), "w") as f:
         json.dump({"machine": info, "raw": raw}, f, indent=1)
     if a.scale:

@@ -188,7 +188,13 @@ def write_all(out_dir, info, raw, have_daemon):
     md.append("")
     md.append("| target | N | measured | required | met |")
     md.append("|---|---|---|---|---|")
+    # A run of some workloads only (--only) reports those: no rows, tables
+    # or plot for what it did not measure.
+    measured = {k.split("|")[0] for k in raw}
+    partial = info.get("only") is not None
     trows = targets(raw, ns, have_daemon)
+    if partial:
+        trows = [t for t in trows if not (t[4] is None and t[2] == "—")]
     for name, n, val, req, met, note in trows:
         mark = ("—" if req == "context" else "not measured") if met is None else ("**yes**" if met else "**NO**")
         md.append(f"| {name} | {n} | {val}{' — ' + note if note else ''} | {req} | {mark} |")
@@ -197,6 +203,8 @@ def write_all(out_dir, info, raw, have_daemon):
                      ("delete", "delete: N pinned namespaces (the kernel frees them afterwards, asynchronously)"),
                      ("wire", "wire: N namespaces on one bridge (veth, address, lo up, default route), "
                               "namespaces and bridge made in the timed region")):
+        if partial and w not in measured:
+            continue
         md.append(f"### {title}")
         md.append("")
         md.append("ms per namespace (median total / N), and × of the floor measured in the same rounds.")
@@ -246,48 +254,49 @@ def write_all(out_dir, info, raw, have_daemon):
                 cells.append(cell + ("; " + "; ".join(extra) if extra else ""))
             md.append(f"| {NAMES[('cni', v)]} | " + " | ".join(cells) + " |")
         md.append("")
-    md.append("### re-apply, list, memory")
-    md.append("")
-    md.append("| measurement | " + " | ".join(f"N={n}" for n in ns) + " |")
-    md.append("|---|" + "---|" * len(ns))
+    if not partial or measured & {"create", "wire", "list", "oneshot", "daemon"}:
+        md.append("### re-apply, list, memory")
+        md.append("")
+        md.append("| measurement | " + " | ".join(f"N={n}" for n in ns) + " |")
+        md.append("|---|" + "---|" * len(ns))
 
-    def row(name, f):
-        md.append(f"| {name} | " + " | ".join(f(n) for n in ns) + " |")
+        def row(name, f):
+            md.append(f"| {name} | " + " | ".join(f(n) for n in ns) + " |")
 
-    row("first apply (wire config), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n) is None
-        else f"{med(raw, 'wire', 'nsmgr', n) * 1000:.1f}")
-    row("re-apply right after, ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply_now") is None
-        else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply_now') * 1000:.1f}")
-    row("re-apply, nothing to change (settled), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply") is None
-        else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply') * 1000:.1f}")
+        row("first apply (wire config), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n) is None
+            else f"{med(raw, 'wire', 'nsmgr', n) * 1000:.1f}")
+        row("re-apply right after, ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply_now") is None
+            else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply_now') * 1000:.1f}")
+        row("re-apply, nothing to change (settled), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply") is None
+            else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply') * 1000:.1f}")
 
-    def lst(n, k):
-        xs = [x[k] for x in _ok(raw.get(f"list|both|{n}", []))]
-        return "—" if not xs else f"{statistics.median(xs) * 1000:.2f}"
-    row("nsmgrctl list, ms", lambda n: lst(n, "nsmgr"))
-    row("ip netns list, ms", lambda n: lst(n, "ip"))
-    row("nsmgrctl create + delete, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n) is None
-        else f"{med(raw, 'oneshot', 'pairs', n) * 1000:.2f}")
-    row("ip netns add + del, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n, "t_ip") is None
-        else f"{med(raw, 'oneshot', 'pairs', n, 't_ip') * 1000:.2f}")
-    row("nsmgrctl apply peak RSS (wire), MiB", lambda n: "—" if med(raw, "wire", "nsmgr", n, "rss_kib") is None
-        else f"{med(raw, 'wire', 'nsmgr', n, 'rss_kib') / 1024:.1f}")
-    row("nsmgrctl apply peak RSS (create), MiB", lambda n: "—" if med(raw, "create", "nsmgr-apply", n, "rss_kib") is None
-        else f"{med(raw, 'create', 'nsmgr-apply', n, 'rss_kib') / 1024:.1f}")
-    if have_daemon:
-        row("nsmgrd start (adopt), s", lambda n: "—" if med(raw, "daemon", "nsmgrd", n) is None
-            else f"{med(raw, 'daemon', 'nsmgrd', n):.3f}")
-        row("nsmgrd steady RSS, MiB", lambda n: "—" if med(raw, "daemon", "nsmgrd", n, "rss_kib") is None
-            else f"{med(raw, 'daemon', 'nsmgrd', n, 'rss_kib') / 1024:.1f}")
-    else:
-        row("nsmgrd start (adopt) and RSS", lambda n: "not measured: nsmgrd not built")
-    row("kernel memory per empty namespace, KiB (context)",
-        lambda n: "—" if med(raw, "create", "floor", n, "kmem_per_ns_kib") is None
-        else f"{med(raw, 'create', 'floor', n, 'kmem_per_ns_kib'):.0f}")
-    row("kernel memory per wired namespace, KiB (context)",
-        lambda n: "—" if med(raw, "wire", "floor", n, "kmem_per_ns_kib") is None
-        else f"{med(raw, 'wire', 'floor', n, 'kmem_per_ns_kib'):.0f}")
-    md.append("")
+        def lst(n, k):
+            xs = [x[k] for x in _ok(raw.get(f"list|both|{n}", []))]
+            return "—" if not xs else f"{statistics.median(xs) * 1000:.2f}"
+        row("nsmgrctl list, ms", lambda n: lst(n, "nsmgr"))
+        row("ip netns list, ms", lambda n: lst(n, "ip"))
+        row("nsmgrctl create + delete, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n) is None
+            else f"{med(raw, 'oneshot', 'pairs', n) * 1000:.2f}")
+        row("ip netns add + del, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n, "t_ip") is None
+            else f"{med(raw, 'oneshot', 'pairs', n, 't_ip') * 1000:.2f}")
+        row("nsmgrctl apply peak RSS (wire), MiB", lambda n: "—" if med(raw, "wire", "nsmgr", n, "rss_kib") is None
+            else f"{med(raw, 'wire', 'nsmgr', n, 'rss_kib') / 1024:.1f}")
+        row("nsmgrctl apply peak RSS (create), MiB", lambda n: "—" if med(raw, "create", "nsmgr-apply", n, "rss_kib") is None
+            else f"{med(raw, 'create', 'nsmgr-apply', n, 'rss_kib') / 1024:.1f}")
+        if have_daemon:
+            row("nsmgrd start (adopt), s", lambda n: "—" if med(raw, "daemon", "nsmgrd", n) is None
+                else f"{med(raw, 'daemon', 'nsmgrd', n):.3f}")
+            row("nsmgrd steady RSS, MiB", lambda n: "—" if med(raw, "daemon", "nsmgrd", n, "rss_kib") is None
+                else f"{med(raw, 'daemon', 'nsmgrd', n, 'rss_kib') / 1024:.1f}")
+        else:
+            row("nsmgrd start (adopt) and RSS", lambda n: "not measured: nsmgrd not built")
+        row("kernel memory per empty namespace, KiB (context)",
+            lambda n: "—" if med(raw, "create", "floor", n, "kmem_per_ns_kib") is None
+            else f"{med(raw, 'create', 'floor', n, 'kmem_per_ns_kib'):.0f}")
+        row("kernel memory per wired namespace, KiB (context)",
+            lambda n: "—" if med(raw, "wire", "floor", n, "kmem_per_ns_kib") is None
+            else f"{med(raw, 'wire', 'floor', n, 'kmem_per_ns_kib'):.0f}")
+        md.append("")
     fails = {k: [x["error"] for x in v if "error" in x] for k, v in raw.items()}
     fails = {k: v for k, v in fails.items() if v}
     if fails:
@@ -296,7 +305,8 @@ def write_all(out_dir, info, raw, have_daemon):
         for k, v in fails.items():
             md.append(f"- {k}: {len(v)} failed; last: `{v[-1].splitlines()[-1] if v[-1] else '?'}`")
         md.append("")
-    md.append("![per-namespace cost against N](per-ns.svg)")
+    if not partial or measured & {"create", "wire"}:
+        md.append("![per-namespace cost against N](per-ns.svg)")
     text = "\n".join(md) + "\n"
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write(text)

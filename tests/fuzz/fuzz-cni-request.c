@@ -16,7 +16,7 @@
  * libFuzzer-compatible (LLVMFuzzerTestOneInput); built against libnsmgr.a
  * only, e.g. clang -fsanitize=fuzzer,address,undefined -Insmgr/lib
  * $(pkg-config --cflags json-c libnl-3.0) tests/fuzz/fuzz-cni-request.c
- * build/libnsmgr.a $(pkg-config --libs ...). Seeds: corpus/fuzz-cni-request/. */
+ * build/libnsmgr.a $(pkg-config --libs ...). Seeds: corpus/cni-request/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
