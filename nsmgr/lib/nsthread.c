@@ -13,6 +13,7 @@
 
 struct job {
         const int *nsfds;
+        ns_open_fn_t open_fn;   /* instead of nsfds */
         size_t n;
         ns_fn_t fn;
         ns_batch_fn_t batch_fn;
@@ -27,11 +28,35 @@ static int enter(int nsfd) {
         return setns(nsfd, CLONE_NEWNET) < 0 ? negative_errno() : 0;
 }
 
+/* Enters item i's namespace: nsfds[i], or the handle open_fn opens, which
+ * is closed as soon as we are inside. *ret_skip: open_fn said there is
+ * nothing to enter for this item. */
+static int enter_item(const int *nsfds, ns_open_fn_t open_fn, size_t i, void *userdata, bool *ret_skip) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        *ret_skip = false;
+        if (!open_fn)
+                return enter(nsfds[i]);
+        r = open_fn(i, userdata, &fd);
+        if (r < 0)
+                return r;
+        if (fd < 0) {
+                *ret_skip = true;
+                return 0;
+        }
+        return enter(fd);
+}
+
 static void *thread_main(void *p) {
         struct job *j = p;
 
         for (size_t i = 0; i < j->n; i++) {
-                j->r = enter(j->nsfds[i]);
+                bool skip;
+
+                j->r = enter_item(j->nsfds, j->open_fn, i, j->userdata, &skip);
+                if (skip)
+                        continue;
                 if (j->r >= 0)
                         j->r = j->fn ? j->fn(j->userdata) : j->batch_fn(i, j->userdata);
                 if (j->r < 0) {
@@ -96,20 +121,9 @@ int ns_run_in_new(ns_fn_t fn, void *userdata) {
         return run(&j);
 }
 
-int ns_run_batch(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, size_t *ret_failed) {
-        struct job j = { .nsfds = nsfds, .n = n, .batch_fn = fn, .userdata = userdata };
-        int r;
-
-        if (n == 0)
-                return 0;
-        r = run(&j);
-        if (r < 0 && ret_failed)
-                *ret_failed = j.failed;
-        return r;
-}
-
 struct pjob {
         const int *nsfds;
+        ns_open_fn_t open_fn;   /* instead of nsfds */
         size_t n;
         ns_batch_fn_t fn;
         void *userdata;
@@ -125,11 +139,14 @@ static void *pthread_main(void *p) {
 
         while (!atomic_load(&j->stop)) {
                 size_t i = atomic_fetch_add(&j->next, 1);
+                bool skip;
                 int r;
 
                 if (i >= j->n)
                         break;
-                r = enter(j->nsfds[i]);
+                r = enter_item(j->nsfds, j->open_fn, i, j->userdata, &skip);
+                if (skip)
+                        continue;
                 if (r >= 0)
                         r = j->fn(i, j->userdata);
                 if (r < 0) {
@@ -146,9 +163,23 @@ static void *pthread_main(void *p) {
         return NULL;
 }
 
-int ns_run_batch_parallel(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, unsigned max_threads,
-                          size_t *ret_failed) {
-        struct pjob j = { .nsfds = nsfds, .n = n, .fn = fn, .userdata = userdata, .lock = PTHREAD_MUTEX_INITIALIZER };
+static int run_batch(const int *nsfds, ns_open_fn_t open_fn, size_t n, ns_batch_fn_t fn, void *userdata,
+                     size_t *ret_failed) {
+        struct job j = { .nsfds = nsfds, .open_fn = open_fn, .n = n, .batch_fn = fn, .userdata = userdata };
+        int r;
+
+        if (n == 0)
+                return 0;
+        r = run(&j);
+        if (r < 0 && ret_failed)
+                *ret_failed = j.failed;
+        return r;
+}
+
+static int run_parallel(const int *nsfds, ns_open_fn_t open_fn, size_t n, ns_batch_fn_t fn, void *userdata,
+                        unsigned max_threads, size_t *ret_failed) {
+        struct pjob j = { .nsfds = nsfds, .open_fn = open_fn, .n = n, .fn = fn, .userdata = userdata,
+                          .lock = PTHREAD_MUTEX_INITIALIZER };
         pthread_t t[64];
         pthread_attr_t attr;
         size_t started = 0;
@@ -164,7 +195,7 @@ int ns_run_batch_parallel(const int *nsfds, size_t n, ns_batch_fn_t fn, void *us
         if (want > ELEMENTSOF(t))
                 want = ELEMENTSOF(t);
         if (want <= 1)
-                return ns_run_batch(nsfds, n, fn, userdata, ret_failed);
+                return run_batch(nsfds, open_fn, n, fn, userdata, ret_failed);
 
         if (pthread_attr_init(&attr) != 0)
                 return -ENOMEM;
@@ -174,10 +205,24 @@ int ns_run_batch_parallel(const int *nsfds, size_t n, ns_batch_fn_t fn, void *us
                         break;
         pthread_attr_destroy(&attr);
         if (started == 0)
-                return ns_run_batch(nsfds, n, fn, userdata, ret_failed);
+                return run_batch(nsfds, open_fn, n, fn, userdata, ret_failed);
         for (size_t k = 0; k < started; k++)
                 (void) pthread_join(t[k], NULL);
         if (j.r < 0 && ret_failed)
                 *ret_failed = j.failed;
         return j.r;
+}
+
+int ns_run_batch(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, size_t *ret_failed) {
+        return run_batch(nsfds, NULL, n, fn, userdata, ret_failed);
+}
+
+int ns_run_batch_parallel(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, unsigned max_threads,
+                          size_t *ret_failed) {
+        return run_parallel(nsfds, NULL, n, fn, userdata, max_threads, ret_failed);
+}
+
+int ns_run_open_parallel(size_t n, ns_open_fn_t open_fn, ns_batch_fn_t fn, void *userdata, unsigned max_threads,
+                         size_t *ret_failed) {
+        return run_parallel(NULL, open_fn, n, fn, userdata, max_threads, ret_failed);
 }

@@ -34,3 +34,16 @@ int ns_run_batch(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, s
  * is started; returns that failure, with *ret_failed its index. */
 int ns_run_batch_parallel(const int *nsfds, size_t n, ns_batch_fn_t fn, void *userdata, unsigned max_threads,
                           size_t *ret_failed);
+
+/* Opens item i's namespace handle, in the worker that enters it: *ret_fd a
+ * handle to join, or left negative for an item with nothing to enter (fn
+ * is not called for it). A negative return fails the run. */
+typedef int (*ns_open_fn_t)(size_t i, void *userdata, int *ret_fd);
+
+/* ns_run_batch_parallel(), each handle opened by open_fn in the worker and
+ * closed as soon as the worker is inside. A handle opened from a pin under
+ * /run/netns keeps that mount busy -- a plain umount(8) of it fails with
+ * EBUSY -- for as long as it is open; this way a pin is held only for the
+ * moment a worker enters its namespace, never while a batch waits. */
+int ns_run_open_parallel(size_t n, ns_open_fn_t open_fn, ns_batch_fn_t fn, void *userdata, unsigned max_threads,
+                         size_t *ret_failed);

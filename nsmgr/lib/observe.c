@@ -333,6 +333,7 @@ struct observe_args {
         Visit *v;
         const Config *model;
         int host_fd;
+        dev_t nsfs_dev;          /* the device of nsfs, which every namespace handle is on */
         pthread_mutex_t lock;    /* err: several threads observe */
         NmError *err;
 };
@@ -504,9 +505,6 @@ static int visit_in_thread(size_t i, void *userdata) {
 
 /* --- the whole observation ------------------------------------------------------------- */
 
-/* Namespace handles open at a time while visiting. */
-#define VISIT_BATCH 256
-
 typedef struct Observer {
         const ObserveInput *in;
         Observed *o;
@@ -520,7 +518,6 @@ typedef struct Observer {
         bool host_threaded;
         int host_r;
         NmError host_err;
-        dev_t nsfs_dev;          /* the device of nsfs, which every namespace handle is on */
 } Observer;
 
 static void observer_done(Observer *ob) {
@@ -780,76 +777,74 @@ static int open_pinned(const char *name, dev_t nsfs_dev, int *ret_fd, ino_t *ret
         return 0;
 }
 
-/* Opens a batch of namespaces by name: what exists is visited, what does
- * not is made (desired) or forgotten (gone). fds[k] < 0: nothing to visit. */
-static int open_batch(Observer *ob, Visit *v, size_t n, int *fds, Visit *to_visit, size_t *ret_n) {
-        size_t k = 0;
+/* Opens visit i's namespace, in the worker that visits it (nsthread.h: the
+ * pin is held only while the worker enters). What exists is visited; what
+ * does not is made (desired) or forgotten (gone), and *ret_fd stays
+ * negative: nothing to visit. */
+static int open_visit(size_t i, void *userdata, int *ret_fd) {
+        struct observe_args *a = userdata;
+        _cleanup_error_ NmError e = NM_ERROR_INIT;
+        Visit *v = &a->v[i];
+        ObsScope *s = v->s;
+        int fd = -EBADF, r;
 
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_error_ NmError e = NM_ERROR_INIT;
-                ObsScope *s = v[i].s;
-                int fd = -EBADF, r;
-
-                if (!v[i].gone && s->decl && s->decl->path) {
-                        /* A run-time attachment's, by the path it has. */
-                        r = scope_open(s->decl, &fd, &e);
-                        if (r >= 0)
-                                (void) netns_fd_inode(fd, &s->ino);
-                } else
-                        r = open_pinned(s->name, ob->nsfs_dev, &fd, &s->ino, &e);
-                if (r == -ENOMEM)
-                        return r;
-                if (v[i].gone) {
-                        if (r < 0 || (v[i].rec && s->ino != v[i].rec->ino)) {
-                                /* Gone, or another namespace by that name now. */
-                                safe_close(fd);
-                                continue;
-                        }
-                } else if (r == -ENOENT || r == -ENXIO) {
-                        /* A namespace that is only there for run-time
-                         * attachments is never made by nsmgr. */
-                        if (s->decl->transient)
-                                s->skip = true;
-                        else
-                                s->create = true;
-                        continue;
-                } else if (r < 0)
-                        return nm_error(ob->err, r, "%s", nm_error_message(&e));
-                s->exists = true;
-                fds[k] = fd;
-                to_visit[k++] = v[i];
+        if (!v->gone && s->decl && s->decl->path) {
+                /* A run-time attachment's, by the path it has. */
+                r = scope_open(s->decl, &fd, &e);
+                if (r >= 0)
+                        (void) netns_fd_inode(fd, &s->ino);
+        } else
+                r = open_pinned(s->name, a->nsfs_dev, &fd, &s->ino, &e);
+        if (r == -ENOMEM)
+                return r;
+        if (v->gone) {
+                if (r < 0 || (v->rec && s->ino != v->rec->ino))
+                        /* Gone, or another namespace by that name now. */
+                        safe_close(fd);
+                else {
+                        s->exists = true;
+                        *ret_fd = fd;
+                }
+                return 0;
         }
-        *ret_n = k;
+        if (r == -ENOENT || r == -ENXIO) {
+                /* A namespace that is only there for run-time
+                 * attachments is never made by nsmgr. */
+                if (s->decl->transient)
+                        s->skip = true;
+                else
+                        s->create = true;
+                return 0;
+        }
+        if (r < 0) {
+                pthread_mutex_lock(&a->lock);
+                nm_error(a->err, r, "%s", nm_error_message(&e));
+                pthread_mutex_unlock(&a->lock);
+                return r;
+        }
+        s->exists = true;
+        *ret_fd = fd;
         return 0;
 }
 
-/* A few threads (one per CPU) visit the namespaces: a socket bound to
- * each, the sysctls that can only be read from inside, and the dumps of
- * its links, addresses and routes. At most VISIT_BATCH handles are open at
- * a time. */
+/* A few threads (one per CPU) visit the namespaces: each opens the next
+ * one's handle, enters it, closes the handle, and makes its visit -- a
+ * socket bound inside, the sysctls that can only be read from inside, and
+ * the dumps of its links, addresses and routes. So at most one handle a
+ * thread is open at a time, and a pin for no longer than it takes to
+ * enter: `umount /run/netns/NAME` is never refused as busy because nsmgr
+ * happens to be looking. */
 static int visit_all(Observer *ob) {
         _cleanup_close_ int host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         struct observe_args oa = { .lock = PTHREAD_MUTEX_INITIALIZER, .err = ob->err, .host_fd = host_fd,
-                                   .model = ob->in->model };
-        int fds[VISIT_BATCH];
-        Visit batch[VISIT_BATCH];
+                                   .model = ob->in->model, .v = ob->visits };
         struct stat st;
-        int r = 0;
+        int r;
 
-        ob->nsfs_dev = host_fd >= 0 && fstat(host_fd, &st) >= 0 ? st.st_dev : (dev_t) -1;
-        for (size_t start = 0; r >= 0 && start < ob->n_visits; start += VISIT_BATCH) {
-                size_t n = ob->n_visits - start < VISIT_BATCH ? ob->n_visits - start : VISIT_BATCH, k = 0;
-
-                r = open_batch(ob, ob->visits + start, n, fds, batch, &k);
-                if (r >= 0) {
-                        oa.v = batch;
-                        r = ns_run_batch_parallel(fds, k, visit_in_thread, &oa, 0, NULL);
-                        if (r < 0)
-                                nm_error(ob->err, r, "cannot look into the namespaces: %s", strerror(-r));
-                }
-                for (size_t i = 0; i < k; i++)
-                        safe_close(fds[i]);
-        }
+        oa.nsfs_dev = host_fd >= 0 && fstat(host_fd, &st) >= 0 ? st.st_dev : (dev_t) -1;
+        r = ns_run_open_parallel(ob->n_visits, open_visit, visit_in_thread, &oa, 0, NULL);
+        if (r < 0)
+                nm_error(ob->err, r, "cannot look into the namespaces: %s", strerror(-r));
         return r;
 }
 

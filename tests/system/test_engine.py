@@ -5,6 +5,7 @@ and its execution)."""
 import json
 import os
 import re
+import subprocess
 
 from conftest import ip_json, run
 
@@ -87,3 +88,50 @@ def test_dry_run_json_gives_structured_steps(nsmgr):
     assert route["action"] == "add" and route["namespace"] == "red" and route["detail"] == "default via 198.18.10.254"
     assert all(s["text"] for s in steps)
     assert not os.path.exists("/run/netns/red")
+
+
+def pin_mount_ids():
+    """The mount ids of the pins under /run/netns, from /proc/self/mountinfo."""
+    with open("/proc/self/mountinfo") as f:
+        return {line.split()[0] for line in f if os.path.dirname(line.split()[4]) == "/run/netns"}
+
+
+def pins_held_by(pid, pins):
+    """How many of its open files process pid has on those mounts (the
+    mnt_id of /proc/PID/fdinfo): each keeps its pin busy."""
+    held = 0
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for fd in fds:
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                held += any(line.split()[1] in pins for line in f if line.startswith("mnt_id:"))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return held
+
+
+def test_a_pin_is_held_only_while_a_thread_enters_its_namespace(nsmgr, tmp_path):
+    """Regression: looking into namespaces, apply (and nsmgrd's repairs)
+    opened 256 pins at a time and kept each open until its batch had been
+    visited. An open handle keeps its mount busy, so a plain `umount
+    /run/netns/NAME` failed now and then with "target is busy" while
+    nsmgrd checked that namespace. Now each visiting thread opens one pin,
+    enters its namespace and closes the handle before looking inside."""
+    n = 400
+    cfg = write(tmp_path, "namespaces = (" + ", ".join(f'{{ name = "p{i}"; }}' for i in range(n)) + ");\n")
+    nsmgr.ok("apply", "-c", cfg)
+    pins = pin_mount_ids()
+    assert len(pins) == n
+    most, samples = 0, 0
+    for _ in range(10):
+        p = subprocess.Popen([nsmgr.ctl_path, "apply", "-c", cfg], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        while p.poll() is None:
+            most = max(most, pins_held_by(p.pid, pins))
+            samples += 1
+        assert p.wait() == 0, p.stderr.read()
+    assert samples >= 10
+    assert most <= (os.cpu_count() or 1), f"{most} pins held at once"
