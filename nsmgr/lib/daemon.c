@@ -18,6 +18,7 @@
 #include "drift.h"
 #include "leases.h"
 #include "network.h"
+#include "observe.h"
 #include "ops.h"
 #include "overlap.h"
 #include "owner.h"
@@ -963,6 +964,8 @@ static int lock_daemon(Daemon *d, NmError *err) {
 static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_(lost_done) Lost lost = {};
+        _cleanup_(host_read_ahead_freep) HostReadAhead *ahead = NULL;
+        _cleanup_close_ int lock = -EBADF;
         ReconcileReport report = {};
         uint64_t t0 = now_monotonic_usec();
         sigset_t mask;
@@ -1013,6 +1016,23 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
         set_state(d, "starting");
         (void) daemon_status_write(&d->status);
 
+        /* The appliers' lock from here to the end of the first reconcile:
+         * the host is read ahead, by a thread of its own, while the config
+         * is read and the watches are made (with ten thousand veths the
+         * host's dump is the longest single read of the start), and only
+         * drift, which the watch made first tells of, may change it
+         * meanwhile -- no apply. */
+        lock = reconcile_lock(err);
+        if (lock < 0)
+                return lock;
+        r = watch_new(d->event, on_watch, d, &d->watch, &warnings, err);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(w, warnings)
+                dlog(d, LOG_WARNING, "%s", *w);
+        /* Without it (no thread), the reconcile reads the host itself. */
+        (void) host_read_ahead(&ahead);
+
         r = config_load(d->o->config, &d->cfg, err);
         if (r < 0) {
                 *ret_bad_config = true;
@@ -1024,12 +1044,6 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
         for (size_t i = 1; d->cfg->files && d->cfg->files[i]; i++)
                 dlog(d, LOG_INFO, "config: %s", d->cfg->files[i]);
 
-        r = watch_new(d->event, on_watch, d, &d->watch, &warnings, err);
-        if (r < 0)
-                return r;
-        STRV_FOREACH(w, warnings)
-                dlog(d, LOG_WARNING, "%s", *w);
-
         r = rescue_pins(d, &lost);
         if (r < 0)
                 return nm_error(err, r, "cannot read what nsmgr made before (" NSMGR_RUN_DIR "/state.json): %s", strerror(-r));
@@ -1037,7 +1051,9 @@ static int start(Daemon *d, bool *ret_bad_config, NmError *err) {
          * while the config is applied goes unnoticed. */
         sync_watches(d, false);
 
-        r = run_reconcile(d, d->cfg, "start", NULL, 0, &report, err);
+        d->cache.host_ahead = TAKE_PTR(ahead);
+        r = run_reconcile(d, d->cfg, "start", NULL, RECONCILE_LOCKED, &report, err);
+        lock = safe_close(lock);
         STRV_FOREACH(c, report.changes)
                 dlog(d, LOG_INFO, "applied: %s", *c);
         reconcile_report_done(&report);

@@ -935,14 +935,13 @@ static int read_host_links(ObsScope *h, char *const *names) {
         return 0;
 }
 
-/* The host's links and addresses. */
-static int read_host(Observer *ob, NmError *err) {
-        ObsScope *h = &ob->o->host;
+/* The host's links and addresses: those named (a scoped run), or all. */
+static int read_host_scope(ObsScope *h, bool only, char *const *links, NmError *err) {
         int r;
 
         nls_reset_error(h->nl);
-        if (ob->in->only) {
-                r = read_host_links(h, ob->in->host_links);
+        if (only) {
+                r = read_host_links(h, links);
                 if (r >= 0)
                         r = dump_addrs_of(h->nl, h);
                 if (r >= 0)
@@ -955,6 +954,10 @@ static int read_host(Observer *ob, NmError *err) {
         return 0;
 }
 
+static int read_host(Observer *ob, NmError *err) {
+        return read_host_scope(&ob->o->host, ob->in->only, ob->in->host_links, err);
+}
+
 static void *read_host_in_thread(void *userdata) {
         Observer *ob = userdata;
 
@@ -963,23 +966,94 @@ static void *read_host_in_thread(void *userdata) {
         return NULL;
 }
 
-/* The host: its socket and sysctls now; its links and addresses by
- * read_host(), which a full run lets a thread of its own do while the
- * namespaces are visited (the kernel looks up the nsid of every veth's
- * namespace as it dumps the host, O(N) each, under a lock of the host's
- * that the visits do not take). */
-static int observe_host(Observer *ob) {
-        const Config *m = ob->in->model;
-        ObsScope *h = &ob->o->host;
+/* The host scope with its socket: the host's dump holds an end of every
+ * veth, so it gets room for that. */
+static int open_host(ObsScope *h, NmError *err) {
         int r;
 
         *h = (ObsScope) { .host_nsid = -1, .nsid_in_host = -1, .exists = true };
         r = nls_open(&h->nl);
         if (r < 0)
-                return nm_error(ob->err, r, "cannot open a netlink socket: %s", strerror(-r));
-        /* The host's dump holds an end of every veth: room for it. */
+                return nm_error(err, r, "cannot open a netlink socket: %s", strerror(-r));
         (void) nl_socket_set_buffer_size(h->nl->sk, 1 << 20, 1 << 20);
         h->cookie = netns_cookie_of_socket(nl_socket_get_fd(h->nl->sk));
+        return 0;
+}
+
+struct HostReadAhead {
+        pthread_t thread;
+        bool running;
+        ObsScope h;
+        int r;
+        NmError err;
+};
+
+static void *read_ahead_main(void *userdata) {
+        HostReadAhead *a = userdata;
+
+        a->r = open_host(&a->h, &a->err);
+        if (a->r >= 0)
+                a->r = read_host_scope(&a->h, false, NULL, &a->err);
+        return NULL;
+}
+
+int host_read_ahead(HostReadAhead **ret) {
+        HostReadAhead *a = calloc(1, sizeof(*a));
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        a->h = (ObsScope) { .host_nsid = -1, .nsid_in_host = -1 };
+        r = pthread_create(&a->thread, NULL, read_ahead_main, a);
+        if (r != 0) {
+                free(a);
+                return -r;
+        }
+        a->running = true;
+        *ret = a;
+        return 0;
+}
+
+static void read_ahead_join(HostReadAhead *a) {
+        if (!a->running)
+                return;
+        (void) pthread_join(a->thread, NULL);
+        a->running = false;
+}
+
+HostReadAhead *host_read_ahead_free(HostReadAhead *a) {
+        if (!a)
+                return NULL;
+        read_ahead_join(a);
+        obs_scope_done(&a->h);
+        nm_error_clear(&a->err);
+        return mfree(a);
+}
+
+/* The host as read ahead, moved into h once its thread is done. */
+static int take_read_ahead(HostReadAhead *a, ObsScope *h, NmError *err) {
+        read_ahead_join(a);
+        if (a->r < 0)
+                return nm_error(err, a->r, "%s", nm_error_message(&a->err));
+        *h = a->h;
+        a->h = (ObsScope) { .host_nsid = -1, .nsid_in_host = -1 };
+        return 0;
+}
+
+/* The host: its socket and sysctls now; its links and addresses by
+ * read_host(), which a full run lets a thread of its own do while the
+ * namespaces are visited (the kernel looks up the nsid of every veth's
+ * namespace as it dumps the host, O(N) each, under a lock of the host's
+ * that the visits do not take) -- or took from a read ahead. */
+static int observe_host(Observer *ob) {
+        const Config *m = ob->in->model;
+        ObsScope *h = &ob->o->host;
+        bool ahead = ob->in->host_ahead && !ob->in->only;
+        int r;
+
+        r = ahead ? take_read_ahead(ob->in->host_ahead, h, ob->err) : open_host(h, ob->err);
+        if (r < 0)
+                return r;
         h->sysctls = calloc(m->n_host_sysctls + 1, sizeof(char *));
         if (!h->sysctls)
                 return -ENOMEM;
@@ -990,6 +1064,8 @@ static int observe_host(Observer *ob) {
                         return nm_error(ob->err, r, "cannot read sysctl '%s': %s", m->host_sysctls[i].key,
                                         strerror(-r));
         }
+        if (ahead)
+                return 0;
         if (ob->in->only || pthread_create(&ob->host_thread, NULL, read_host_in_thread, ob) != 0)
                 return read_host(ob, ob->err);
         ob->host_threaded = true;

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "macro.h"
 #include "observed.h"
 #include "state.h"
 
@@ -18,12 +19,22 @@
  * step to be taken in it opens it again by name, checked to be the same
  * namespace (observe_open_socket). */
 
+/* The host's links and addresses, read by a thread of their own ahead of
+ * a full observe() that takes them: nsmgrd's start reads the host while it
+ * reads its config and makes its watches. Whoever starts one holds the
+ * appliers' lock (reconcile_lock()) from then until that observe. */
+typedef struct HostReadAhead HostReadAhead;
+int host_read_ahead(HostReadAhead **ret);
+HostReadAhead *host_read_ahead_free(HostReadAhead *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(HostReadAhead *, host_read_ahead_free);
+
 typedef struct ObserveInput {
         const Config *model;         /* the desired model */
         const State *state;
         const StrMap *only;          /* a scoped run: these namespaces (and the host); NULL: all */
         char *const *host_links;     /* a scoped run: the host links to read, by name (no dump of them all) */
         bool rebuild;                /* the state was lost: look for nsmgr's routes in every family */
+        HostReadAhead *host_ahead;   /* a full run: the host as read ahead, taken from it; NULL: read now */
 } ObserveInput;
 
 int observe(const ObserveInput *in, Observed *ret, NmError *err);

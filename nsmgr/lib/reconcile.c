@@ -310,6 +310,7 @@ static int run(const Config *cfg, const ReconcileScope *scope, RunCache *cache, 
         FileStamp stamp = {};
         bool wrote;
         _cleanup_close_ int lock = -EBADF;
+        _cleanup_(host_read_ahead_freep) HostReadAhead *ahead = !scope && cache ? TAKE_PTR(cache->host_ahead) : NULL;
         bool dry = flags & RECONCILE_DRY_RUN;
         LeaseSyncFlags lflags = dry ? LEASE_SYNC_DRY_RUN : 0;
         int r, saved;
@@ -348,7 +349,8 @@ static int run(const Config *cfg, const ReconcileScope *scope, RunCache *cache, 
                 r = scope_host_links(&R);
         if (r >= 0)
                 r = observe(&(ObserveInput) { .model = &R.desired->model, .state = &R.state, .only = R.only,
-                                              .host_links = R.host_links, .rebuild = R.state.lost },
+                                              .host_links = R.host_links, .rebuild = R.state.lost,
+                                              .host_ahead = ahead },
                             &R.observed, err);
         if (r >= 0)
                 r = plan_everything(&R);

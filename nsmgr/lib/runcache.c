@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <time.h>
 
+#include "observe.h"
 #include "paths.h"
 #include "runcache.h"
 #include "strv.h"
@@ -59,6 +60,7 @@ void run_cache_forget(RunCache *c) {
                 cached_leases_done(&c->leases[i]);
         c->leases = mfree(c->leases);
         c->n_leases = 0;
+        c->host_ahead = host_read_ahead_free(c->host_ahead);
 }
 
 void run_cache_done(RunCache *c) {

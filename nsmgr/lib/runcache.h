@@ -46,6 +46,7 @@ typedef struct RunCache {
         CachedLeases *leases;
         size_t n_leases;
         unsigned hits, misses;   /* for the debug log and the tests */
+        struct HostReadAhead *host_ahead;   /* the host read for the next full run (observe.h), taken by it */
 } RunCache;
 
 void run_cache_done(RunCache *c);

@@ -6,6 +6,7 @@ and drive it with systemctl, as an administrator would. Results are checked
 from the sandbox's side with ip -j, stat, nsenter and /proc, and from the
 journal."""
 
+import fcntl
 import json
 import os
 import stat
@@ -147,6 +148,27 @@ def test_ready_only_after_the_config_is_applied(foreground):
     # Stopping tore nothing down.
     assert sorted(os.listdir("/run/netns")) == ["blue", "red"]
     assert ping("red", "198.18.10.2")
+
+
+def test_start_waits_for_an_apply_and_reads_the_host_after_it(foreground, nsmgr):
+    """nsmgrd reads the host ahead, in a thread of its own while it reads
+    its config, only once it holds the appliers' lock: what an apply that
+    held the lock changed is what its first reconcile sees, and READY=1
+    comes with the config applied to that."""
+    nsmgr.ok("apply", "-c", TUTORIAL)
+    start, notify = foreground
+    with open("/run/nsmgr/lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = start("-c", TUTORIAL)
+        with pytest.raises(TimeoutError):
+            notify.until("READY", timeout=1)
+        # What an apply holding the lock might do: the bridge goes.
+        run(["ip", "link", "del", "br-study"], check=True)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    notify.until("READY")
+    assert has_link(None, "br-study")
+    assert ping("red", "198.18.10.2")
+    assert p.poll() is None
 
 
 def test_a_second_nsmgrd_refuses_to_start(foreground, nsmgr):
