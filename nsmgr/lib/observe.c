@@ -656,6 +656,12 @@ static int add_gone(Observer *ob, const char *name, const StateNetns *rec) {
         return add_visit(ob, &(Visit) { .s = g, .rec = rec, .gone = true, .routes4 = true, .routes6 = true });
 }
 
+static bool owner_wanted(const char *name, void *userdata) {
+        Observer *ob = userdata;
+
+        return gone_candidate(ob, name) && !state_netns(ob->in->state, name);
+}
+
 /* The owner records of a scoped run's names, one readlink each. */
 static int owner_load_names(const StrMap *names, OwnerRecord **ret, size_t *ret_n) {
         OwnerRecord *v = calloc(names->n + 1, sizeof(OwnerRecord));
@@ -697,9 +703,12 @@ static int observe_gone(Observer *ob) {
 
         /* Owner records are written before the pin: a namespace apply
          * made is found even when the run that made it was killed before
-         * it recorded anything else. */
+         * it recorded anything else. Only those of namespaces the config
+         * no longer has, and the state does not list, are of use here:
+         * the others are not read (a readlink each, and a re-apply of a
+         * thousand namespaces finds none). */
         if (!ob->in->only)
-                r = owner_load_all(&owners, &n_owners);
+                r = owner_load_matching(owner_wanted, ob, &owners, &n_owners);
         else
                 r = owner_load_names(ob->in->only, &owners, &n_owners);
         if (r < 0)

@@ -149,7 +149,7 @@ static int record_cmp(const void *a, const void *b) {
         return strcmp(((const OwnerRecord *) a)->name, ((const OwnerRecord *) b)->name);
 }
 
-int owner_load_all(OwnerRecord **ret, size_t *ret_n) {
+int owner_load_matching(owner_want_fn_t want, void *userdata, OwnerRecord **ret, size_t *ret_n) {
         _cleanup_closedir_ DIR *d = NULL;
         OwnerRecord *v = NULL;
         size_t n = 0, cap = 0;
@@ -165,7 +165,7 @@ int owner_load_all(OwnerRecord **ret, size_t *ret_n) {
                 char buf[128];
                 ssize_t len;
 
-                if (de->d_name[0] == '.')
+                if (de->d_name[0] == '.' || (want && !want(de->d_name, userdata)))
                         continue;
                 len = readlinkat(dirfd(d), de->d_name, buf, sizeof(buf) - 1);
                 if (len < 0)
@@ -197,6 +197,10 @@ int owner_load_all(OwnerRecord **ret, size_t *ret_n) {
         *ret = v;
         *ret_n = n;
         return 0;
+}
+
+int owner_load_all(OwnerRecord **ret, size_t *ret_n) {
+        return owner_load_matching(NULL, NULL, ret, ret_n);
 }
 
 const OwnerRecord *owner_find(const OwnerRecord *v, size_t n, const char *name, ino_t ino) {

@@ -39,5 +39,9 @@ typedef struct OwnerRecord {
         char *origin;
 } OwnerRecord;
 int owner_load_all(OwnerRecord **ret, size_t *ret_n);
+/* owner_load_all(), but only the records of the names want() takes: the
+ * folder is listed and only those are read, a readlink each. */
+typedef bool (*owner_want_fn_t)(const char *name, void *userdata);
+int owner_load_matching(owner_want_fn_t want, void *userdata, OwnerRecord **ret, size_t *ret_n);
 const OwnerRecord *owner_find(const OwnerRecord *v, size_t n, const char *name, ino_t ino);
 void owner_records_free(OwnerRecord *v, size_t n);
