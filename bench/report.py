@@ -263,31 +263,26 @@ def write_all(out_dir, info, raw, have_daemon):
         def row(name, f):
             md.append(f"| {name} | " + " | ".join(f(n) for n in ns) + " |")
 
-        row("first apply (wire config), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n) is None
-            else f"{med(raw, 'wire', 'nsmgr', n) * 1000:.1f}")
-        row("re-apply right after, ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply_now") is None
-            else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply_now') * 1000:.1f}")
-        row("re-apply, nothing to change (settled), ms", lambda n: "—" if med(raw, "wire", "nsmgr", n, "t_reapply") is None
-            else f"{med(raw, 'wire', 'nsmgr', n, 't_reapply') * 1000:.1f}")
+        def cell(w, v, key="t", scale=1000, fmt="{:.1f}"):
+            """A row's cell: the median over rounds, scaled and formatted, or a dash."""
+            return lambda n: "—" if med(raw, w, v, n, key) is None else fmt.format(med(raw, w, v, n, key) * scale)
+
+        row("first apply (wire config), ms", cell("wire", "nsmgr"))
+        row("re-apply right after, ms", cell("wire", "nsmgr", "t_reapply_now"))
+        row("re-apply, nothing to change (settled), ms", cell("wire", "nsmgr", "t_reapply"))
 
         def lst(n, k):
             xs = [x[k] for x in _ok(raw.get(f"list|both|{n}", []))]
             return "—" if not xs else f"{statistics.median(xs) * 1000:.2f}"
         row("nsmgrctl list, ms", lambda n: lst(n, "nsmgr"))
         row("ip netns list, ms", lambda n: lst(n, "ip"))
-        row("nsmgrctl create + delete, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n) is None
-            else f"{med(raw, 'oneshot', 'pairs', n) * 1000:.2f}")
-        row("ip netns add + del, one pair, ms", lambda n: "—" if med(raw, "oneshot", "pairs", n, "t_ip") is None
-            else f"{med(raw, 'oneshot', 'pairs', n, 't_ip') * 1000:.2f}")
-        row("nsmgrctl apply peak RSS (wire), MiB", lambda n: "—" if med(raw, "wire", "nsmgr", n, "rss_kib") is None
-            else f"{med(raw, 'wire', 'nsmgr', n, 'rss_kib') / 1024:.1f}")
-        row("nsmgrctl apply peak RSS (create), MiB", lambda n: "—" if med(raw, "create", "nsmgr-apply", n, "rss_kib") is None
-            else f"{med(raw, 'create', 'nsmgr-apply', n, 'rss_kib') / 1024:.1f}")
+        row("nsmgrctl create + delete, one pair, ms", cell("oneshot", "pairs", fmt="{:.2f}"))
+        row("ip netns add + del, one pair, ms", cell("oneshot", "pairs", "t_ip", fmt="{:.2f}"))
+        row("nsmgrctl apply peak RSS (wire), MiB", cell("wire", "nsmgr", "rss_kib", 1 / 1024))
+        row("nsmgrctl apply peak RSS (create), MiB", cell("create", "nsmgr-apply", "rss_kib", 1 / 1024))
         if have_daemon:
-            row("nsmgrd start (adopt), s", lambda n: "—" if med(raw, "daemon", "nsmgrd", n) is None
-                else f"{med(raw, 'daemon', 'nsmgrd', n):.3f}")
-            row("nsmgrd steady RSS, MiB", lambda n: "—" if med(raw, "daemon", "nsmgrd", n, "rss_kib") is None
-                else f"{med(raw, 'daemon', 'nsmgrd', n, 'rss_kib') / 1024:.1f}")
+            row("nsmgrd start (adopt), s", cell("daemon", "nsmgrd", scale=1, fmt="{:.3f}"))
+            row("nsmgrd steady RSS, MiB", cell("daemon", "nsmgrd", "rss_kib", 1 / 1024))
         else:
             row("nsmgrd start (adopt) and RSS", lambda n: "not measured: nsmgrd not built")
         row("kernel memory per empty namespace, KiB (context)",
