@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <sys/stat.h>
+
 #include "bus-client.h"
 #include "config.h"
 #include "ctl.h"
 #include "fileio.h"
+#include "heap.h"
+#include "observe.h"
 #include "ops.h"
 #include "paths.h"
 #include "reconcile.h"
@@ -56,8 +60,11 @@ int verb_apply(const Verb *verb, int argc, char **argv) {
         _cleanup_error_ NmError err = NM_ERROR_INIT;
         _cleanup_config_ Config *cfg = NULL;
         _cleanup_(daemon_link_done) DaemonLink link = {};
+        _cleanup_(host_read_ahead_freep) HostReadAhead *ahead = NULL;
+        _cleanup_close_ int lock = -EBADF;
         ReconcileReport report = {};
         struct apply_args a = {};
+        struct stat st;
         int optind, r;
 
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
@@ -68,13 +75,26 @@ int verb_apply(const Verb *verb, int argc, char **argv) {
         if (optind < argc)
                 return usage_error("apply: unexpected argument '%s'", argv[optind]);
 
+        /* Thousands of namespaces: a handle each while they are visited. */
+        (void) rlimit_nofile_raise();
+        (void) daemon_link_open(&link);
+        if (!link.alive) {
+                /* Applied here. Under the appliers' lock from now on, a thread
+                 * reads the host while the config loads: with thousands of
+                 * veths the host's dump is the longest single read. Without
+                 * the lock (not root: the run says why), no read ahead. */
+                lock = reconcile_lock(NULL);
+                if (lock >= 0)
+                        (void) host_read_ahead(&ahead);
+                /* The config's tree, backed in one go rather than a page
+                 * fault at a time (the text of conf.d is not counted). */
+                if (stat(a.config ? a.config : NSMGR_CONF_FILE, &st) >= 0 && S_ISREG(st.st_mode))
+                        heap_prefault((size_t) st.st_size * HEAP_PER_CONFIG_BYTE);
+        }
         r = config_load(a.config, &cfg, &err);
         if (r < 0)
                 return fail(&err);
 
-        /* Thousands of namespaces: a handle each while they are visited. */
-        (void) rlimit_nofile_raise();
-        (void) daemon_link_open(&link);
         if (link.alive && !ops_same_config(cfg->files, link.files)) {
                 /* nsmgrd would undo it within a second and the two would
                  * fight over what is made; a plan changes nothing. */
@@ -93,7 +113,9 @@ int verb_apply(const Verb *verb, int argc, char **argv) {
         if (link.bus)
                 r = bus_call_apply(link.bus, a.dry_run, 0, &report, &err);
         else
-                r = ops_apply(cfg, a.dry_run ? RECONCILE_DRY_RUN : 0, &report, NULL, &err);
+                r = ops_apply(cfg, TAKE_PTR(ahead),
+                              (a.dry_run ? RECONCILE_DRY_RUN : 0) | (lock >= 0 ? RECONCILE_LOCKED : 0), &report, NULL,
+                              &err);
         STRV_FOREACH(w, report.warnings)
                 log_warning("%s", *w);
         if (r < 0) {

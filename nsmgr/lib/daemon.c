@@ -792,7 +792,7 @@ static int bus_apply(void *userdata, bool dry_run, ReconcileReport *report, NmEr
         r = config_load(d->o->config, &cfg, err);
         if (r < 0)
                 return -EBADMSG;
-        return ops_apply(cfg, RECONCILE_DRY_RUN, report, NULL, err);
+        return ops_apply(cfg, NULL, RECONCILE_DRY_RUN, report, NULL, err);
 }
 
 static void bus_changed(void *userdata) {

@@ -12,6 +12,7 @@
 #include "name.h"
 #include "netns.h"
 #include "nsthread.h"
+#include "observe.h"
 #include "ops.h"
 #include "overlap.h"
 #include "owner.h"
@@ -333,12 +334,16 @@ int ops_detach(const Config *cfg, const char *netns, const char *network, Reconc
         return reconcile_netns(cfg, netns, RECONCILE_LOCKED, report, err);
 }
 
-int ops_apply(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, char **ret_ifname, NmError *err) {
+int ops_apply(const Config *cfg, HostReadAhead *ahead_in, ReconcileFlags flags, ReconcileReport *report,
+              char **ret_ifname, NmError *err) {
+        _cleanup_(host_read_ahead_freep) HostReadAhead *ahead = ahead_in;
         int r;
 
         r = networks_check_host_overlap(cfg, ret_ifname, err);
         if (r < 0)
                 return r;
+        if (ahead)
+                return reconcile_read_ahead(cfg, TAKE_PTR(ahead), flags, report, err);
         return reconcile(cfg, flags, report, err);
 }
 

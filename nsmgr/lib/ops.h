@@ -72,8 +72,11 @@ int ops_detach(const Config *cfg, const char *netns, const char *network, Reconc
 /* reconcile() behind the checks a user expects before anything changes: a
  * network whose subnet overlaps an address the host already has (outside
  * nsmgr's own objects) is refused, as podman refuses it (overlap.h); the
- * host interface that has it goes to *ret_ifname (may be NULL). */
-int ops_apply(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, char **ret_ifname, NmError *err);
+ * host interface that has it goes to *ret_ifname (may be NULL). With
+ * ahead (NULL: none), the run takes the host as read ahead:
+ * reconcile_read_ahead(), which wants RECONCILE_LOCKED. */
+int ops_apply(const Config *cfg, HostReadAhead *ahead, ReconcileFlags flags, ReconcileReport *report,
+              char **ret_ifname, NmError *err);
 
 /* `nsmgrctl apply -c FILE` while nsmgrd keeps another config in force: the
  * daemon would undo it. Refused with a sentence that names the daemon's

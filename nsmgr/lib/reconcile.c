@@ -3,6 +3,7 @@
  * config and the leases), observe (what the kernel holds), plan (a pure
  * function of the three), checks that every step can be taken, execute.
  * One code path for nsmgrctl apply, attach/detach and nsmgrd. */
+#include <assert.h>
 #include <fcntl.h>
 #include <sys/file.h>
 
@@ -303,14 +304,15 @@ static void keep_state(Run *R, const FileStamp *stamp, bool saved) {
         run_cache_keep_state(R->cache, &R->state, &now);
 }
 
-static int run(const Config *cfg, const ReconcileScope *scope, RunCache *cache, ReconcileFlags flags,
-               ReconcileReport *report, NmError *err) {
+static int run(const Config *cfg, const ReconcileScope *scope, RunCache *cache, HostReadAhead *ahead_in,
+               ReconcileFlags flags, ReconcileReport *report, NmError *err) {
         _cleanup_(run_done) Run R = { .cfg = cfg, .scope = scope, .cache = cache, .flags = flags, .report = report,
                                       .err = err, .observed = OBSERVED_INIT };
         FileStamp stamp = {};
         bool wrote;
         _cleanup_close_ int lock = -EBADF;
-        _cleanup_(host_read_ahead_freep) HostReadAhead *ahead = !scope && cache ? TAKE_PTR(cache->host_ahead) : NULL;
+        _cleanup_(host_read_ahead_freep) HostReadAhead *ahead =
+                ahead_in ? ahead_in : !scope && cache ? TAKE_PTR(cache->host_ahead) : NULL;
         bool dry = flags & RECONCILE_DRY_RUN;
         LeaseSyncFlags lflags = dry ? LEASE_SYNC_DRY_RUN : 0;
         int r, saved;
@@ -392,12 +394,18 @@ static int run(const Config *cfg, const ReconcileScope *scope, RunCache *cache, 
 }
 
 int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err) {
-        return run(cfg, NULL, NULL, flags, report, err);
+        return run(cfg, NULL, NULL, NULL, flags, report, err);
+}
+
+int reconcile_read_ahead(const Config *cfg, HostReadAhead *ahead, ReconcileFlags flags, ReconcileReport *report,
+                         NmError *err) {
+        assert(flags & RECONCILE_LOCKED);
+        return run(cfg, NULL, NULL, ahead, flags, report, err);
 }
 
 int reconcile_scoped(const Config *cfg, const ReconcileScope *scope, RunCache *cache, ReconcileFlags flags,
                      ReconcileReport *report, NmError *err) {
-        return run(cfg, scope, cache, flags, report, err);
+        return run(cfg, scope, cache, NULL, flags, report, err);
 }
 
 int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, ReconcileReport *report,
@@ -405,5 +413,5 @@ int reconcile_netns(const Config *cfg, const char *netns, ReconcileFlags flags, 
         char *names[] = { (char *) netns, NULL };
 
         /* A lease changed: the addresses NAT rules point at may have too. */
-        return run(cfg, &(ReconcileScope) { .netns = names, .nat = true }, NULL, flags, report, err);
+        return run(cfg, &(ReconcileScope) { .netns = names, .nat = true }, NULL, NULL, flags, report, err);
 }

@@ -6,6 +6,8 @@
 #include "config.h"
 #include "error.h"
 
+typedef struct HostReadAhead HostReadAhead;   /* observe.h */
+
 /* Makes the system what the config declares: observe what exists, plan the
  * difference, check that every step can be taken (kernel features, names
  * taken by others), then take the steps and record what nsmgr made. What
@@ -54,6 +56,12 @@ void reconcile_report_done(ReconcileReport *r);
 /* The config is extended with what its networks expand to (network.h)
  * for the duration of the call, and restored before it returns. */
 int reconcile(const Config *cfg, ReconcileFlags flags, ReconcileReport *report, NmError *err);
+
+/* reconcile() on the host as a thread read it ahead (observe.h), started
+ * after the caller took reconcile_lock(), which it still holds
+ * (RECONCILE_LOCKED). Takes ahead, and frees it. */
+int reconcile_read_ahead(const Config *cfg, HostReadAhead *ahead, ReconcileFlags flags, ReconcileReport *report,
+                         NmError *err);
 
 /* What a scoped run looks at and may change: some namespaces (and those
  * their veths join, and the host objects they need: their bridges, the host

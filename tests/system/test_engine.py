@@ -2,10 +2,12 @@
 and what the stages promise (marks in the kernel, one step list for a plan
 and its execution)."""
 
+import fcntl
 import json
 import os
 import re
 import subprocess
+import time
 
 from conftest import ip_json, run
 
@@ -135,3 +137,32 @@ def test_a_pin_is_held_only_while_a_thread_enters_its_namespace(nsmgr, tmp_path)
         assert p.wait() == 0, p.stderr.read()
     assert samples >= 10
     assert most <= (os.cpu_count() or 1), f"{most} pins held at once"
+
+
+def test_apply_reads_the_host_only_once_it_holds_the_appliers_lock(nsmgr):
+    """`nsmgrctl apply` reads the host in a thread of its own while it loads
+    the config -- but only once it holds the appliers' lock: what another
+    applier changed while holding it is what the apply sees and repairs.
+    A read begun before the lock would find br-study still there."""
+    nsmgr.ok("apply", "-c", TUTORIAL)
+    with open("/run/nsmgr/lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = subprocess.Popen([nsmgr.ctl_path, "apply", "-c", TUTORIAL], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            # It waits for the lock (a waiter in /proc/locks) ...
+            deadline = time.monotonic() + 10
+            while not any("->" in l and f" {p.pid} " in l for l in open("/proc/locks")):
+                assert p.poll() is None, p.communicate()
+                assert time.monotonic() < deadline, "nsmgrctl apply did not wait for the lock"
+                time.sleep(0.02)
+            # ... while the holder takes the bridge away.
+            run(["ip", "link", "del", "br-study"], check=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "br-study" in out
+    assert [l["ifname"] for l in ip_json("link", "show", "br-study")] == ["br-study"]
+    # And red reaches blue across it again.
+    assert run(["ip", "netns", "exec", "red", "ping", "-c1", "-W2", "198.18.10.2"]).returncode == 0
