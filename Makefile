@@ -117,7 +117,7 @@ MANPAGES    := $(wildcard man/*.[58])
 EXAMPLES    := $(wildcard conf/*.conf)
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/floor-cni $(BUILD)/bench/timed \
+BENCH_BIN   := $(BUILD)/bench/floor-create $(BUILD)/bench/floor-wire $(BUILD)/bench/floor-reread $(BUILD)/bench/floor-cni $(BUILD)/bench/timed \
                $(BUILD)/bench/repair-latency $(BUILD)/bench/spawn-pair $(BUILD)/bench/exec-floor
 
 # The CNI plugin is named after its "type" in a network configuration, in a

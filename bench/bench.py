@@ -210,6 +210,7 @@ class Tools:
         self.nsmgrd = os.path.join(self.build, "nsmgrd")
         self.floor_create = os.path.join(self.build, "bench", "floor-create")
         self.floor_wire = os.path.join(self.build, "bench", "floor-wire")
+        self.floor_reread = os.path.join(self.build, "bench", "floor-reread")
         self.repair_latency = os.path.join(self.build, "bench", "repair-latency")
         self.ip = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "/sbin/ip"
         self.bash = "/bin/bash"
@@ -654,7 +655,7 @@ def main():
     have_daemon = os.access(tools.nsmgrd, os.X_OK)
     if a.scale:
         import scale
-        for f in (tools.nsmgrd, tools.repair_latency):
+        for f in (tools.nsmgrd, tools.repair_latency, tools.floor_reread):
             if not os.access(f, os.X_OK):
                 print(f"bench: {f} is missing; run make bench-scale", file=sys.stderr)
                 return 1
