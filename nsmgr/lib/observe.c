@@ -16,12 +16,9 @@
 #include "nl.h"
 
 #include <netlink/msg.h>
-#include <netlink/route/link/inet6.h>
-#include <netlink/route/link/macvlan.h>
-#include <netlink/route/link/vrf.h>
-#include <netlink/route/link/vxlan.h>
 
 #include "fileio.h"
+#include "linkmsg.h"
 #include "marks.h"
 #include "netns.h"
 #include "netnspath.h"
@@ -35,50 +32,6 @@
 
 /* --- dumps ---------------------------------------------------------------------- */
 
-static void link_from_nl(struct rtnl_link *l, ObsLink *o) {
-        struct nl_addr *mac = rtnl_link_get_addr(l);
-        const char *kind = rtnl_link_get_type(l);
-        int32_t nsid = -1;
-
-        *o = (ObsLink) { .ifindex = rtnl_link_get_ifindex(l), .master = rtnl_link_get_master(l),
-                         .link = rtnl_link_get_link(l), .link_netnsid = -1, .mtu = rtnl_link_get_mtu(l),
-                         .flags = rtnl_link_get_flags(l), .group = rtnl_link_get_group(l), .macvlan_mode = -1,
-                         .addr_gen_mode = -1 };
-        uint8_t mode;
-        snprintf(o->name, sizeof(o->name), "%s", rtnl_link_get_name(l));
-        snprintf(o->kind, sizeof(o->kind), "%s", kind ? kind : "");
-        if (rtnl_link_get_link_netnsid(l, &nsid) >= 0)
-                o->link_netnsid = nsid;
-        if (rtnl_link_inet6_get_addr_gen_mode(l, &mode) >= 0)
-                o->addr_gen_mode = mode;
-        if (mac && nl_addr_get_len(mac) == 6) {
-                memcpy(o->mac, nl_addr_get_binary_addr(mac), 6);
-                o->has_mac = true;
-        }
-        if (!kind)
-                return;
-        if (streq(kind, "vxlan")) {
-                struct nl_addr *a = NULL;
-                uint32_t port = 0;
-
-                (void) rtnl_link_vxlan_get_id(l, &o->vxlan_id);
-                if (rtnl_link_vxlan_get_port(l, &port) >= 0)
-                        o->vxlan_port = (uint16_t) port;
-                if (rtnl_link_vxlan_get_group(l, &a) >= 0) {
-                        (void) cidr_from_nl(a, &o->vxlan_group);
-                        nl_addr_put(a);
-                }
-                a = NULL;
-                if (rtnl_link_vxlan_get_local(l, &a) >= 0) {
-                        (void) cidr_from_nl(a, &o->vxlan_local);
-                        nl_addr_put(a);
-                }
-        } else if (streq(kind, "vrf"))
-                (void) rtnl_link_vrf_get_tableid(l, &o->vrf_table);
-        else if (streq(kind, "macvlan"))
-                o->macvlan_mode = (int) rtnl_link_macvlan_get_mode(l);
-}
-
 /* Dumps parsed by libnl message by message (nl_msg_parse), straight into
  * the scope's arrays: no cache, whose hashing and comparison of every
  * object cost more than the parsing with thousands of namespaces. */
@@ -88,18 +41,6 @@ struct obj_dump {
         bool oom;
         void (*add)(struct nl_object *o, struct obj_dump *d);
 };
-
-static void add_link(struct nl_object *o, struct obj_dump *d) {
-        struct rtnl_link *l = (struct rtnl_link *) o;
-
-        if (!rtnl_link_get_name(l))
-                return;
-        if (GREEDY_REALLOC(d->s->links, d->cap, d->s->n_links + 1) < 0) {
-                d->oom = true;
-                return;
-        }
-        link_from_nl(l, &d->s->links[d->s->n_links++]);
-}
 
 static void add_route(struct nl_object *o, struct obj_dump *d) {
         struct rtnl_route *rt = (struct rtnl_route *) o;
@@ -156,19 +97,82 @@ static int dump_objects(NlSock *nl, struct nl_msg *req, struct obj_dump *d) {
         return r < 0 ? r : 0;
 }
 
-/* The links of a scope, without their statistics: libnl's own dump asks for
- * every counter of every link (and the kernel fills kilobytes of IPv6 ones
- * per link), none of which is looked at. */
+struct link_dump {
+        ObsScope *s;
+        size_t cap;
+        bool oom;
+};
+
+static int on_link(struct nl_msg *msg, void *arg) {
+        struct link_dump *d = arg;
+        ObsLink o;
+
+        if (obs_link_from_msg(nlmsg_hdr(msg), &o) < 0)
+                return NL_SKIP;
+        if (GREEDY_REALLOC(d->s->links, d->cap, d->s->n_links + 1) < 0) {
+                d->oom = true;
+                return NL_STOP;
+        }
+        d->s->links[d->s->n_links++] = o;
+        return NL_OK;
+}
+
+/* Sends req and takes its answer, each link to on_link(). */
+static int recv_links(NlSock *nl, struct nl_msg *req, struct link_dump *d) {
+        struct nl_cb *cb, *orig;
+        int r;
+
+        r = nl_send_auto(nl->sk, req);
+        if (r < 0)
+                return r;
+        orig = nl_socket_get_cb(nl->sk);
+        cb = nl_cb_clone(orig);
+        nl_cb_put(orig);
+        if (!cb)
+                return -NLE_NOMEM;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_link, d);
+        r = nl_recvmsgs(nl->sk, cb);
+        nl_cb_put(cb);
+        if (d->oom)
+                return -NLE_NOMEM;
+        return r < 0 ? r : 0;
+}
+
+/* The links of a scope, without their statistics (libnl's own dump asks
+ * for every counter of every link, and the kernel fills kilobytes of IPv6
+ * ones per link), none of which is looked at; parsed by linkmsg.c. */
 static int dump_links(NlSock *nl, ObsScope *s) {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct ifinfomsg hdr = { .ifi_family = AF_UNSPEC };
-        struct obj_dump d = { .s = s, .add = add_link };
+        struct link_dump d = { .s = s };
 
         msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
         if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0 ||
             nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
                 return -NLE_NOMEM;
-        return dump_objects(nl, msg, &d);
+        return recv_links(nl, msg, &d);
+}
+
+/* One link of a scope by name, appended to its links; none by that name is
+ * not an error. */
+static int get_link(NlSock *nl, ObsScope *s, size_t *cap, const char *name) {
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        struct ifinfomsg hdr = { .ifi_family = AF_UNSPEC };
+        struct link_dump d = { .s = s, .cap = *cap };
+        int r;
+
+        msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_REQUEST);
+        if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0 ||
+            nla_put_string(msg, IFLA_IFNAME, name) < 0 || nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS) < 0)
+                return -NLE_NOMEM;
+        r = recv_links(nl, msg, &d);
+        *cap = d.cap;
+        if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
+                return 0;   /* the error was the answer: no ACK follows */
+        /* The link came first; the ACK the request asked for follows. */
+        if (r >= 0 && !nl->no_ack)
+                r = nl_wait_for_ack(nl->sk);
+        return r;
 }
 
 struct addr_dump {
@@ -919,28 +923,20 @@ static void pair_marks(Observed *o) {
  * host link costs O(N) (and, for each veth, the kernel's O(N) lookup of
  * its peer's nsid) where a repair needs a few. */
 static int read_host_links(ObsScope *h, char *const *names) {
-        size_t n = strv_length(names), k = 0;
+        size_t cap = 0;
 
-        h->links = calloc(n + 1, sizeof(ObsLink));
-        if (!h->links)
-                return -NLE_NOMEM;
         STRV_FOREACH(name, names) {
-                _cleanup_link_ struct rtnl_link *l = NULL;
                 bool dup = false;
                 int r;
 
-                for (size_t i = 0; i < k && !dup; i++)
+                for (size_t i = 0; i < h->n_links && !dup; i++)
                         dup = streq(h->links[i].name, *name);
                 if (dup)
                         continue;
-                r = rtnl_link_get_kernel(h->nl->sk, 0, *name, &l);
-                if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
-                        continue;
+                r = get_link(h->nl, h, &cap, *name);
                 if (r < 0)
                         return r;
-                link_from_nl(l, &h->links[k++]);
         }
-        h->n_links = k;
         return 0;
 }
 
