@@ -77,7 +77,9 @@ static int on_parse(struct nl_msg *msg, void *arg) {
         return r == -NLE_NOMEM ? NL_STOP : NL_OK;
 }
 
-static int dump_objects(NlSock *nl, struct nl_msg *req, struct obj_dump *d) {
+/* Sends req and takes its answer (a dump, or one object and the ACK's
+ * error), each message to on_valid(arg). */
+static int send_and_receive(NlSock *nl, struct nl_msg *req, nl_recvmsg_msg_cb_t on_valid, void *arg) {
         struct nl_cb *cb, *orig;
         int r;
 
@@ -89,22 +91,29 @@ static int dump_objects(NlSock *nl, struct nl_msg *req, struct obj_dump *d) {
         nl_cb_put(orig);
         if (!cb)
                 return -NLE_NOMEM;
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_parse, d);
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, arg);
         r = nl_recvmsgs(nl->sk, cb);
         nl_cb_put(cb);
+        return r;
+}
+
+static int dump_objects(NlSock *nl, struct nl_msg *req, struct obj_dump *d) {
+        int r = send_and_receive(nl, req, on_parse, d);
+
         if (d->oom)
                 return -NLE_NOMEM;
         return r < 0 ? r : 0;
 }
 
-struct link_dump {
+/* An array of a scope (its links, its addresses) as a dump fills it. */
+struct scope_dump {
         ObsScope *s;
         size_t cap;
         bool oom;
 };
 
 static int on_link(struct nl_msg *msg, void *arg) {
-        struct link_dump *d = arg;
+        struct scope_dump *d = arg;
         ObsLink o;
 
         if (obs_link_from_msg(nlmsg_hdr(msg), &o) < 0)
@@ -117,22 +126,9 @@ static int on_link(struct nl_msg *msg, void *arg) {
         return NL_OK;
 }
 
-/* Sends req and takes its answer, each link to on_link(). */
-static int recv_links(NlSock *nl, struct nl_msg *req, struct link_dump *d) {
-        struct nl_cb *cb, *orig;
-        int r;
+static int recv_links(NlSock *nl, struct nl_msg *req, struct scope_dump *d) {
+        int r = send_and_receive(nl, req, on_link, d);
 
-        r = nl_send_auto(nl->sk, req);
-        if (r < 0)
-                return r;
-        orig = nl_socket_get_cb(nl->sk);
-        cb = nl_cb_clone(orig);
-        nl_cb_put(orig);
-        if (!cb)
-                return -NLE_NOMEM;
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_link, d);
-        r = nl_recvmsgs(nl->sk, cb);
-        nl_cb_put(cb);
         if (d->oom)
                 return -NLE_NOMEM;
         return r < 0 ? r : 0;
@@ -144,7 +140,7 @@ static int recv_links(NlSock *nl, struct nl_msg *req, struct link_dump *d) {
 static int dump_links(NlSock *nl, ObsScope *s) {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct ifinfomsg hdr = { .ifi_family = AF_UNSPEC };
-        struct link_dump d = { .s = s };
+        struct scope_dump d = { .s = s };
 
         msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_DUMP);
         if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0 ||
@@ -158,7 +154,7 @@ static int dump_links(NlSock *nl, ObsScope *s) {
 static int get_link(NlSock *nl, ObsScope *s, size_t *cap, const char *name) {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct ifinfomsg hdr = { .ifi_family = AF_UNSPEC };
-        struct link_dump d = { .s = s, .cap = *cap };
+        struct scope_dump d = { .s = s, .cap = *cap };
         int r;
 
         msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_REQUEST);
@@ -175,19 +171,13 @@ static int get_link(NlSock *nl, ObsScope *s, size_t *cap, const char *name) {
         return r;
 }
 
-struct addr_dump {
-        ObsScope *s;
-        size_t cap;
-        bool oom;
-};
-
 /* Addresses are parsed here rather than by libnl's cache, which drops
  * IFA_PROTO: nsmgr's mark on the addresses it adds. */
 static int on_addr(struct nl_msg *msg, void *arg) {
         static struct nla_policy policy[IFA_MAX + 1] = {
                 [IFA_PROTO] = { .type = NLA_U8 },
         };
-        struct addr_dump *d = arg;
+        struct scope_dump *d = arg;
         struct nlmsghdr *h = nlmsg_hdr(msg);
         struct nlattr *tb[IFA_MAX + 1], *a;
         struct ifaddrmsg *ifa;
@@ -215,24 +205,13 @@ static int on_addr(struct nl_msg *msg, void *arg) {
 static int dump_addrs(NlSock *nl, ObsScope *s) {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         struct ifaddrmsg hdr = { .ifa_family = AF_UNSPEC };
-        struct addr_dump d = { .s = s };
-        struct nl_cb *cb, *orig;
+        struct scope_dump d = { .s = s };
         int r;
 
         msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP);
         if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0)
                 return -NLE_NOMEM;
-        r = nl_send_auto(nl->sk, msg);
-        if (r < 0)
-                return r;
-        orig = nl_socket_get_cb(nl->sk);
-        cb = nl_cb_clone(orig);
-        nl_cb_put(orig);
-        if (!cb)
-                return -NLE_NOMEM;
-        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_addr, &d);
-        r = nl_recvmsgs(nl->sk, cb);
-        nl_cb_put(cb);
+        r = send_and_receive(nl, msg, on_addr, &d);
         if (d.oom)
                 return -NLE_NOMEM;
         return r < 0 ? r : 0;
@@ -241,7 +220,7 @@ static int dump_addrs(NlSock *nl, ObsScope *s) {
 /* The addresses of the links a scope holds, one filtered dump each
  * (NETLINK_GET_STRICT_CHK, Linux 4.20): the kernel visits only that link. */
 static int dump_addrs_of(NlSock *nl, ObsScope *s) {
-        struct addr_dump d = { .s = s };
+        struct scope_dump d = { .s = s };
         int one = 1, r = 0;
 
         if (setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one)) < 0)
@@ -249,22 +228,11 @@ static int dump_addrs_of(NlSock *nl, ObsScope *s) {
         for (size_t i = 0; r >= 0 && i < s->n_links; i++) {
                 _cleanup_nlmsg_ struct nl_msg *msg = NULL;
                 struct ifaddrmsg hdr = { .ifa_family = AF_UNSPEC, .ifa_index = (unsigned) s->links[i].ifindex };
-                struct nl_cb *cb, *orig;
 
                 msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP);
                 if (!msg || nlmsg_append(msg, &hdr, sizeof(hdr), NLMSG_ALIGNTO) < 0)
                         return -NLE_NOMEM;
-                r = nl_send_auto(nl->sk, msg);
-                if (r < 0)
-                        break;
-                orig = nl_socket_get_cb(nl->sk);
-                cb = nl_cb_clone(orig);
-                nl_cb_put(orig);
-                if (!cb)
-                        return -NLE_NOMEM;
-                nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_addr, &d);
-                r = nl_recvmsgs(nl->sk, cb);
-                nl_cb_put(cb);
+                r = send_and_receive(nl, msg, on_addr, &d);
                 if (d.oom)
                         return -NLE_NOMEM;
         }
