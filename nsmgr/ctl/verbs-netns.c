@@ -251,10 +251,8 @@ static void netinfo_done(NetInfo *ni) {
         json_object_put(ni->ports);
 }
 
-static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
-        json_object *nets = json_object_new_array(), *ports = json_object_new_array();
-        _cleanup_strv_free_ char **p = nat_ports_of(ni->ports, name);
-
+/* The first of a namespace's leases (they are sorted by namespace). */
+static size_t first_lease(const NetInfo *ni, const char *name) {
         size_t lo = 0, hi = ni->n_leases;
 
         while (lo < hi) {
@@ -264,7 +262,14 @@ static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
                 else
                         hi = mid;
         }
-        for (size_t i = lo; i < ni->n_leases && streq(ni->leases[i].netns, name); i++) {
+        return lo;
+}
+
+static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
+        json_object *nets = json_object_new_array(), *ports = json_object_new_array();
+        _cleanup_strv_free_ char **p = nat_ports_of(ni->ports, name);
+
+        for (size_t i = first_lease(ni, name); i < ni->n_leases && streq(ni->leases[i].netns, name); i++) {
                 const LeaseInfo *l = &ni->leases[i];
                 json_object *n = NULL, *addrs;
                 char buf[CIDR_STRLEN];
@@ -293,43 +298,23 @@ static void add_netinfo(json_object *o, const char *name, const NetInfo *ni) {
         json_object_object_add(o, "ports", ports);
 }
 
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v) || !v)
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static int64_t jint(json_object *o, const char *key, int64_t dflt) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v) || !v)
-                return dflt;
-        return json_object_get_int64(v);
-}
-
-static bool jbool(json_object *o, const char *key) {
-        json_object *v;
-
-        return json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
-}
-
-/* The networks column: NETWORK:ADDRESS for each, "-" for none. */
-static char *format_networks(json_object *o) {
+/* The networks column: NETWORK:ADDRESS for each network and interface
+ * (the first address of each, in the order of the leases), "-" for none. */
+static char *format_networks(const char *name, const NetInfo *ni) {
         _cleanup_free_ char *out = NULL;
-        json_object *nets = NULL;
+        size_t first = first_lease(ni, name);
 
-        json_object_object_get_ex(o, "networks", &nets);
-        for (size_t j = 0; nets && j < json_object_array_length(nets); j++) {
-                json_object *x = json_object_array_get_idx(nets, j), *ad = NULL;
-                char *s;
+        for (size_t i = first; i < ni->n_leases && streq(ni->leases[i].netns, name); i++) {
+                const LeaseInfo *l = &ni->leases[i];
+                char buf[CIDR_STRLEN], *s;
+                bool seen = false;
 
-                json_object_object_get_ex(x, "addresses", &ad);
-                if (asprintf(&s, "%s%s%s:%s", out ? out : "", out ? "," : "", jstr(x, "network"),
-                             ad && json_object_array_length(ad) ?
-                                     json_object_get_string(json_object_array_get_idx(ad, 0)) :
-                                     "-") < 0)
+                for (size_t j = first; j < i && !seen; j++)
+                        seen = streq(ni->leases[j].network, l->network) && streq(ni->leases[j].ifname, l->ifname);
+                if (seen)
+                        continue;
+                if (asprintf(&s, "%s%s%s:%s", out ? out : "", out ? "," : "", l->network,
+                             cidr_format(&l->addr, false, buf)) < 0)
                         return NULL;
                 free(out);
                 out = s;
@@ -337,7 +322,10 @@ static char *format_networks(json_object *o) {
         return out ? TAKE_PTR(out) : strdup("-");
 }
 
-static int print_list_text(json_object *arr, bool legend) {
+/* The table, straight from the entries: building the JSON of a thousand
+ * namespaces to print a table of them cost more than reading them. */
+static int print_list_text(const NetnsEntry *entries, size_t n, const ProcScan *ps, const OwnerRecord *owners,
+                           size_t n_owners, const NetInfo *ni, bool legend) {
         static const char *const header[] = { "NAME", "INODE", "NSID", "PROCS", "MANAGED", "NETWORKS" };
         _cleanup_table_ Table *t = table_new(ELEMENTSOF(header), header);
 
@@ -346,28 +334,28 @@ static int print_list_text(json_object *arr, bool legend) {
         table_align_right(t, 1);
         table_align_right(t, 2);
         table_align_right(t, 3);
-        for (size_t i = 0; i < json_object_array_length(arr); i++) {
-                json_object *o = json_object_array_get_idx(arr, i);
+        for (size_t i = 0; i < n; i++) {
+                const NetnsEntry *e = &entries[i];
                 _cleanup_free_ char *reason = NULL, *inode = NULL, *nsid = NULL, *procs = NULL, *nets = NULL;
+                const OwnerRecord *rec;
                 int r;
 
-                if (jbool(o, "broken")) {
-                        if (asprintf(&reason, "broken: %s", jstr(o, "reason")) < 0)
+                if (e->broken) {
+                        if (asprintf(&reason, "broken: %s", e->reason) < 0)
                                 return -ENOMEM;
-                        r = table_add_row(t, 2, (const char *const[]) { jstr(o, "name"), reason }, true);
+                        r = table_add_row(t, 2, (const char *const[]) { e->name, reason }, true);
                 } else {
-                        if (asprintf(&inode, "%" PRId64, jint(o, "inode", 0)) < 0 ||
-                            asprintf(&nsid, "%" PRId64, jint(o, "nsid", -1)) < 0 ||
-                            asprintf(&procs, "%" PRId64, jint(o, "processes", 0)) < 0)
+                        rec = owner_find(owners, n_owners, e->name, e->inode);
+                        if (asprintf(&inode, "%" PRIu64, (uint64_t) e->inode) < 0 ||
+                            asprintf(&nsid, "%d", e->nsid) < 0 ||
+                            asprintf(&procs, "%zu", (size_t) proc_scan_find(ps, e->inode, NULL)) < 0)
                                 return -ENOMEM;
-                        nets = format_networks(o);
+                        nets = format_networks(e->name, ni);
                         if (!nets)
                                 return -ENOMEM;
                         r = table_add_row(t, 6,
-                                          (const char *const[]) { jstr(o, "name"), inode,
-                                                                  jint(o, "nsid", -1) >= 0 ? nsid : "-", procs,
-                                                                  jbool(o, "managed") ? jstr(o, "origin") : "no",
-                                                                  nets },
+                                          (const char *const[]) { e->name, inode, e->nsid >= 0 ? nsid : "-", procs,
+                                                                  rec ? rec->origin : "no", nets },
                                           false);
                 }
                 if (r < 0)
@@ -385,7 +373,6 @@ int verb_list(const Verb *verb, int argc, char **argv) {
         ProcScan ps = {};
         NetInfo ni = {};
         struct args a = {};
-        json_object *arr;
         int optind, r;
 
         r = parse_options(verb, argc, argv, on_option, &a, &optind);
@@ -408,22 +395,22 @@ int verb_list(const Verb *verb, int argc, char **argv) {
         (void) owner_load_all(&owners, &n_owners);
         netinfo_load(&ni);
 
-        arr = json_object_new_array();
-        for (size_t i = 0; i < n; i++) {
-                json_object *o = entry_json(&entries[i], &ps, owners, n_owners);
-                add_netinfo(o, entries[i].name, &ni);
-                json_object_array_add(arr, o);
-        }
+        if (a.json) {
+                json_object *arr = json_object_new_array();
 
-        if (a.json)
+                for (size_t i = 0; i < n; i++) {
+                        json_object *o = entry_json(&entries[i], &ps, owners, n_owners);
+                        add_netinfo(o, entries[i].name, &ni);
+                        json_object_array_add(arr, o);
+                }
                 print_json(arr);
-        else if (a.quiet)
+                json_object_put(arr);
+        } else if (a.quiet)
                 for (size_t i = 0; i < n; i++)
                         puts(entries[i].name);
         else
-                r = print_list_text(arr, !a.no_legend);
+                r = print_list_text(entries, n, &ps, owners, n_owners, &ni, !a.no_legend);
 
-        json_object_put(arr);
         netinfo_done(&ni);
         netns_entries_free(entries, n);
         owner_records_free(owners, n_owners);
@@ -433,6 +420,28 @@ int verb_list(const Verb *verb, int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         return 0;
+}
+
+static const char *jstr(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *o, const char *key, int64_t dflt) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return dflt;
+        return json_object_get_int64(v);
+}
+
+static bool jbool(json_object *o, const char *key) {
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) && v && json_object_get_boolean(v);
 }
 
 static void print_show_text(json_object *o) {
