@@ -504,6 +504,32 @@ def test_show_and_list_name_networks_and_ports(nsmgr):
     assert "lab:198.18.20.3" in nsmgr.ok("list").stdout
 
 
+def test_list_text_names_every_network_once_with_its_first_address(nsmgr, tmp_path):
+    """The table is printed from the leases themselves (not from the JSON
+    of --json): one NETWORK:ADDRESS a network, the IPv4 address of a
+    dual-stack one first, as --json lists them."""
+    conf = write(tmp_path, """
+networks = (
+  { name = "a"; bridge = "br-a"; subnet = "198.18.30.0/24"; subnet6 = "fd00:30::/64"; },
+  { name = "b"; bridge = "br-b"; subnet = "198.18.31.0/24"; }
+);
+namespaces = (
+  { name = "p1"; networks = ( { network = "a"; }, { network = "b"; } ); },
+  { name = "p2"; networks = ( { network = "b"; } ); },
+  { name = "p3"; }
+);
+""")
+    nsmgr.ok("apply", "-c", conf)
+    rows = {l.split()[0]: l.split() for l in nsmgr.ok("list", "--no-legend").stdout.splitlines()}
+    entries = {e["name"]: e for e in nsmgr.json("list")}
+    for name, row in rows.items():
+        nets = ",".join(f"{n['network']}:{n['addresses'][0]}" for n in entries[name]["networks"]) or "-"
+        assert row[5] == nets, (name, row)
+    assert rows["p1"][5] == "a:198.18.30.2,b:198.18.31.2"
+    assert entries["p1"]["networks"][0]["addresses"] == ["198.18.30.2", "fd00:30::2"]
+    assert rows["p3"][5] == "-" and rows["p2"][4] == "config"
+
+
 # --- config errors -----------------------------------------------------------
 
 NET_BAD = [
