@@ -704,6 +704,55 @@ static char *target_path(const char *name) {
         return netns_arg_is_path(name) ? strdup(name) : netns_path(name);
 }
 
+/* A pinned name whose watch must be (re)made: opened by a thread that
+ * enters it (open_pending()). */
+typedef struct Pending {
+        const char *name;
+        NsWatch *old;            /* its watch so far, if any */
+        bool restore;
+        int fd;                  /* the handle held: /proc/thread-self/ns/net of a thread inside; negative: none */
+        int hold_error;          /* entered, but that handle could not be opened */
+} Pending;
+
+static int pending_open(size_t i, void *userdata, int *ret_fd) {
+        Pending *p = &((Pending *) userdata)[i];
+
+        /* Not pinned (any more), or not a namespace: nothing to enter
+         * (*ret_fd stays negative). */
+        (void) netns_open(p->name, ret_fd, NULL);
+        return 0;
+}
+
+static int pending_hold(size_t i, void *userdata) {
+        Pending *p = &((Pending *) userdata)[i];
+
+        p->fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (p->fd < 0)
+                p->hold_error = negative_errno();
+        return 0;   /* the others are still opened */
+}
+
+/* Each pin is opened by the worker that enters its namespace, and closed
+ * as soon as it is inside: what the watch keeps is the worker's own handle
+ * of the namespace. The pin is held only for that moment -- never while
+ * other pins are opened -- so a plain umount(8) of it does not fail with
+ * EBUSY because nsmgrd happened to be looking. */
+static void open_pending(Pending *v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                v[i].fd = -EBADF;
+        if (n)
+                (void) ns_run_open_parallel(n, pending_open, pending_hold, v, 0, NULL);
+}
+
+/* Whether a name's pin still holds the namespace a watch has: a stat of
+ * the pin, which crosses its mount to the namespace's nsfs inode. */
+static bool pin_holds(const NsWatch *nw, const char *name) {
+        _cleanup_free_ char *path = netns_path(name);
+        struct stat st;
+
+        return path && stat(path, &st) >= 0 && st.st_dev == nw->dev && st.st_ino == nw->ino;
+}
+
 /* No pin under its name any more, as watch_check_pins() tells PIN_GONE
  * (another namespace pinned under it is PIN_REPLACED, and a new watch). */
 static bool pin_gone(const NsWatch *nw) {
@@ -718,9 +767,10 @@ static bool pin_gone(const NsWatch *nw) {
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_opened, char ***ret_warnings,
                NmError *err) {
         _cleanup_free_ NsWatch **keep = NULL;
+        _cleanup_free_ Pending *pending = NULL;
         _cleanup_strv_free_ char **all = NULL;
         NsWatch *fresh[OPEN_BATCH];
-        size_t n_names, n_declared = strv_length(names), n_keep = 0, opened = 0, n_fresh = 0;
+        size_t n_names, n_declared = strv_length(names), n_keep = 0, opened = 0, n_fresh = 0, n_pending = 0;
         int r = 0;
 
         all = strv_copy(names);
@@ -733,12 +783,12 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
         names = all;
 
         keep = calloc(n_names + w->n + 1, sizeof(NsWatch *));
-        if (!keep)
+        pending = calloc(n_names + 1, sizeof(Pending));
+        if (!keep || !pending)
                 return -ENOMEM;
         for (size_t i = 0; i < w->n; i++)
                 w->v[i]->kept = false;
 
-        /* One open + fstat per name: the handle opened is the one kept. */
         STRV_FOREACH(name, names) {
                 bool restore = (size_t) (name - names) < n_declared;
                 NsWatch *old = find(w, *name), *nw;
@@ -747,6 +797,18 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
 
                 if (old)
                         old->restore_pin = restore;
+                if (!netns_arg_is_path(*name)) {
+                        /* A pin under /run/netns: a stat tells a watch that
+                         * still holds; the rest are opened from inside. */
+                        if (old && pin_holds(old, *name)) {
+                                old->kept = true;
+                                keep[n_keep++] = old;
+                        } else
+                                pending[n_pending++] = (Pending) { .name = *name, .old = old, .restore = restore };
+                        continue;
+                }
+                /* A path (a run-time attachment's CNI_NETNS): one open +
+                 * fstat, the handle opened is the one kept. */
                 if (target_open(*name, &fd) < 0) {
                         /* Not pinned (yet, or any more): a watch we have
                          * stays, for its pin to be restored -- if nsmgr
@@ -786,6 +848,50 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
                 }
         }
         hold(fresh, n_fresh, ret_warnings);
+
+        open_pending(pending, n_pending);
+        for (size_t i = 0; i < n_pending; i++) {
+                Pending *p = &pending[i];
+                NsWatch *nw;
+                struct stat st;
+
+                if (p->hold_error < 0) {
+                        /* Held by its pin's handle then: that pin cannot be
+                         * unmounted while it is watched. */
+                        warn(ret_warnings, "cannot hold namespace '%s' apart from its pin: %s; ignoring", p->name,
+                             strerror(-p->hold_error));
+                        (void) target_open(p->name, &p->fd);
+                }
+                if (p->fd < 0 || fstat(p->fd, &st) < 0) {
+                        /* Not pinned (yet, or any more): a watch we have
+                         * stays, for its pin to be restored -- if nsmgr
+                         * made the namespace. */
+                        p->fd = safe_close(p->fd);
+                        if (p->old && p->restore) {
+                                p->old->kept = true;
+                                keep[n_keep++] = p->old;
+                        }
+                        continue;
+                }
+                if (p->old && p->old->dev == st.st_dev && p->old->ino == st.st_ino) {
+                        p->old->kept = true;
+                        keep[n_keep++] = p->old;
+                        p->fd = safe_close(p->fd);
+                        continue;
+                }
+                nw = r < 0 ? NULL : ns_watch_new(p->name, p->fd, st.st_dev, st.st_ino);
+                if (!nw) {
+                        p->fd = safe_close(p->fd);
+                        r = -ENOMEM;
+                        continue;
+                }
+                nw->restore_pin = p->restore;
+                nw->kept = true;
+                keep[n_keep++] = nw;
+                if (ret_opened)
+                        (void) strv_push_at(ret_opened, opened, strdup(nw->name));
+                opened++;
+        }
         /* Drop what is not kept: names no longer listed, and watches of
          * namespaces that another one replaced under their name. On
          * ENOMEM, what was there stays. A namespace nsmgr only wires whose

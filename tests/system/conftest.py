@@ -59,6 +59,29 @@ def ip_json(*args, netns=None):
     return json.loads(p.stdout) if p.stdout.strip() else []
 
 
+def pin_mount_ids():
+    """The mount ids of the pins under /run/netns, from /proc/self/mountinfo."""
+    with open("/proc/self/mountinfo") as f:
+        return {line.split()[0] for line in f if os.path.dirname(line.split()[4]) == "/run/netns"}
+
+
+def pins_held_by(pid, pins):
+    """How many of its open files process pid has on those mounts (the
+    mnt_id of /proc/PID/fdinfo): each keeps its pin busy."""
+    held = 0
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for fd in fds:
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                held += any(line.split()[1] in pins for line in f if line.startswith("mnt_id:"))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return held
+
+
 def start_in_own_netns(sandbox):
     """A process in a network namespace of its own, as a container's."""
     p = sandbox.spawn(["unshare", "--net", "sleep", "600"])

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, ip_json, run
+from conftest import BUILD, ROOT, ip_json, pin_mount_ids, pins_held_by, run
 from systemd_sandbox import wait_for
 
 CONF = os.path.join(ROOT, "conf")
@@ -169,6 +169,40 @@ def test_start_waits_for_an_apply_and_reads_the_host_after_it(foreground, nsmgr)
     assert has_link(None, "br-study")
     assert ping("red", "198.18.10.2")
     assert p.poll() is None
+
+
+def test_watching_holds_no_pin_while_it_opens_the_others(foreground, nsmgr, tmp_path):
+    """Regression: making its watches, nsmgrd opened up to 256 pins in its
+    main thread before threads opened the namespaces from inside and the
+    pins' handles were closed; meanwhile a plain `umount /run/netns/NAME`
+    of any of them failed with "target is busy". Now each pin is opened by
+    the thread that enters it and closed at once: at most one per CPU is
+    ever held."""
+    n = 400
+    cfg = tmp_path / "many.conf"
+    cfg.write_text("namespaces = (" + ", ".join(f'{{ name = "p{i}"; }}' for i in range(n)) + ");\n")
+    nsmgr.ok("apply", "-c", str(cfg))
+    pins = pin_mount_ids()
+    assert len(pins) == n
+    start, notify = foreground
+    most, samples = 0, 0
+    for _ in range(3):
+        p = start("-c", str(cfg))
+        deadline = time.monotonic() + 60
+        while True:
+            most = max(most, pins_held_by(p.pid, pins))
+            samples += 1
+            try:
+                if "READY" in notify.next(0.001):
+                    break
+            except TimeoutError:
+                pass
+            assert p.poll() is None and time.monotonic() < deadline, "nsmgrd did not get ready"
+        p.send_signal(signal.SIGTERM)
+        assert "STOPPING" in notify.until("STOPPING")
+        assert p.wait(timeout=30) == 0
+    assert samples >= 10
+    assert most <= (os.cpu_count() or 1), f"{most} pins held at once"
 
 
 def test_a_second_nsmgrd_refuses_to_start(foreground, nsmgr):

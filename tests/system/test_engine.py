@@ -9,7 +9,7 @@ import re
 import subprocess
 import time
 
-from conftest import ip_json, run
+from conftest import ip_json, pin_mount_ids, pins_held_by, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TUTORIAL = os.path.join(ROOT, "conf", "bridge-tutorial.conf")
@@ -90,29 +90,6 @@ def test_dry_run_json_gives_structured_steps(nsmgr):
     assert route["action"] == "add" and route["namespace"] == "red" and route["detail"] == "default via 198.18.10.254"
     assert all(s["text"] for s in steps)
     assert not os.path.exists("/run/netns/red")
-
-
-def pin_mount_ids():
-    """The mount ids of the pins under /run/netns, from /proc/self/mountinfo."""
-    with open("/proc/self/mountinfo") as f:
-        return {line.split()[0] for line in f if os.path.dirname(line.split()[4]) == "/run/netns"}
-
-
-def pins_held_by(pid, pins):
-    """How many of its open files process pid has on those mounts (the
-    mnt_id of /proc/PID/fdinfo): each keeps its pin busy."""
-    held = 0
-    try:
-        fds = os.listdir(f"/proc/{pid}/fdinfo")
-    except (FileNotFoundError, ProcessLookupError):
-        return 0
-    for fd in fds:
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                held += any(line.split()[1] in pins for line in f if line.startswith("mnt_id:"))
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return held
 
 
 def test_a_pin_is_held_only_while_a_thread_enters_its_namespace(nsmgr, tmp_path):
