@@ -69,9 +69,6 @@ struct Watch {
         size_t n_by_nsid;
 };
 
-/* Namespace handles made at a time while watches are made. */
-#define OPEN_BATCH 256
-
 /* Notifications are one message per datagram and a few hundred bytes (a
  * link with all its attributes stays under 4 KiB). A longer one is cut,
  * which libnl reports (NLE_MSG_TRUNC); it is then taken as notable without
@@ -660,38 +657,6 @@ static void index_nsids(Watch *w) {
         w->n_by_nsid = n;
 }
 
-static int reopen_in_thread(size_t i, void *userdata) {
-        int *fds = userdata;
-
-        fds[i] = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        return fds[i] < 0 ? negative_errno() : 0;
-}
-
-/* Namespace handles that hold the namespaces but not their pins: a handle
- * opened from /run/netns/NAME keeps that mount busy, and `umount` (as
- * `ip netns delete` does it) would fail. A thread that joins each opens
- * its /proc/thread-self/ns/net instead. The path handles are closed. */
-static void hold(NsWatch **v, size_t n, char ***ret_warnings) {
-        int pathfds[OPEN_BATCH] = {}, fds[OPEN_BATCH] = {};
-
-        for (size_t i = 0; i < n; i++) {
-                pathfds[i] = v[i]->nsfd;
-                fds[i] = -EBADF;
-        }
-        (void) ns_run_batch_parallel(pathfds, n, reopen_in_thread, fds, 0, NULL);
-        for (size_t i = 0; i < n; i++) {
-                if (fds[i] < 0) {
-                        /* Held by its pin's handle then: that pin cannot be
-                         * unmounted while it is watched. */
-                        warn(ret_warnings, "cannot hold namespace '%s' apart from its pin: %s; ignoring", v[i]->name,
-                             strerror(-fds[i]));
-                        continue;
-                }
-                safe_close(pathfds[i]);
-                v[i]->nsfd = fds[i];
-        }
-}
-
 /* A watched namespace: pinned under /run/netns by name, or (a run-time
  * attachment by CNI_NETNS) known by its path. */
 static int target_open(const char *name, int *ret_fd) {
@@ -704,8 +669,8 @@ static char *target_path(const char *name) {
         return netns_arg_is_path(name) ? strdup(name) : netns_path(name);
 }
 
-/* A pinned name whose watch must be (re)made: opened by a thread that
- * enters it (open_pending()). */
+/* A watched name (a pin, or a CNI_NETNS path) whose watch must be
+ * (re)made: opened by a thread that enters it (open_pending()). */
 typedef struct Pending {
         const char *name;
         NsWatch *old;            /* its watch so far, if any */
@@ -719,7 +684,7 @@ static int pending_open(size_t i, void *userdata, int *ret_fd) {
 
         /* Not pinned (any more), or not a namespace: nothing to enter
          * (*ret_fd stays negative). */
-        (void) netns_open(p->name, ret_fd, NULL);
+        (void) target_open(p->name, ret_fd);
         return 0;
 }
 
@@ -734,7 +699,8 @@ static int pending_hold(size_t i, void *userdata) {
 
 /* Each pin is opened by the worker that enters its namespace, and closed
  * as soon as it is inside: what the watch keeps is the worker's own handle
- * of the namespace. The pin is held only for that moment -- never while
+ * of the namespace (a handle opened from a pin keeps that mount busy for as
+ * long as it is open). The pin is held only for that moment -- never while
  * other pins are opened -- so a plain umount(8) of it does not fail with
  * EBUSY because nsmgrd happened to be looking. */
 static void open_pending(Pending *v, size_t n) {
@@ -744,24 +710,32 @@ static void open_pending(Pending *v, size_t n) {
                 (void) ns_run_open_parallel(n, pending_open, pending_hold, v, 0, NULL);
 }
 
-/* Whether a name's pin still holds the namespace a watch has: a stat of
- * the pin, which crosses its mount to the namespace's nsfs inode. */
-static bool pin_holds(const NsWatch *nw, const char *name) {
-        _cleanup_free_ char *path = netns_path(name);
+/* What a watched name leads to now: a stat of its pin (or path), which
+ * crosses the mount to the namespace's nsfs inode. */
+static int target_stat(const char *name, struct stat *ret) {
+        _cleanup_free_ char *path = target_path(name);
+
+        if (!path)
+                return -ENOMEM;
+        return stat(path, ret) < 0 ? negative_errno() : 0;
+}
+
+/* Whether a watch's pin still holds the namespace it has. */
+static bool pin_holds(const NsWatch *nw) {
         struct stat st;
 
-        return path && stat(path, &st) >= 0 && st.st_dev == nw->dev && st.st_ino == nw->ino;
+        return target_stat(nw->name, &st) >= 0 && st.st_dev == nw->dev && st.st_ino == nw->ino;
 }
 
 /* No pin under its name any more, as watch_check_pins() tells PIN_GONE
  * (another namespace pinned under it is PIN_REPLACED, and a new watch). */
 static bool pin_gone(const NsWatch *nw) {
-        _cleanup_free_ char *path = target_path(nw->name);
         struct stat st;
+        int r = target_stat(nw->name, &st);
 
-        if (!path)
+        if (r == -ENOMEM)
                 return false;
-        return stat(path, &st) < 0 || st.st_dev != nw->dev;
+        return r < 0 || st.st_dev != nw->dev;
 }
 
 int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_opened, char ***ret_warnings,
@@ -769,8 +743,7 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
         _cleanup_free_ NsWatch **keep = NULL;
         _cleanup_free_ Pending *pending = NULL;
         _cleanup_strv_free_ char **all = NULL;
-        NsWatch *fresh[OPEN_BATCH];
-        size_t n_names, n_declared = strv_length(names), n_keep = 0, opened = 0, n_fresh = 0, n_pending = 0;
+        size_t n_names, n_declared = strv_length(names), n_keep = 0, opened = 0, n_pending = 0;
         int r = 0;
 
         all = strv_copy(names);
@@ -789,65 +762,20 @@ int watch_sync(Watch *w, char *const *names, char *const *wired, char ***ret_ope
         for (size_t i = 0; i < w->n; i++)
                 w->v[i]->kept = false;
 
+        /* A watch that still holds is told by a stat; the rest are opened
+         * from inside (open_pending()). */
         STRV_FOREACH(name, names) {
                 bool restore = (size_t) (name - names) < n_declared;
-                NsWatch *old = find(w, *name), *nw;
-                struct stat st;
-                int fd;
+                NsWatch *old = find(w, *name);
 
                 if (old)
                         old->restore_pin = restore;
-                if (!netns_arg_is_path(*name)) {
-                        /* A pin under /run/netns: a stat tells a watch that
-                         * still holds; the rest are opened from inside. */
-                        if (old && pin_holds(old, *name)) {
-                                old->kept = true;
-                                keep[n_keep++] = old;
-                        } else
-                                pending[n_pending++] = (Pending) { .name = *name, .old = old, .restore = restore };
-                        continue;
-                }
-                /* A path (a run-time attachment's CNI_NETNS): one open +
-                 * fstat, the handle opened is the one kept. */
-                if (target_open(*name, &fd) < 0) {
-                        /* Not pinned (yet, or any more): a watch we have
-                         * stays, for its pin to be restored -- if nsmgr
-                         * made the namespace. */
-                        if (old && restore) {
-                                old->kept = true;
-                                keep[n_keep++] = old;
-                        }
-                        continue;
-                }
-                if (fstat(fd, &st) < 0) {
-                        safe_close(fd);
-                        continue;
-                }
-                if (old && old->dev == st.st_dev && old->ino == st.st_ino) {
+                if (old && pin_holds(old)) {
                         old->kept = true;
                         keep[n_keep++] = old;
-                        safe_close(fd);
-                        continue;
-                }
-                nw = ns_watch_new(*name, fd, st.st_dev, st.st_ino);
-                if (!nw) {
-                        safe_close(fd);
-                        r = -ENOMEM;
-                        break;
-                }
-                nw->restore_pin = restore;
-                nw->kept = true;
-                keep[n_keep++] = nw;
-                if (ret_opened)
-                        (void) strv_push_at(ret_opened, opened, strdup(nw->name));
-                opened++;
-                fresh[n_fresh++] = nw;
-                if (n_fresh == OPEN_BATCH) {
-                        hold(fresh, n_fresh, ret_warnings);
-                        n_fresh = 0;
-                }
+                } else
+                        pending[n_pending++] = (Pending) { .name = *name, .old = old, .restore = restore };
         }
-        hold(fresh, n_fresh, ret_warnings);
 
         open_pending(pending, n_pending);
         for (size_t i = 0; i < n_pending; i++) {
